@@ -1,0 +1,35 @@
+// The built-in result handlers. Each only sets status, headers and body; Koa writes the wire.
+import type { Context } from 'koa';
+import type { JsonOptions, RedirectOptions, StatusOptions } from './results.js';
+import { defaultStatus } from './request-info.js';
+
+export function jsonHandler(ctx: Context, body: unknown, options: JsonOptions = {}): void {
+  ctx.status = options.status ?? defaultStatus(ctx);
+  if (options.headers) ctx.set(options.headers);
+  ctx.type = 'application/json';
+  // Serialise here rather than leaving an object to Koa, so `json('text')` and `json(null)` are JSON too.
+  ctx.body = JSON.stringify(body) ?? 'null';
+}
+
+export function statusHandler(ctx: Context, code: number, options: StatusOptions = {}): void {
+  ctx.status = code;
+  if (options.headers) ctx.set(options.headers);
+  const { body } = options;
+  if (body === undefined || body === null) return;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    ctx.body = body;
+  } else {
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(body);
+  }
+}
+
+export function redirectHandler(ctx: Context, url: string, options: RedirectOptions = {}): void {
+  const code = options.status ?? 302;
+  if (!Number.isInteger(code) || code < 300 || code > 399) {
+    throw new TypeError(`redirect('${url}') was given status ${code}; a redirect status is 300–399.`);
+  }
+  // Koa's redirect percent-encodes the URL, so CR/LF from user input cannot split the header.
+  ctx.redirect(url);
+  ctx.status = code;
+}

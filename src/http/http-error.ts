@@ -1,0 +1,55 @@
+// An error that carries an HTTP status, thrown from controllers, security functions or middleware.
+// It follows Koa's convention (`status` + `expose`) so errors from Koa's own stack (body parsing,
+// ctx.throw) are handled the same way.
+import { STATUS_CODES } from 'node:http';
+
+export interface HttpErrorOptions {
+  /** Whether `message` may be shown to the client. Default: true below 500, false from 500 up. */
+  expose?: boolean;
+  /** Headers to send with the error response (e.g. `WWW-Authenticate`). */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/**
+ * @example
+ * throw new HttpError(403, 'You do not own this post');   // renders the 403 status route
+ */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  readonly expose: boolean;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, message?: string, options: HttpErrorOptions = {}) {
+    super(message ?? STATUS_CODES[status] ?? `HTTP ${status}`, { cause: options.cause });
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`HttpError status must be an integer from 400 to 599, got ${status}.`);
+    }
+    this.status = status;
+    this.expose = options.expose ?? status < 500;
+    this.headers = options.headers ?? {};
+  }
+
+  /**
+   * Any thrown value as an HttpError: Koa-style errors keep their status and `expose`; everything
+   * else is a 500 whose message stays private.
+   */
+  static from(error: unknown): HttpError {
+    if (error instanceof HttpError) return error;
+    const candidate = error as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown; headers?: unknown };
+    const status = Number(candidate?.status ?? candidate?.statusCode);
+    if (Number.isInteger(status) && status >= 400 && status <= 599) {
+      return new HttpError(status, typeof candidate.message === 'string' ? candidate.message : undefined, {
+        expose: typeof candidate.expose === 'boolean' ? candidate.expose : status < 500,
+        headers: isStringRecord(candidate.headers) ? candidate.headers : {},
+        cause: error,
+      });
+    }
+    return new HttpError(500, error instanceof Error ? error.message : String(error), { expose: false, cause: error });
+  }
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+}

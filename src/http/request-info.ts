@@ -1,0 +1,30 @@
+// What Vela knows about a request beyond Koa's context: which controller method took it, and which
+// status a status route is rendering. Kept in a WeakMap so `ctx.state` stays the app's own.
+import type { Context } from 'koa';
+import type { Class } from '../di/token.js';
+
+export interface RouteInfo {
+  controller: Class;
+  handlerName: string;
+  /** The full pattern, prefix included, e.g. `/api/users/:id`. */
+  path: string;
+}
+
+interface RequestInfo {
+  route?: RouteInfo;
+  /** Set while a status route renders, so `json()` defaults to that status instead of 200. */
+  renderingStatus?: number;
+}
+
+const infos = new WeakMap<Context, RequestInfo>();
+
+export function requestInfo(ctx: Context): RequestInfo {
+  let info = infos.get(ctx);
+  if (!info) infos.set(ctx, (info = {}));
+  return info;
+}
+
+/** The status a result renders with when it names none: a status route's own, else 201 for POST, else 200. */
+export function defaultStatus(ctx: Context): number {
+  return requestInfo(ctx).renderingStatus ?? (ctx.method === 'POST' ? 201 : 200);
+}

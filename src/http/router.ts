@@ -1,0 +1,71 @@
+// Wires the route table onto @koa/router. Each route runs, in order: body parsing, the group's
+// middleware, security, then the controller method, whose return value the renderer answers.
+import { bodyParser } from '@koa/bodyparser';
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { Container } from '../di/container.js';
+import type { ResultRenderer } from './renderer.js';
+import { requestInfo } from './request-info.js';
+import type { RouteDefinition } from './route-table.js';
+import { runSecurity } from './security.js';
+
+/** @koa/bodyparser's options: limits (`jsonLimit: '1mb'`), enabled types… */
+export type BodyOptions = NonNullable<Parameters<typeof bodyParser>[0]>;
+
+export interface RouterOptions {
+  routes: readonly RouteDefinition[];
+  container: Container;
+  renderer: ResultRenderer;
+  body?: BodyOptions;
+}
+
+/** The routing middleware, then `allowedMethods` for 405 (with `Allow`) and 501. */
+export function createRouter({ routes, container, renderer, body }: RouterOptions): Middleware[] {
+  const router = new Router();
+  const parseBody = bodyParser({ enableTypes: ['json', 'form', 'text'], ...body }) as unknown as Middleware;
+  for (const route of routes) {
+    const name = `${route.controller.name}.${route.handlerName}`;
+    const chain: Middleware[] = [
+      markRoute(route),
+      parseBody,
+      ...route.middleware,
+      secure(route, renderer),
+      invoke(route, container, renderer),
+    ];
+    router.register(route.path, route.httpMethods, chain as never, { name });
+  }
+  return [router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware];
+}
+
+function markRoute(route: RouteDefinition): Middleware {
+  const info = { controller: route.controller, handlerName: route.handlerName, path: route.path };
+  return (ctx, next) => {
+    requestInfo(ctx).route = info;
+    return next();
+  };
+}
+
+function secure(route: RouteDefinition, renderer: ResultRenderer): Middleware {
+  if (route.security === false) return (_ctx, next) => next();
+  const security = route.security;
+  return async (ctx, next) => {
+    const decision = await runSecurity(security, ctx);
+    if (decision.kind === 'deny') {
+      ctx.status = 401;
+    } else if (decision.kind === 'respond') {
+      await renderer.render(ctx, decision.result, route);
+    } else {
+      if (decision.auth) ctx.state.auth = decision.auth;
+      await next();
+    }
+  };
+}
+
+function invoke(route: RouteDefinition, container: Container, renderer: ResultRenderer): Middleware {
+  // The container is initialized before routes are wired, so the singleton is looked up once.
+  const controller = container.get<Record<string, (ctx: Context) => unknown>>(route.controller);
+  return async (ctx: Context) => {
+    const returned = await controller[route.handlerName]!(ctx);
+    await renderer.render(ctx, returned, route);
+  };
+}
