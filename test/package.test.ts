@@ -1,0 +1,59 @@
+// Packs Vela as npm would publish it, installs the tarball into a scratch project and runs an app
+// from plain Node ESM. Catches a broken `exports`, a missing file or an undeclared dependency.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+
+// Decorators applied by hand: plain Node ESM has no decorator syntax, and this is what tsc emits.
+const APP = `
+import { Controller, Module, Route, bootstrap, json } from 'vela';
+
+class Hello { hi(ctx) { return json({ hello: ctx.params.name }); } }
+Route('/hi/:name')(Hello.prototype, 'hi', Object.getOwnPropertyDescriptor(Hello.prototype, 'hi'));
+Controller({ prefix: '/api' })(Hello);
+class AppModule {}
+Module({ controllers: [Hello] })(AppModule);
+
+const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1' });
+const res = await fetch(app.url + '/api/hi/vela');
+console.log(JSON.stringify({ status: res.status, body: await res.json() }));
+await app.close();
+`;
+
+describe('npm package', () => {
+  let scratch: string;
+  let files: string[];
+  let tarball: string;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'vela-pack-'));
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root });
+    // `npm pack` runs `prepare` (the build), whose output precedes the JSON report.
+    const report = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    files = report[0]!.files.map((f) => f.path);
+    tarball = join(scratch, report[0]!.filename);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('ships the build, its types and the README, and no sources or tests', () => {
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files.filter((f) => /^(src|test|example|bench|\.ci)\//.test(f))).toEqual([]);
+  });
+
+  it('installs from the tarball and serves an app from plain Node ESM', async () => {
+    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+    await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: scratch });
+    await writeFile(join(scratch, 'app.mjs'), APP);
+    const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: scratch });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ status: 200, body: { hello: 'vela' } });
+  }, 120_000);
+});
