@@ -1,9 +1,11 @@
 // bootstrap(AppModule): reads the module tree, validates every route and provider, builds the
 // singletons, and serves them on one Koa server. Everything that can be wrong is found before
 // the port opens.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import Koa, { type Middleware } from 'koa';
+import compose from 'koa-compose';
 import { Container } from './di/container.js';
 import type { Provider } from './di/provider.js';
 import type { Class, Token } from './di/token.js';
@@ -12,11 +14,28 @@ import { errorBoundary, LOGGED } from './http/error-boundary.js';
 import { HandlerRegistry } from './http/handler-registry.js';
 import { ResultRenderer } from './http/renderer.js';
 import { buildRouteTable } from './http/route-table.js';
+import { buildStaticMounts, staticFiles } from './files/static-routes.js';
+import { clientScript, readClientScript } from './files/client-script.js';
 import { createRouter, type BodyOptions } from './http/router.js';
 import { StatusPages } from './http/status-pages.js';
 import { consoleLogger, LOGGER, type Logger } from './logger.js';
+import { contextLogger } from './log-context.js';
+import { requestScope } from './http/request-log.js';
 import { loadModules } from './module.js';
 import { GracefulServer } from './graceful-server.js';
+import { buildGatewayTable } from './ws/gateway-table.js';
+import { GatewayServer } from './ws/gateway-server.js';
+import { UpgradeHandler, upgradeRequired } from './ws/upgrade.js';
+import type { Fallback } from './http/decorators.js';
+import { ConnectionIds } from './ws/connection-id.js';
+import type { GatewayProcess } from './ws/gateway-process.js';
+import { Hub } from './pubsub/hub.js';
+import { PubSub } from './pubsub/pubsub.js';
+import type { PubSubAdapter } from './pubsub/adapter.js';
+import { memoryPubSub } from './pubsub/memory-adapter.js';
+import { Comms } from './comms.js';
+import { memorySessionStore, sessionMiddleware, type SessionOptions } from './session/index.js';
+import { registerViewHandlers, type ViewsOptions } from './views/view-handlers.js';
 
 export interface BootstrapOptions {
   /** 0 picks a free port. Default: the `PORT` environment variable, else 8080. */
@@ -29,10 +48,33 @@ export interface BootstrapOptions {
   body?: BodyOptions;
   /** Where Vela logs. Default: one line per event on stdout/stderr, level from `LOG_LEVEL`. */
   logger?: Logger;
+  /**
+   * One info line per HTTP request and WebSocket upgrade through `logger`: `request` with
+   * `{ method, path, status, durationMs }` (and `correlationId` with the correlationId() plugin).
+   * Default true.
+   */
+  requestLog?: boolean;
+  /**
+   * Sessions: a `session_id` cookie per client and `ctx.state.session`, also read on WebSocket
+   * upgrades (`conn.sessionId`). Default: on, with a memory store. `false` turns them off.
+   */
+  sessions?: SessionOptions | false;
+  /** Carries pub/sub and Comms between processes. Default: `memoryPubSub()`, this process only. */
+  pubsub?: PubSubAdapter;
   /** Replace providers of the modules, e.g. a fake store in tests. */
   overrides?: Provider[];
-  /** How long `close()` waits for in-flight requests before cutting them, in ms. Default 10 000. */
+  /** How long `close()` waits for in-flight requests and WebSocket close handshakes before cutting them, in ms. Default 10 000. */
   shutdownTimeout?: number;
+  /**
+   * Templates for `ok()` and `view()`: `{ dir: 'views' }` (default, relative to the working directory),
+   * `extension` (default `liquid`), or your own `engine`.
+   */
+  views?: ViewsOptions;
+  /**
+   * Serves the browser client, `vela/client`, at `GET /vela/client.js` (an ES module), so a page
+   * can `import { connect } from '/vela/client.js'`. Default false.
+   */
+  client?: boolean;
 }
 
 export interface App {
@@ -44,9 +86,16 @@ export interface App {
   /** The result handler registry: `app.handlers.register('xml', fn)`. */
   readonly handlers: HandlerRegistry;
   readonly logger: Logger;
+  /** Pub/sub without a connection of its own: `broadcast`, `subscribe`, `members`. */
+  readonly pubsub: PubSub;
+  /** Reaches clients by session id. */
+  readonly comms: Comms;
   /** A singleton provider (or controller) of this app. */
   get<T>(token: Token<T>): T;
-  /** Stops accepting, lets in-flight requests finish (up to `shutdownTimeout`), then resolves. */
+  /**
+   * Stops accepting, closes every WebSocket with 1001 and awaits its `terminate`, lets in-flight
+   * requests finish (both up to `shutdownTimeout`), then resolves.
+   */
   close(): Promise<void>;
 }
 
@@ -58,25 +107,52 @@ export interface App {
  * console.log(app.url);
  */
 export async function bootstrap(root: Class, options: BootstrapOptions = {}): Promise<App> {
-  const logger = options.logger ?? consoleLogger();
+  // Wrapped once, so every line logged during a request carries its fields (a correlation id).
+  const logger = contextLogger(options.logger ?? consoleLogger());
   const modules = loadModules(root);
   const table = buildRouteTable(modules);
+  const staticMounts = buildStaticMounts(modules);
+  const client = options.client ? clientScript(readClientScript()) : undefined;
+  const gatewayTable = buildGatewayTable(modules);
+  const fallbacks = new Set([...table.fallbacks, ...gatewayTable.flatMap((g) => (g.fallback ? [g.fallback] : []))]);
 
   const handlers = HandlerRegistry.withBuiltins();
+  registerViewHandlers(handlers, options.views);
   for (const mod of modules) {
     for (const [tag, handler] of Object.entries(mod.handlers)) handlers.register(tag, handler, `${mod.module.name}.handlers`);
   }
 
+  const ids = new ConnectionIds();
+  const hub = new Hub(ids.nodeId, options.pubsub ?? memoryPubSub(), logger);
+  const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });
+  const pubsub = new PubSub(hub, undefined, onListenerError);
+  const comms = new Comms(hub);
+
   const container = new Container();
   container.register({ provide: LOGGER, useValue: logger }, 'Vela');
   container.register({ provide: HandlerRegistry, useValue: handlers }, 'Vela');
+  container.register({ provide: PubSub, useValue: pubsub }, 'Vela');
+  container.register({ provide: Comms, useValue: comms }, 'Vela');
   for (const mod of modules) {
     for (const provider of mod.providers) container.register(provider, `${mod.module.name}.providers`);
   }
   for (const controller of table.controllers) container.register(controller, 'controllers');
-  for (const fallback of table.fallbacks) container.register(fallback, '@FallbackController');
+  for (const fallback of fallbacks) container.register(fallback, '@FallbackController');
   for (const provider of options.overrides ?? []) container.register(provider, 'bootstrap overrides', { override: true });
-  await container.initialize();
+  await container.initialize([...table.controllers, ...fallbacks], gatewayTable.map((definition) => definition.gateway));
+  // Built now so that a gateway's missing dependency fails bootstrap, not its first connection.
+  // A gateway's PubSub is its own, bound to its connection.
+  const perConnection = new Map([[PubSub as Token, (process: GatewayProcess) => new PubSub(hub, process, onListenerError)]]);
+  const gateways = gatewayTable.map(
+    (definition) =>
+      new GatewayServer({
+        definition,
+        createGateway: container.factory(definition.gateway, perConnection),
+        fallback: definition.fallback && container.get<Fallback>(definition.fallback),
+        hub,
+        logger,
+      }),
+  );
 
   const renderer = new ResultRenderer(handlers, container);
   const pages = new StatusPages({
@@ -87,9 +163,23 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     development: process.env.NODE_ENV === 'development',
   });
 
+  // One store and one middleware for HTTP and upgrades, so a socket sees its page's session.
+  // The store is closed with the app (SessionStore.close), whether Vela made it or the app passed it.
+  const store = options.sessions === false ? undefined : (options.sessions?.store ?? memorySessionStore());
+  const session = store ? sessionMiddleware({ ...options.sessions, store }) : undefined;
+
   const koa = new Koa();
-  koa.use(errorBoundary(pages, logger));
+  const boundary = errorBoundary(pages, logger);
+  // Outside the boundary: the request's log scope, and its log line with the status really sent.
+  const scope = requestScope(logger, options.requestLog !== false);
+  koa.use(scope);
+  koa.use(boundary);
+  // Before sessions and the app's middleware: the same public file for everyone, no cookie.
+  if (client) koa.use(client);
+  if (session) koa.use(session);
   for (const middleware of options.middleware ?? []) koa.use(middleware);
+  if (gatewayTable.length > 0) koa.use(upgradeRequired(gatewayTable));
+  if (staticMounts.length > 0) koa.use(staticFiles(staticMounts));
   for (const middleware of createRouter({ routes: table.routes, container, renderer, body: options.body })) koa.use(middleware);
   // Errors reach Koa only when a response had already started; the boundary logged them.
   koa.on('error', (error: unknown) => {
@@ -97,9 +187,28 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   });
 
   const server = createServer(koa.callback());
-  const graceful = new GracefulServer(server, options.shutdownTimeout ?? 10_000);
+  const shutdownTimeout = options.shutdownTimeout ?? 10_000;
+  const graceful = new GracefulServer(server, shutdownTimeout);
+  const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: compose([scope, boundary]), session, logger, ids });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    upgrades.stopAccepting();
+    const http = graceful.close();
+    await Promise.all(gateways.map((gateway) => gateway.close(shutdownTimeout)));
+    await http;
+    await hub.stop();
+    await store?.close?.();
+  };
   const port = resolvePort(options.port);
-  await listen(server, port, options.host);
+  await hub.start();
+  try {
+    await listen(server, port, options.host);
+  } catch (error) {
+    await hub.stop();
+    await store?.close?.();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
 
   return {
@@ -109,8 +218,10 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     server,
     handlers,
     logger,
+    pubsub,
+    comms,
     get: (token) => container.get(token),
-    close: () => graceful.close(),
+    close: () => (closing ??= close()),
   };
 }
 

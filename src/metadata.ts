@@ -10,6 +10,9 @@ const KEYS = {
   controller: 'vela:controller',
   routes: 'vela:routes',
   fallback: 'vela:fallback',
+  gateway: 'vela:gateway',
+  messageHandlers: 'vela:message-handlers',
+  infoHandlers: 'vela:info-handlers',
 } as const;
 
 /** What `@Controller()` records. */
@@ -26,6 +29,25 @@ export interface RouteRecord {
   httpMethods?: readonly string[];
   security?: unknown;
   hasSecurity: boolean;
+}
+
+/** What `@WebSocket()` records. */
+export interface GatewayRecord {
+  path: string;
+  options: object;
+}
+
+/** What one `@OnMessage()` records: plain text, binary, or a JSON event name. */
+export interface MessageHandlerRecord {
+  handlerName: string;
+  kind: 'text' | 'binary' | 'event';
+  event?: string;
+}
+
+/** What one `@OnInfo()` records. */
+export interface InfoHandlerRecord {
+  handlerName: string;
+  filter?: Readonly<Record<string, unknown>>;
 }
 
 function own<T>(key: string, target: object): T | undefined {
@@ -71,6 +93,29 @@ export const metadata = {
   },
   getRoutes(target: Class): readonly RouteRecord[] {
     return own<RouteRecord[]>(KEYS.routes, target) ?? [];
+  },
+
+  setGateway(target: Class, record: GatewayRecord): void {
+    Reflect.defineMetadata(KEYS.gateway, record, target);
+  },
+  getGateway(target: Class): GatewayRecord | undefined {
+    return own<GatewayRecord>(KEYS.gateway, target);
+  },
+
+  addMessageHandler(target: Class, record: MessageHandlerRecord): void {
+    const handlers = own<MessageHandlerRecord[]>(KEYS.messageHandlers, target) ?? [];
+    Reflect.defineMetadata(KEYS.messageHandlers, [...handlers, record], target);
+  },
+  getMessageHandlers(target: Class): readonly MessageHandlerRecord[] {
+    return own<MessageHandlerRecord[]>(KEYS.messageHandlers, target) ?? [];
+  },
+
+  addInfoHandler(target: Class, record: InfoHandlerRecord): void {
+    const handlers = own<InfoHandlerRecord[]>(KEYS.infoHandlers, target) ?? [];
+    Reflect.defineMetadata(KEYS.infoHandlers, [...handlers, record], target);
+  },
+  getInfoHandlers(target: Class): readonly InfoHandlerRecord[] {
+    return own<InfoHandlerRecord[]>(KEYS.infoHandlers, target) ?? [];
   },
 
   setFallback(target: Class, fallback: Class): void {

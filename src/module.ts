@@ -3,22 +3,27 @@
 import type { Class } from './di/token.js';
 import type { Provider } from './di/provider.js';
 import type { ResultHandler } from './http/handler-registry.js';
+import type { StaticRoute } from './files/static-routes.js';
 import { ConfigError } from './errors.js';
 import { metadata } from './metadata.js';
 
 export interface ModuleOptions {
-  /** Modules whose controllers, providers and handlers join this one. */
+  /** Modules whose controllers, gateways, providers and handlers join this one. */
   imports?: Class[];
   /** Classes decorated with @Controller. */
   controllers?: Class[];
+  /** Classes decorated with @WebSocket: one instance per connection. */
+  gateways?: Class[];
   /** Classes, or `{ provide, useValue | useClass | useFactory }`. */
   providers?: Provider[];
   /** Custom result tags: `{ xml: (ctx, body) => … }` lets controllers return `['xml', body]`. */
   handlers?: Record<string, ResultHandler>;
+  /** Directories served under a URL prefix: `[{ prefix: '/assets', dir: 'public' }]`. */
+  static?: StaticRoute[];
 }
 
 /**
- * Groups controllers, providers and result handlers.
+ * Groups controllers, gateways, providers and result handlers.
  *
  * @example
  * @Module({ imports: [UsersModule], controllers: [HomeController], providers: [Clock] })
@@ -32,8 +37,11 @@ export function Module(options: ModuleOptions = {}): ClassDecorator {
 export interface LoadedModule {
   module: Class;
   controllers: Class[];
+  gateways: Class[];
   providers: Provider[];
   handlers: Record<string, ResultHandler>;
+  /** As declared; bootstrap validates them. */
+  static: StaticRoute[];
   fallback?: Class;
 }
 
@@ -60,8 +68,10 @@ export function loadModules(root: Class): LoadedModule[] {
     loaded.push({
       module: cls,
       controllers: [...(options.controllers ?? [])],
+      gateways: [...(options.gateways ?? [])],
       providers: [...(options.providers ?? [])],
       handlers: { ...(options.handlers ?? {}) },
+      static: options.static ?? [],
       fallback: metadata.getFallback(cls),
     });
   };

@@ -1,72 +1,119 @@
 // The example blog answers the seeds' routes: this is what `npm start` serves.
-import { describe, expect, it } from 'vitest';
-import { AppModule } from '../example/blog/app.module.js';
-import { start } from './support/start.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from 'vela/testing';
+import { AppModule, BLOG_VIEWS } from '../example/blog/app.module.js';
 
-const form = (fields: Record<string, string>): RequestInit => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams(fields).toString(),
-  redirect: 'manual',
-});
+let app: TestApp;
+afterEach(() => app?.close());
+
+const startBlog = async () => (app = await startTestApp(AppModule, { views: BLOG_VIEWS }));
+
+/** What a browser does before posting a form: load the page (its cookie is kept), read the hidden token. */
+async function formPage(path: string): Promise<{ token: string; html: string }> {
+  const html = await (await app.http.get(path)).text();
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+  return { token, html };
+}
 
 describe('example/blog', () => {
   it('lists, shows and creates users under /api', async () => {
-    const app = await start(AppModule);
-    const list = await app.fetch('/api/users');
+    await startBlog();
+    const list = await app.http.get('/api/users');
     expect(list.status).toBe(200);
     expect(await list.json()).toEqual([
       { id: 1, name: 'Ada', email: 'ada@example.com' },
       { id: 2, name: 'Joe', email: 'joe@example.com' },
     ]);
 
-    const created = await app.fetch('/api/users', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Grace', email: 'grace@example.com' }),
-    });
+    const created = await app.http.post('/api/users', { name: 'Grace', email: 'grace@example.com' });
     expect(created.status).toBe(201);
     expect(await created.json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
-    expect(await (await app.fetch('/api/users/3')).json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
+    expect(await (await app.http.get('/api/users/3')).json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
   });
 
   it('rejects an invalid user with 422', async () => {
-    const app = await start(AppModule);
-    const res = await app.fetch('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":1}' });
+    await startBlog();
+    const res = await app.http.post('/api/users', { name: 1 });
     expect(res.status).toBe(422);
     expect(await res.json()).toEqual({ error: 'name and email are required strings' });
   });
 
   it("turns ['error', 'not_found'] into a 404 through the module's fallback", async () => {
-    const app = await start(AppModule);
-    const res = await app.fetch('/api/users/999');
+    await startBlog();
+    const res = await app.http.get('/api/users/999');
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'not_found' });
   });
 
   it('answers /heartbeat with 200 and unknown paths with its 404 status route', async () => {
-    const app = await start(AppModule);
-    expect((await app.fetch('/heartbeat')).status).toBe(200);
-    const missing = await app.fetch('/no/such/page');
+    await startBlog();
+    expect((await app.http.get('/heartbeat')).status).toBe(200);
+    const missing = await app.http.get('/no/such/page');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: 'not found', path: '/no/such/page' });
   });
 
   it('lets the right credentials through the login-protected group and redirects the wrong ones', async () => {
-    const app = await start(AppModule);
-    const welcome = await app.fetch('/', form({ username: 'admin', password: 'nova' }));
+    await startBlog();
+    const { token } = await formPage('/login');
+    const welcome = await app.http.form('/', { username: 'admin', password: 'nova', _csrf: token });
     expect(welcome.status).toBe(200);
     expect(await welcome.json()).toEqual({ message: 'Welcome, admin!' });
 
-    const refused = await app.fetch('/', form({ username: 'admin', password: 'wrong' }));
+    const refused = await app.http.form('/', { username: 'admin', password: 'wrong', _csrf: token });
     expect(refused.status).toBe(302);
     expect(refused.headers.get('location')).toBe('/login?failed=1');
   });
 
-  it('serves the login form as HTML', async () => {
-    const app = await start(AppModule);
-    const res = await app.fetch('/login');
+  it('refuses a login form without its CSRF token with 403, even with the right password', async () => {
+    await startBlog();
+    await formPage('/login');
+    const res = await app.http.form('/', { username: 'admin', password: 'nova' });
+    expect(res.status).toBe(403);
+  });
+
+  it('renders the login form from its view, with the failure message when asked', async () => {
+    await startBlog();
+    const res = await app.http.get('/login?failed=1');
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(await res.text()).toContain('<form method="post" action="/">');
+    const html = await res.text();
+    expect(html).toContain('<form method="post" action="/">');
+    expect(html).toContain('Wrong username or password.');
+  });
+
+  it('renders the post list and a post page, and takes a comment through its CSRF-protected form', async () => {
+    await startBlog();
+    const list = await (await app.http.get('/posts')).text();
+    expect(list).toContain('<a href="/posts/1">Hello, Nova</a> (0 comments)');
+
+    const { token, html } = await formPage('/posts/1');
+    expect(html).toContain('<h1>Hello, Nova</h1>');
+    expect(html).toContain('No comments yet.');
+
+    const posted = await app.http.form('/posts/1/comments', { author: 'Ada', text: '<b>first</b>', _csrf: token });
+    expect(posted.status).toBe(302);
+    expect(posted.headers.get('location')).toBe('/posts/1#comments');
+    const page = await (await app.http.get('/posts/1')).text();
+    expect(page).toContain('<strong>Ada</strong>: &lt;b&gt;first&lt;/b&gt;'); // escaped by the template
+
+    const forged = await app.http.form('/posts/1/comments', { author: 'Eve', text: 'spam', _csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    expect(await (await app.http.get('/posts')).text()).toContain('(1 comments)');
+  });
+
+  it('answers an unknown post with the fallback 404 and serves the stylesheet under /assets', async () => {
+    await startBlog();
+    expect((await app.http.get('/posts/99')).status).toBe(404);
+    const css = await app.http.get('/assets/style.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(css.headers.get('etag')).toBeTruthy();
+  });
+
+  it('echoes text frames on /ws', async () => {
+    await startBlog();
+    const ws = await app.ws('/ws');
+    ws.sendText('Hello Nova!');
+    expect(await ws.recv()).toBe('Echo: Hello Nova!');
   });
 });

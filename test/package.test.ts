@@ -20,10 +20,40 @@ Controller({ prefix: '/api' })(Hello);
 class AppModule {}
 Module({ controllers: [Hello] })(AppModule);
 
-const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1' });
+const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1', client: true });
 const res = await fetch(app.url + '/api/hi/vela');
-console.log(JSON.stringify({ status: res.status, body: await res.json() }));
+const script = await fetch(app.url + '/vela/client.js');
+const client = await import('vela/client');
+console.log(JSON.stringify({
+  status: res.status,
+  body: await res.json(),
+  client: { status: script.status, connect: (await script.text()).includes('export function connect('), exported: typeof client.connect },
+}));
 await app.close();
+`;
+
+// What a user's own test does with vela/testing, without a test runner.
+const TESTING = `
+import { Controller, Module, OnMessage, Route, WebSocket, json, reply } from 'vela';
+import { startTestApp } from 'vela/testing';
+
+class Hello { hi(ctx) { return json({ hello: ctx.params.name }); } }
+Route('/hi/:name')(Hello.prototype, 'hi', Object.getOwnPropertyDescriptor(Hello.prototype, 'hi'));
+Controller({ prefix: '/api' })(Hello);
+class Echo { say(text) { return reply('Echo: ' + text); } }
+OnMessage()(Echo.prototype, 'say', Object.getOwnPropertyDescriptor(Echo.prototype, 'say'));
+WebSocket('/echo')(Echo);
+class AppModule {}
+Module({ controllers: [Hello], gateways: [Echo] })(AppModule);
+
+const app = await startTestApp(AppModule);
+const res = await app.http.get('/api/hi/vela');
+const body = await res.json();
+const ws = await app.ws('/echo');
+ws.sendText('hi');
+const echoed = await ws.recv();
+await app.close();
+console.log(JSON.stringify({ status: res.status, body, echoed, closed: await ws.closed }));
 `;
 
 describe('npm package', () => {
@@ -45,15 +75,34 @@ describe('npm package', () => {
   });
 
   it('ships the build, its types and the README, and no sources or tests', () => {
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts']),
+    );
     expect(files.filter((f) => /^(src|test|example|bench|\.ci)\//.test(f))).toEqual([]);
   });
 
-  it('installs from the tarball and serves an app from plain Node ESM', async () => {
+  it('installs from the tarball and serves an app, and the browser client, from plain Node ESM', async () => {
     await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
     await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: scratch });
     await writeFile(join(scratch, 'app.mjs'), APP);
     const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: scratch });
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ status: 200, body: { hello: 'vela' } });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      status: 200,
+      body: { hello: 'vela' },
+      client: { status: 200, connect: true, exported: 'function' },
+    });
   }, 120_000);
+
+  it("imports 'vela/testing' from plain Node ESM and tests an app with it, printing nothing else", async () => {
+    // The scratch project installed by the test above.
+    await writeFile(join(scratch, 'testing.mjs'), TESTING);
+    const { stdout, stderr } = await run(process.execPath, ['testing.mjs'], { cwd: scratch });
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual({
+      status: 200,
+      body: { hello: 'vela' },
+      echoed: 'Echo: hi',
+      closed: { code: 1001, reason: 'server shutting down' },
+    });
+  }, 60_000);
 });

@@ -21,7 +21,20 @@ describe('README', () => {
     await Promise.all(blocks.map((code, i) => writeFile(join(dir, `block-${i + 1}.ts`), code)));
     await writeFile(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ extends: '../../tsconfig.json', include: ['*.ts'], compilerOptions: { noEmit: true } }),
+      JSON.stringify({
+        extends: '../../tsconfig.json',
+        include: ['*.ts'],
+        // The browser client's examples import 'vela/client' and need DOM types; the server's compile with them too.
+        compilerOptions: {
+          noEmit: true,
+          lib: ['ES2023', 'DOM'],
+          paths: {
+            vela: ['../../src/index.ts'],
+            'vela/client': ['../../src/client/index.ts'],
+            'vela/testing': ['../../src/testing/index.ts'],
+          },
+        },
+      }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = await run(process.execPath, [tsc, '-p', dir]).then(

@@ -1,13 +1,30 @@
-// The blog app: the seeds' routes, one module, one fallback for every controller.
-import { FallbackController, Module } from 'vela';
+// The blog app: the seeds' routes, echo socket and live comments, server-rendered posts; one
+// module, one fallback for every controller and gateway.
+import { FallbackController, Module, type BootstrapOptions } from 'vela';
 import { BlogFallback } from './blog.fallback.js';
+import { EchoGateway } from './echo.gateway.js';
+import { ChatGateway } from './comments/chat.gateway.js';
+import { CommentStore } from './comments/comment-store.js';
+import { CommentsController } from './comments/comments.controller.js';
+import { CommentsGateway } from './comments/comments.gateway.js';
 import { DashboardController, MainController } from './main.controller.js';
 import { UserStore } from './users/user-store.js';
 import { UsersController } from './users/users.controller.js';
+import { PostStore } from './posts/post-store.js';
+import { PostsController } from './posts/posts.controller.js';
 
 @FallbackController(BlogFallback)
 @Module({
-  controllers: [MainController, DashboardController, UsersController],
-  providers: [UserStore],
+  controllers: [MainController, DashboardController, UsersController, CommentsController, PostsController],
+  gateways: [EchoGateway, CommentsGateway, ChatGateway],
+  providers: [UserStore, CommentStore, PostStore],
+  // Paths are relative to the working directory: run the blog from the repository root.
+  static: [{ prefix: '/assets', dir: 'example/blog/public' }],
 })
 export class AppModule {}
+
+/** The blog's templates, relative to the repository root like its static files. */
+export const BLOG_VIEWS = { dir: 'example/blog/views' };
+
+/** How the blog boots (main.ts and the tests): its views, and the browser client at /vela/client.js for its pages. */
+export const BLOG_OPTIONS = { views: BLOG_VIEWS, client: true } satisfies BootstrapOptions;

@@ -1,6 +1,7 @@
 // Resolves what the blog's controllers return that no result handler claims, as Nova's
-// fallback_controller does: `['error', reason]` tuples become JSON errors.
-import { Injectable, LOGGER, Inject, status, type Context, type Fallback, type Logger } from 'vela';
+// fallback_controller does: `['error', reason]` tuples become JSON errors. For a gateway, it
+// closes the socket.
+import { Connection, Inject, Injectable, LOGGER, status, stop, type Context, type Fallback, type Logger } from 'vela';
 
 const STATUS_BY_REASON: Record<string, number> = { not_found: 404, forbidden: 403, conflict: 409 };
 
@@ -8,7 +9,13 @@ const STATUS_BY_REASON: Record<string, number> = { not_found: 404, forbidden: 40
 export class BlogFallback implements Fallback {
   constructor(@Inject(LOGGER) private readonly log: Logger) {}
 
-  resolve(ctx: Context, returned: unknown) {
+  resolve(target: Context | Connection, returned: unknown) {
+    // The module's fallback covers its gateways too: an unexpected return closes that socket.
+    if (target instanceof Connection) {
+      this.log.warn('invalid gateway return', { connection: target.id, returned });
+      return stop(1011, 'unexpected reply');
+    }
+    const ctx = target;
     if (Array.isArray(returned) && returned[0] === 'error' && typeof returned[1] === 'string') {
       return status(STATUS_BY_REASON[returned[1]] ?? 400, { body: { error: returned[1] } });
     }

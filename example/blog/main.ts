@@ -1,8 +1,8 @@
-// Runs the blog: `npm start`, then `curl localhost:8080/api/users`.
+// Runs the blog from the repository root: `npm start`, then open http://localhost:8080/.
 import { bootstrap } from 'vela';
-import { AppModule } from './app.module.js';
+import { AppModule, BLOG_OPTIONS } from './app.module.js';
 
-const app = await bootstrap(AppModule);
+const app = await bootstrap(AppModule, BLOG_OPTIONS);
 app.logger.info('blog listening', { url: app.url });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

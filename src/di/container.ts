@@ -1,5 +1,5 @@
 // Singleton dependency injection. Every provider is built once, eagerly, at bootstrap, so a missing
-// dependency fails before the server listens; afterwards `get` and `instantiate` are synchronous
+// dependency fails before the server listens; afterwards `get` and `factory` are synchronous
 // (a gateway instance per WebSocket connection must not wait on the container).
 import { ConfigError } from '../errors.js';
 import { metadata } from '../metadata.js';
@@ -40,8 +40,18 @@ export class Container {
     return this.#registrations.has(token);
   }
 
-  /** Builds every registered provider; the first unresolvable one fails with its dependency path. */
-  async initialize(): Promise<void> {
+  /**
+   * Builds every registered provider; the first unresolvable one fails with its dependency path.
+   * `roots` (controllers) are built first so that path starts where the user looks:
+   * `UsersController → UserStore → param #0`, not `UserStore → param #0`.
+   * `perInstance` classes (gateways) are never singletons, but their dependencies are built from
+   * them for the same reason, before the rest: `ChatGateway → Store → Clock`, not `Store → Clock`.
+   */
+  async initialize(roots: readonly Token[] = [], perInstance: readonly Class[] = []): Promise<void> {
+    for (const token of roots) await this.#resolve(token, []);
+    for (const cls of perInstance) {
+      for (const { token, path } of this.#paramTokens(cls, [tokenName(cls)])) await this.#resolveParam(token, path);
+    }
     for (const token of this.#registrations.keys()) await this.#resolve(token, []);
   }
 
@@ -55,18 +65,21 @@ export class Container {
     return this.#instances.get(token) as T;
   }
 
-  /** Throws now, with the path, if `cls` could not be instantiated later. */
-  check(cls: Class): void {
-    this.#paramTokens(cls, [tokenName(cls)]).forEach(({ token, path }) => this.#requireResolvable(token, path));
-  }
-
-  /** A new instance of `cls` (not a singleton) whose constructor receives singletons. */
-  instantiate<T>(cls: Class<T>): T {
-    const args = this.#paramTokens(cls, [tokenName(cls)]).map(({ token, path }) => {
+  /**
+   * Checks now that `cls` can be built, and returns a constructor that makes a new instance (not a
+   * singleton) per call: one gateway per WebSocket connection, without looking anything up again.
+   * A token in `scoped` is built per instance from the call's context (a PubSub bound to the
+   * connection); every other parameter is the singleton.
+   */
+  factory<T, C = void>(cls: Class<T>, scoped: ReadonlyMap<Token, (context: C) => unknown> = new Map()): (context: C) => T {
+    const params = this.#paramTokens(cls, [tokenName(cls)]).map(({ token, path }) => {
+      const perInstance = scoped.get(token as Token);
+      if (perInstance) return perInstance;
       this.#requireResolvable(token, path);
-      return this.#instances.get(token as Token);
+      const singleton = this.#instances.get(token as Token);
+      return () => singleton;
     });
-    return new (cls as new (...a: unknown[]) => T)(...args);
+    return (context) => new (cls as new (...a: unknown[]) => T)(...params.map((param) => param(context)));
   }
 
   async #resolve(token: Token, path: readonly string[]): Promise<unknown> {

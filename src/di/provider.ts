@@ -70,3 +70,9 @@ function describe(value: unknown): string {
     return String(value);
   }
 }
+
+/** The class behind a provider (itself, or its `useClass`), to check the decorators it carries. */
+export function providerClass(provider: Provider): Class | undefined {
+  if (typeof provider === 'function') return provider;
+  return 'useClass' in provider ? provider.useClass : undefined;
+}

@@ -1,6 +1,7 @@
 // The outermost middleware: every error thrown below it is logged once (with method, path and the
 // controller that took the request) and rendered as a status page; an empty error response (no
-// route, 405, `status(404)`) gets its status page too. Stack traces stay in the log.
+// route, 405, `status(404)`) gets its status page too. Stack traces stay in the log. A failed
+// response's headers go, except those kept with keepHeader (CORS, correlation id).
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../logger.js';
 import { HttpError } from './http-error.js';
@@ -22,6 +23,7 @@ export function errorBoundary(pages: StatusPages, logger: Logger): Middleware {
       if (ctx.headerSent || !ctx.writable) throw markLogged(thrown);
       // Headers set before the failure (a half-built response) must not leak into the error page.
       for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : []) ctx.remove(name);
+      for (const [name, value] of requestInfo(ctx).keptHeaders ?? []) ctx.set(name, value);
       await pages.render(ctx, error);
     }
   };

@@ -3,6 +3,7 @@
 import type { Context } from 'koa';
 import { ConfigError } from '../errors.js';
 import { jsonHandler, redirectHandler, statusHandler } from './builtin-handlers.js';
+import { sendfileHandler } from '../files/sendfile-handler.js';
 
 /**
  * Renders one result: sets `ctx.status`, headers and `ctx.body`, and lets Koa write the response.
@@ -26,6 +27,7 @@ export class HandlerRegistry {
     registry.register('json', jsonHandler, origin);
     registry.register('status', statusHandler, origin);
     registry.register('redirect', redirectHandler, origin);
+    registry.register('sendfile', sendfileHandler, origin);
     return registry;
   }
 

@@ -1,10 +1,11 @@
 // Turns what a controller returned into a response: a claimed tag goes to its handler; anything
 // else goes to the fallback controller, whose own answer must be claimed (Nova's fallback rule).
-import { inspect } from 'node:util';
+import { describeValue } from '../describe.js';
 import type { Context } from 'koa';
 import type { Container } from '../di/container.js';
 import type { Fallback } from './decorators.js';
 import type { HandlerRegistry } from './handler-registry.js';
+import { requestInfo } from './request-info.js';
 import { isTagged } from './results.js';
 import type { RouteSource } from './route-table.js';
 
@@ -18,11 +19,12 @@ export class ResultRenderer {
   }
 
   async render(ctx: Context, returned: unknown, source: RouteSource): Promise<void> {
+    requestInfo(ctx).renderingFor = { controller: source.controller, handlerName: source.handlerName };
     if (await this.#tryHandle(ctx, returned)) return;
     const where = `${source.controller.name}.${source.handlerName}`;
     if (!source.fallback) {
       throw new Error(
-        `${where} returned ${describe(returned)}, which no result handler claims. ` +
+        `${where} returned ${describeValue(returned)}, which no result handler claims. ` +
           `Return a result (${this.#handlers.tags().join(', ')}), register a handler for its tag, ` +
           `or add a @FallbackController to ${source.controller.name} or its module.`,
       );
@@ -31,7 +33,7 @@ export class ResultRenderer {
     const resolved: unknown = await fallback.resolve(ctx, returned);
     if (await this.#tryHandle(ctx, resolved)) return;
     throw new Error(
-      `${source.fallback.name}.resolve returned ${describe(resolved)} for what ${where} returned (${describe(returned)}); ` +
+      `${source.fallback.name}.resolve returned ${describeValue(resolved)} for what ${where} returned (${describeValue(returned)}); ` +
         `a fallback must return a result that a handler claims, such as status(404).`,
     );
   }
@@ -43,9 +45,4 @@ export class ResultRenderer {
     await handler(ctx, ...value.slice(1));
     return true;
   }
-}
-
-function describe(value: unknown): string {
-  const text = inspect(value, { depth: 2, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 80 });
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

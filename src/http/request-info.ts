@@ -14,6 +14,10 @@ interface RequestInfo {
   route?: RouteInfo;
   /** Set while a status route renders, so `json()` defaults to that status instead of 200. */
   renderingStatus?: number;
+  /** The method whose result is being rendered: the route's, or a status route's (names `ok()`'s default view). */
+  renderingFor?: { controller: Class; handlerName: string };
+  /** Headers an error page keeps (see keepHeader), by lower-case name. */
+  keptHeaders?: Map<string, string | string[]>;
 }
 
 const infos = new WeakMap<Context, RequestInfo>();
@@ -27,4 +31,16 @@ export function requestInfo(ctx: Context): RequestInfo {
 /** The status a result renders with when it names none: a status route's own, else 201 for POST, else 200. */
 export function defaultStatus(ctx: Context): number {
   return requestInfo(ctx).renderingStatus ?? (ctx.method === 'POST' ? 201 : 200);
+}
+
+/**
+ * Keeps the response header `name`, as set now, on an error page that replaces the response: the
+ * error boundary drops a failed response's headers, but a correlation id or a CORS grant belongs
+ * to every answer of the request. Does nothing if the header is not set.
+ */
+export function keepHeader(ctx: Context, name: string): void {
+  const value = ctx.res.getHeader(name);
+  if (value === undefined) return;
+  const info = requestInfo(ctx);
+  (info.keptHeaders ??= new Map()).set(name.toLowerCase(), typeof value === 'number' ? String(value) : value);
 }

@@ -6,6 +6,7 @@ import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { metadata } from '../metadata.js';
 import type { Class } from '../di/token.js';
+import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../module.js';
 import type { Security } from './security.js';
 
@@ -52,6 +53,9 @@ export function buildRouteTable(modules: readonly LoadedModule[]): RouteTable {
       const fallback = metadata.getFallback(controller) ?? mod.fallback;
       if (fallback) fallbacks.add(requireFallback(fallback, controller));
       const prefix = normalizePrefix(record.prefix, controller);
+      // Checked once per controller, so a bad group setting fails even before any route uses it.
+      const groupSecurity = requireSecurity(record.security, `${controller.name} (@Controller security)`);
+      const middleware = requireMiddleware(record.middleware, controller);
 
       for (const route of metadata.getRoutes(controller)) {
         const where = `${controller.name}.${route.handlerName}`;
@@ -67,8 +71,8 @@ export function buildRouteTable(modules: readonly LoadedModule[]): RouteTable {
           ...source,
           path: joinPath(prefix, route.path, where),
           httpMethods: normalizeMethods(route.httpMethods, where),
-          security: requireSecurity(route.hasSecurity ? route.security : record.security, where),
-          middleware: requireMiddleware(record.middleware, controller),
+          security: route.hasSecurity ? requireSecurity(route.security, where) : groupSecurity,
+          middleware,
         });
       }
     }
@@ -94,7 +98,7 @@ function requireController(controller: unknown, module: Class) {
 /** A class with routes listed as a provider would never be routed: say so instead of ignoring it. */
 function rejectRoutesOnProviders(mod: LoadedModule): void {
   for (const provider of mod.providers) {
-    const cls = typeof provider === 'function' ? provider : 'useClass' in provider ? provider.useClass : undefined;
+    const cls = providerClass(provider);
     if (cls && (metadata.getRoutes(cls).length > 0 || metadata.getController(cls))) {
       throw new ConfigError(
         `${cls.name} has @Controller/@Route but is listed in ${mod.module.name}.providers; move it to ${mod.module.name}.controllers.`,
@@ -103,10 +107,11 @@ function rejectRoutesOnProviders(mod: LoadedModule): void {
   }
 }
 
-function requireFallback(fallback: unknown, controller: Class): Class {
+/** The fallback of a controller or gateway must be a class with `resolve`. */
+export function requireFallback(fallback: unknown, owner: Class): Class {
   if (typeof fallback !== 'function' || typeof (fallback.prototype as { resolve?: unknown }).resolve !== 'function') {
     throw new ConfigError(
-      `The @FallbackController of ${controller.name} must be a class with a resolve(ctx, returned) method.`,
+      `The @FallbackController of ${owner.name} must be a class with a resolve(ctx, returned) method.`,
     );
   }
   return fallback as Class;

@@ -7,7 +7,7 @@ import type { Container } from '../di/container.js';
 import type { ResultRenderer } from './renderer.js';
 import { requestInfo } from './request-info.js';
 import type { RouteDefinition } from './route-table.js';
-import { runSecurity } from './security.js';
+import { securityMiddleware } from './security.js';
 
 /** @koa/bodyparser's options: limits (`jsonLimit: '1mb'`), enabled types… */
 export type BodyOptions = NonNullable<Parameters<typeof bodyParser>[0]>;
@@ -22,14 +22,15 @@ export interface RouterOptions {
 /** The routing middleware, then `allowedMethods` for 405 (with `Allow`) and 501. */
 export function createRouter({ routes, container, renderer, body }: RouterOptions): Middleware[] {
   const router = new Router();
-  const parseBody = bodyParser({ enableTypes: ['json', 'form', 'text'], ...body }) as unknown as Middleware;
+  const parseBody = onlyWithBody(bodyParser({ enableTypes: ['json', 'form', 'text'], ...body }) as unknown as Middleware);
   for (const route of routes) {
     const name = `${route.controller.name}.${route.handlerName}`;
+    // Every step costs a promise per request: a public route has no security step at all.
     const chain: Middleware[] = [
       markRoute(route),
       parseBody,
       ...route.middleware,
-      secure(route, renderer),
+      ...(route.security === false ? [] : [securityMiddleware(route.security, renderer, route)]),
       invoke(route, container, renderer),
     ];
     router.register(route.path, route.httpMethods, chain as never, { name });
@@ -37,27 +38,23 @@ export function createRouter({ routes, container, renderer, body }: RouterOption
   return [router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware];
 }
 
+/**
+ * A request without a Content-Type has no body to parse (a GET, most DELETEs): skip the parser,
+ * leaving `ctx.request.body` as the parser would, an empty object.
+ */
+function onlyWithBody(parse: Middleware): Middleware {
+  return (ctx, next) => {
+    if (ctx.req.headers['content-type'] !== undefined) return parse(ctx, next);
+    ctx.request.body ??= {};
+    return next();
+  };
+}
+
 function markRoute(route: RouteDefinition): Middleware {
   const info = { controller: route.controller, handlerName: route.handlerName, path: route.path };
   return (ctx, next) => {
     requestInfo(ctx).route = info;
     return next();
-  };
-}
-
-function secure(route: RouteDefinition, renderer: ResultRenderer): Middleware {
-  if (route.security === false) return (_ctx, next) => next();
-  const security = route.security;
-  return async (ctx, next) => {
-    const decision = await runSecurity(security, ctx);
-    if (decision.kind === 'deny') {
-      ctx.status = 401;
-    } else if (decision.kind === 'respond') {
-      await renderer.render(ctx, decision.result, route);
-    } else {
-      if (decision.auth) ctx.state.auth = decision.auth;
-      await next();
-    }
   };
 }
 

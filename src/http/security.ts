@@ -1,7 +1,9 @@
-// Nova's security functions: run before a route (or, later, a WebSocket upgrade) and decide whether
-// the request goes on. The outcome is computed here; what to do with it is the caller's business.
-import type { Context } from 'koa';
+// Nova's security functions: run before a route or a WebSocket upgrade and decide whether the
+// request goes on.
+import type { Context, Middleware } from 'koa';
+import type { ResultRenderer } from './renderer.js';
 import { type Result, isTagged } from './results.js';
+import type { RouteSource } from './route-table.js';
 
 export type SecurityOutcome = boolean | Result | object;
 
@@ -29,4 +31,23 @@ export async function runSecurity(security: Security, ctx: Context): Promise<Sec
     `Security function ${security.name || '(anonymous)'} returned ${String(outcome)}; ` +
       `return true, false, a Result such as redirect('/login'), or an object to use as ctx.state.auth.`,
   );
+}
+
+/**
+ * Security as Koa middleware, for a route or a WebSocket upgrade: `false` answers 401, a Result is
+ * rendered (through `source`'s fallback if need be), an auth object goes to `ctx.state.auth`.
+ */
+export function securityMiddleware(security: Security, renderer: ResultRenderer, source: RouteSource): Middleware {
+  if (security === false) return (_ctx, next) => next();
+  return async (ctx, next) => {
+    const decision = await runSecurity(security, ctx);
+    if (decision.kind === 'deny') {
+      ctx.status = 401;
+    } else if (decision.kind === 'respond') {
+      await renderer.render(ctx, decision.result, source);
+    } else {
+      if (decision.auth) ctx.state.auth = decision.auth;
+      await next();
+    }
+  };
 }

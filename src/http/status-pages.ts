@@ -1,7 +1,7 @@
 // Nova's status routes: the page for an error status comes from `@Route(404)`-style methods. The
 // controller that took the request wins; then the status route with the longest matching prefix
 // (a controller without prefix covers the whole app); then a plain page that follows `Accept`.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { Container } from '../di/container.js';
 import type { Logger } from '../logger.js';
@@ -48,6 +48,8 @@ export class StatusPages {
   async #renderRoute(ctx: Context, error: HttpError, route: StatusRouteDefinition): Promise<boolean> {
     const info = requestInfo(ctx);
     info.renderingStatus = error.status;
+    // A status route that fails half-way must not leave its headers on the default page.
+    const headersBefore = ctx.res.getHeaders();
     try {
       ctx.status = error.status;
       ctx.set(error.headers);
@@ -63,6 +65,7 @@ export class StatusPages {
         controller: `${route.controller.name}.${route.handlerName}`,
         error: failure,
       });
+      restoreHeaders(ctx, headersBefore);
       return false;
     } finally {
       info.renderingStatus = undefined;
@@ -88,6 +91,11 @@ export class StatusPages {
       ctx.body = JSON.stringify({ error: message, status: error.status, ...(stack ? { stack } : {}) });
     }
   }
+}
+
+function restoreHeaders(ctx: Context, headers: OutgoingHttpHeaders): void {
+  for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) ctx.res.setHeader(name, value);
 }
 
 /** The stack of what was really thrown, not of the HttpError wrapping it. */

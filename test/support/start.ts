@@ -17,7 +17,8 @@ export interface TestApp extends App {
 
 export async function start(root: Class, options: BootstrapOptions = {}): Promise<TestApp> {
   const log = memoryLogger();
-  const app = await bootstrap(root, { port: 0, host: '127.0.0.1', logger: log, ...options });
+  // requestLog off: tests assert the lines they expect, not one per request (turn it on to test it).
+  const app = await bootstrap(root, { port: 0, host: '127.0.0.1', logger: log, requestLog: false, ...options });
   open.push(app);
   return Object.assign(app, { log, fetch: (path: string, init?: RequestInit) => fetch(app.url + path, init) });
 }

@@ -1,0 +1,27 @@
+// The outermost step of every request and WebSocket upgrade: opens the request's log scope (so a
+// correlation id set deep inside reaches the error boundary's lines too) and, outside the boundary,
+// writes one line with the status the client really got — error pages and 404s included.
+import { performance } from 'node:perf_hooks';
+import type { Middleware } from 'koa';
+import { runWithLogFields } from '../log-context.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * With `log`, one info line per request once its response is ready:
+ * `request { method, path, status, durationMs }`, plus the scope's fields (`correlationId`).
+ * `path` has no query string, so tokens in URLs stay out of the log. `durationMs` runs until
+ * the response is ready to send; a streamed body may still be flowing.
+ */
+export function requestScope(logger: Logger, log: boolean): Middleware {
+  return (ctx, next) =>
+    runWithLogFields({}, async () => {
+      if (!log) return next();
+      const started = performance.now();
+      try {
+        await next();
+      } finally {
+        const durationMs = Math.round((performance.now() - started) * 10) / 10;
+        logger.info('request', { method: ctx.method, path: ctx.path, status: ctx.status, durationMs });
+      }
+    });
+}

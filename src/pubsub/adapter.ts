@@ -1,0 +1,34 @@
+// The seam between Vela's pub/sub and whatever links several processes. The core owns local
+// delivery, ordering and membership on this node; an adapter only carries envelopes between nodes
+// and answers who the members are elsewhere. In-memory (one process) by default; Redis for clusters.
+import type { Logger } from '../logger.js';
+import type { Envelope } from './message.js';
+
+/** This node, as an adapter sees it. */
+export interface PubSubNode {
+  /** Unique per running app; adapters use it to skip their own echoes. */
+  readonly id: string;
+  /** The app's logger, for outages and dropped messages. */
+  readonly logger: Logger;
+  /** Delivers an envelope that another node published, to this node's members. */
+  receive(envelope: Envelope): void;
+  /** Connection ids that joined `channel` on this node. */
+  localMembers(channel: string): string[];
+  /** Channels with at least one connection on this node (for adapters that publish membership). */
+  localChannels(): string[];
+}
+
+export interface PubSubAdapter {
+  /** For log lines and errors, e.g. 'memory' or 'redis'. */
+  readonly name: string;
+  /** Called once by bootstrap, before the server listens. */
+  start(node: PubSubNode): Promise<void>;
+  /** Carries the envelope to every other node, in publish order; never back to this one. */
+  publish(envelope: Envelope): Promise<void>;
+  /** Connection ids in `channel` on the other nodes. */
+  remoteMembers(channel: string): Promise<string[]>;
+  /** A connection joined or left `channel` on this node (adapters that track membership listen). */
+  membershipChanged?(channel: string): void;
+  /** Called by `app.close()`: stop carrying, forget this node's members. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,195 @@
+// This node's half of pub/sub and Comms: who joined which channel, which sockets belong to which
+// session, and local delivery. Delivery is synchronous, in call order, and encodes a frame once
+// for all the sockets it reaches; the adapter carries the same envelope to the other nodes.
+import type { Logger } from '../logger.js';
+import { encodingOnce, type Frame } from '../ws/frames.js';
+import type { PubSubAdapter, PubSubNode } from './adapter.js';
+import type { Envelope, PubSubMessage } from './message.js';
+
+/** Something that can be in a channel: a connection, or a `subscribe()` listener (id null). */
+export interface Member {
+  readonly id: string | null;
+  deliver(message: PubSubMessage): void;
+}
+
+/** A live WebSocket connection on this node, as pub/sub and Comms reach it. */
+export interface LocalConnection extends Member {
+  readonly id: string;
+  readonly sessionId: string | undefined;
+  send(frame: Frame): boolean;
+  info(message: unknown): void;
+}
+
+export class Hub implements PubSubNode {
+  readonly id: string;
+  readonly #adapter: PubSubAdapter;
+  readonly #logger: Logger;
+  readonly #channels = new Map<string, Set<Member>>();
+  /**
+   * Delivery iterates a snapshot of a channel's members (see #deliver). It is kept until the
+   * membership changes, so a busy channel is not copied on every broadcast.
+   */
+  readonly #snapshots = new Map<string, readonly Member[]>();
+  readonly #joined = new Map<Member, Set<string>>();
+  readonly #connections = new Set<LocalConnection>();
+  readonly #sessions = new Map<string, Set<LocalConnection>>();
+
+  constructor(id: string, adapter: PubSubAdapter, logger: Logger) {
+    this.id = id;
+    this.#adapter = adapter;
+    this.#logger = logger;
+  }
+
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  start(): Promise<void> {
+    return this.#adapter.start(this);
+  }
+
+  stop(): Promise<void> {
+    return this.#adapter.stop();
+  }
+
+  /** Sizes of every internal map: what a leak test checks is back to zero. */
+  get sizes(): { channels: number; snapshots: number; members: number; connections: number; sessions: number } {
+    return {
+      channels: this.#channels.size,
+      snapshots: this.#snapshots.size,
+      members: this.#joined.size,
+      connections: this.#connections.size,
+      sessions: this.#sessions.size,
+    };
+  }
+
+  join(channel: string, member: Member): void {
+    // Only an open connection joins: an async handler may still call join() after its socket
+    // closed (and left everything), and that connection would otherwise stay a member for ever.
+    if (member.id !== null && !this.#connections.has(member as LocalConnection)) return;
+    let members = this.#channels.get(channel);
+    if (!members) this.#channels.set(channel, (members = new Set()));
+    if (members.has(member)) return;
+    members.add(member);
+    this.#snapshots.delete(channel);
+    let channels = this.#joined.get(member);
+    if (!channels) this.#joined.set(member, (channels = new Set()));
+    channels.add(channel);
+    if (member.id !== null) this.#adapter.membershipChanged?.(channel);
+  }
+
+  leave(channel: string, member: Member): void {
+    const members = this.#channels.get(channel);
+    if (!members?.delete(member)) return;
+    this.#snapshots.delete(channel);
+    if (members.size === 0) this.#channels.delete(channel);
+    const channels = this.#joined.get(member)!;
+    channels.delete(channel);
+    if (channels.size === 0) this.#joined.delete(member);
+    if (member.id !== null) this.#adapter.membershipChanged?.(channel);
+  }
+
+  leaveAll(member: Member): void {
+    for (const channel of [...(this.#joined.get(member) ?? [])]) this.leave(channel, member);
+  }
+
+  connected(connection: LocalConnection): void {
+    this.#connections.add(connection);
+    if (connection.sessionId === undefined) return;
+    let sockets = this.#sessions.get(connection.sessionId);
+    if (!sockets) this.#sessions.set(connection.sessionId, (sockets = new Set()));
+    sockets.add(connection);
+  }
+
+  disconnected(connection: LocalConnection): void {
+    this.leaveAll(connection);
+    this.#connections.delete(connection);
+    if (connection.sessionId === undefined) return;
+    const sockets = this.#sessions.get(connection.sessionId);
+    if (sockets?.delete(connection) && sockets.size === 0) this.#sessions.delete(connection.sessionId);
+  }
+
+  /** Delivers here, then (unless `local`) hands the message to the adapter for the other nodes. */
+  async publish(message: PubSubMessage, options: { except?: Member; local?: boolean } = {}): Promise<void> {
+    this.#deliver(message, options.except);
+    if (!options.local) await this.forward({ type: 'message', message });
+  }
+
+  /** Carries an envelope to the other nodes. A failure there never undoes local delivery: it is logged. */
+  async forward(envelope: Envelope): Promise<void> {
+    try {
+      await this.#adapter.publish(envelope);
+    } catch (error) {
+      this.#logger.error('pub/sub could not reach the other nodes', { adapter: this.#adapter.name, type: envelope.type, error });
+    }
+  }
+
+  receive(envelope: Envelope): void {
+    switch (envelope.type) {
+      case 'message':
+        return this.#deliver(envelope.message, undefined);
+      case 'session-send':
+        return void this.sendToSession(envelope.sessionId, envelope.frame);
+      case 'session-info':
+        return void this.infoToSession(envelope.sessionId, envelope.message);
+      case 'send-all':
+        return void this.sendToAll(envelope.frame, envelope.exceptSession);
+      default:
+        this.#logger.warn('pub/sub dropped an envelope of an unknown type', { envelope });
+    }
+  }
+
+  localMembers(channel: string): string[] {
+    const ids: string[] = [];
+    for (const member of this.#channels.get(channel) ?? []) if (member.id !== null) ids.push(member.id);
+    return ids;
+  }
+
+  localChannels(): string[] {
+    return [...this.#channels.keys()].filter((channel) => this.localMembers(channel).length > 0);
+  }
+
+  async members(channel: string): Promise<string[]> {
+    const remote = await this.#adapter.remoteMembers(channel);
+    return [...new Set([...this.localMembers(channel), ...remote])];
+  }
+
+  /** Local sockets of the session reached. */
+  sendToSession(sessionId: string, frame: Frame): number {
+    const sockets = this.#sessions.get(sessionId);
+    if (!sockets) return 0;
+    return encodingOnce(() => countTrue(sockets, (socket) => socket.send(frame)));
+  }
+
+  infoToSession(sessionId: string, message: unknown): number {
+    const sockets = this.#sessions.get(sessionId);
+    if (!sockets) return 0;
+    for (const socket of sockets) socket.info(message);
+    return sockets.size;
+  }
+
+  sendToAll(frame: Frame, exceptSession: string | undefined): number {
+    return encodingOnce(() =>
+      countTrue(this.#connections, (socket) => socket.sessionId !== undefined && socket.sessionId === exceptSession ? false : socket.send(frame)),
+    );
+  }
+
+  #deliver(message: PubSubMessage, except: Member | undefined): void {
+    const members = this.#channels.get(message.channel);
+    if (!members) return;
+    let snapshot = this.#snapshots.get(message.channel);
+    if (!snapshot) this.#snapshots.set(message.channel, (snapshot = [...members]));
+    encodingOnce(() => {
+      // A snapshot: a Set's iterator also visits members added while it runs, so a member that
+      // left and re-joined during its own delivery got the message again (and again: a listener
+      // that re-subscribes itself looped forever). `has` skips those that left meanwhile.
+      for (const member of snapshot) if (member !== except && members.has(member)) member.deliver(message);
+    });
+  }
+}
+
+function countTrue<T>(items: Iterable<T>, act: (item: T) => boolean): number {
+  let count = 0;
+  for (const item of items) if (act(item)) count += 1;
+  return count;
+}

@@ -1,0 +1,55 @@
+// The embedded default: one process is the whole cluster, so there is nothing to carry. Several apps
+// in one process can share a MemoryBus to act as a cluster, which is how the adapter contract tests
+// (and users' own multi-node tests) run without Redis.
+import type { PubSubAdapter, PubSubNode } from './adapter.js';
+import type { Envelope } from './message.js';
+
+/** Links the apps that share it, as Redis links processes. */
+export class MemoryBus {
+  readonly #nodes = new Set<PubSubNode>();
+
+  attach(node: PubSubNode): void {
+    this.#nodes.add(node);
+  }
+
+  detach(node: PubSubNode): void {
+    this.#nodes.delete(node);
+  }
+
+  publish(from: PubSubNode, envelope: Envelope): void {
+    // Delivered after the publisher's own synchronous work, as a network would; microtasks keep order.
+    for (const node of this.#nodes) if (node !== from) queueMicrotask(() => node.receive(envelope));
+  }
+
+  membersElsewhere(from: PubSubNode, channel: string): string[] {
+    return [...this.#nodes].filter((node) => node !== from).flatMap((node) => node.localMembers(channel));
+  }
+}
+
+export interface MemoryPubSubOptions {
+  /** Share one bus between apps in the same process to make them one cluster. Default: a bus of its own. */
+  bus?: MemoryBus;
+}
+
+/** In-memory pub/sub: the default, no setup needed. */
+export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
+  const bus = options.bus ?? new MemoryBus();
+  let self: PubSubNode | undefined;
+  return {
+    name: 'memory',
+    async start(node) {
+      if (self) throw new Error('This memoryPubSub() adapter is already used by an app; create one per app.');
+      self = node;
+      bus.attach(node);
+    },
+    async publish(envelope) {
+      if (self) bus.publish(self, envelope);
+    },
+    async remoteMembers(channel) {
+      return self ? bus.membersElsewhere(self, channel) : [];
+    },
+    async stop() {
+      if (self) bus.detach(self);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// What travels through pub/sub: the message members receive, and the envelopes nodes exchange.
+import type { Frame } from '../ws/frames.js';
+
+/**
+ * What a member receives in `@OnInfo` (Nova's `{nova_pubsub, Channel, Sender, Topic, Payload}`).
+ * One frozen object is shared by every member: do not mutate the payload.
+ */
+export interface PubSubMessage<T = unknown> {
+  readonly channel: string;
+  /** The connection id that broadcast it, or null when it came from elsewhere (a controller, a job). */
+  readonly sender: string | null;
+  readonly topic: string;
+  readonly payload: T;
+}
+
+/** What one node asks the others to deliver locally. Adapters carry envelopes; they never read them. */
+export type Envelope =
+  | { readonly type: 'message'; readonly message: PubSubMessage }
+  | { readonly type: 'session-send'; readonly sessionId: string; readonly frame: Frame }
+  | { readonly type: 'session-info'; readonly sessionId: string; readonly message: unknown }
+  | { readonly type: 'send-all'; readonly frame: Frame; readonly exceptSession?: string };

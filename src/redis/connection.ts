@@ -1,0 +1,39 @@
+// The Redis connections Vela opens for itself. Commands fail fast while Redis is away (no offline
+// queue) instead of piling up and being replayed in an order nobody chose; ioredis keeps
+// reconnecting on its own and re-subscribes when it is back.
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError } from '../errors.js';
+
+export interface RedisConnectionOptions {
+  /** `redis://host:port/db`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** An ioredis client to take settings from; Vela opens its own connections from it and never closes yours. */
+  client?: Redis;
+}
+
+const OWN: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+
+/** A new connection (not yet connected) with Vela's settings. */
+export function openRedis(options: RedisConnectionOptions, overrides: RedisOptions = {}): Redis {
+  const settings = { ...OWN, ...overrides };
+  return options.client ? options.client.duplicate(settings) : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings);
+}
+
+/** Connects, or fails bootstrap with what to do about it. */
+export async function connectRedis(redis: Redis, purpose: string): Promise<void> {
+  // connect() rejects with ioredis's bare "Connection is closed."; the socket's own error (ECONNREFUSED…)
+  // says why, so the message names that, without the doubled full stop the bare one left.
+  let first: Error | undefined;
+  const remember = (error: Error) => void (first ??= error);
+  redis.on('error', remember);
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const { host, port } = redis.options;
+    const reason = (first ?? (error as Error)).message.replace(/\.$/, '');
+    throw new ConfigError(`Cannot reach Redis at ${host}:${port} for ${purpose}: ${reason}. Start Redis, or fix the url.`, { cause: first ?? error });
+  } finally {
+    redis.off('error', remember);
+  }
+}

@@ -1,0 +1,240 @@
+// Pub/sub across processes on Redis. Every node publishes to, and subscribes to, one channel
+// (`<prefix>:bus`): one subscription per node whatever the number of channels or sockets, one
+// PUBLISH per broadcast, and Redis keeps the order of each publisher's messages. A node receives
+// every envelope and delivers it to its own members only; it skips its own echoes by node id.
+//
+// Membership: each node keeps a hash `<prefix>:node:<id>` (channel → JSON list of connection ids)
+// that expires unless the node refreshes it, and its id in the sorted set `<prefix>:nodes` scored
+// by when it expires. A crashed node drops out of members() within `membershipTtl`; a clean stop
+// removes it at once.
+//
+// Outages are at most once: while Redis is away, local delivery carries on and envelopes for other
+// nodes are dropped — counted and logged when it comes back — rather than queued and replayed
+// after the subscribers may or may not have re-subscribed.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
+import type { Envelope } from '../pubsub/message.js';
+import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
+import { decodeWire, encodeWire } from './wire.js';
+
+export interface RedisPubSubOptions extends RedisConnectionOptions {
+  /** Prefix of every key and channel, so several apps can share one Redis. Default 'vela'. */
+  keyPrefix?: string;
+  /** How long a node's members outlive its last heartbeat, in ms (it refreshes every third of it). Default 15 000. */
+  membershipTtl?: number;
+}
+
+/**
+ * Runs several Vela processes as one app: broadcasts, `members()` and Comms reach every node.
+ *
+ * @example
+ * await bootstrap(AppModule, { pubsub: redisPubSub({ url: 'redis://127.0.0.1:6379' }) });
+ */
+export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
+  return new RedisPubSub(options);
+}
+
+class RedisPubSub implements PubSubAdapter {
+  readonly name = 'redis';
+  readonly #options: RedisPubSubOptions;
+  readonly #prefix: string;
+  readonly #ttl: number;
+  #node?: PubSubNode;
+  #pub?: Redis;
+  #sub?: Redis;
+  #heartbeat?: NodeJS.Timeout;
+  readonly #dirty = new Set<string>();
+  #flushing = false;
+  #stopping = false;
+  /** Set while the publishing connection is down: when it went, and what was dropped since. */
+  #outage?: { since: number; dropped: number };
+
+  constructor(options: RedisPubSubOptions) {
+    this.#options = options;
+    this.#prefix = options.keyPrefix ?? 'vela';
+    this.#ttl = options.membershipTtl ?? 15_000;
+  }
+
+  get #bus(): string {
+    return `${this.#prefix}:bus`;
+  }
+
+  get #nodes(): string {
+    return `${this.#prefix}:nodes`;
+  }
+
+  #membersKey(nodeId: string): string {
+    return `${this.#prefix}:node:${nodeId}`;
+  }
+
+  get #logger(): Logger {
+    return this.#node!.logger;
+  }
+
+  async start(node: PubSubNode): Promise<void> {
+    if (this.#node) throw new Error('This redisPubSub() adapter is already used by an app; create one per app.');
+    this.#node = node;
+    // No retry: ioredis otherwise re-sends, after reconnecting, the commands that had no reply when the
+    // connection broke, and a PUBLISH that Redis had delivered reached the other nodes twice. Failing
+    // them at once keeps delivery at most once; they count as dropped (some may have arrived).
+    const pub = (this.#pub = openRedis(this.#options, { maxRetriesPerRequest: 0 }));
+    // The subscriber keeps its queue so ioredis can re-subscribe on reconnect by itself.
+    const sub = (this.#sub = openRedis(this.#options, { enableOfflineQueue: true }));
+    pub.on('error', (error: Error) => this.#logger.debug('redis pub/sub connection error', { error: error.message }));
+    sub.on('error', (error: Error) => this.#logger.debug('redis subscriber connection error', { error: error.message }));
+    await Promise.all([connectRedis(pub, 'pub/sub'), connectRedis(sub, 'pub/sub')]);
+
+    sub.on('message', (_channel: string, raw: string) => this.#receive(raw));
+    await sub.subscribe(this.#bus);
+    this.#watch(pub, sub);
+    await this.#publishMembership();
+    this.#heartbeat = setInterval(() => void this.#refresh(), Math.max(Math.floor(this.#ttl / 3), 1));
+    this.#heartbeat.unref();
+  }
+
+  async publish(envelope: Envelope): Promise<void> {
+    if (this.#outage) return this.#countDropped();
+    try {
+      await this.#pub!.publish(this.#bus, encodeWire(this.#node!.id, envelope));
+    } catch (error) {
+      this.#lost(error);
+      this.#countDropped();
+    }
+  }
+
+  async remoteMembers(channel: string): Promise<string[]> {
+    if (this.#outage) return [];
+    const now = Date.now();
+    const nodes = (await this.#pub!.zrangebyscore(this.#nodes, now, '+inf')).filter((id) => id !== this.#node!.id);
+    if (nodes.length === 0) return [];
+    const pipeline = this.#pub!.pipeline();
+    for (const id of nodes) pipeline.hget(this.#membersKey(id), channel);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.flatMap(([error, value]) => (error || typeof value !== 'string' ? [] : (JSON.parse(value) as string[])));
+  }
+
+  membershipChanged(channel: string): void {
+    this.#dirty.add(channel);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    // One write for all the joins and leaves of this turn of the event loop (a burst of connections).
+    setImmediate(() => {
+      this.#flushing = false;
+      void this.#flushMembership();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#node || this.#stopping) return;
+    this.#stopping = true;
+    clearInterval(this.#heartbeat);
+    const pub = this.#pub!;
+    try {
+      if (!this.#outage) await pub.multi().del(this.#membersKey(this.#node.id)).zrem(this.#nodes, this.#node.id).exec();
+    } catch (error) {
+      this.#logger.warn('could not remove this node from Redis membership; it expires by itself', { error });
+    }
+    await Promise.all([quit(this.#sub!), quit(pub)]);
+  }
+
+  #receive(raw: string): void {
+    const decoded = decodeWire(raw);
+    if (!decoded.ok) {
+      this.#logger.warn('dropped a pub/sub message from Redis that this node cannot read', { reason: decoded.reason, channel: this.#bus });
+      return;
+    }
+    if (decoded.node === this.#node!.id) return; // our own echo: local members already have it
+    try {
+      this.#node!.receive(decoded.envelope);
+    } catch (error) {
+      // This runs inside ioredis's socket data handler: a throw here would be an uncaught exception.
+      this.#logger.error('pub/sub could not deliver a message from another node', { type: decoded.envelope.type, error });
+    }
+  }
+
+  /** Logs outages once, with what they cost, and republishes membership when Redis is back. */
+  #watch(pub: Redis, sub: Redis): void {
+    pub.on('close', () => this.#lost(undefined));
+    pub.on('ready', () => {
+      const outage = this.#outage;
+      if (!outage) return;
+      this.#outage = undefined;
+      this.#logger.info('redis pub/sub connection is back', {
+        downMs: Date.now() - outage.since,
+        droppedForOtherNodes: outage.dropped,
+      });
+      void this.#publishMembership();
+    });
+    let subscriberDown = false;
+    sub.on('close', () => {
+      if (this.#stopping || subscriberDown) return;
+      subscriberDown = true;
+      // Also what a slow subscriber sees when Redis enforces `client-output-buffer-limit pubsub`.
+      this.#logger.warn('redis subscriber connection closed; messages from other nodes are missed until it re-subscribes');
+    });
+    sub.on('ready', () => {
+      if (!subscriberDown) return;
+      subscriberDown = false;
+      this.#logger.info('redis subscriber re-subscribed', { channel: this.#bus });
+    });
+  }
+
+  #countDropped(): void {
+    if (this.#outage) this.#outage.dropped += 1;
+  }
+
+  #lost(error: unknown): void {
+    if (this.#stopping || this.#outage) return;
+    this.#outage = { since: Date.now(), dropped: 0 };
+    this.#logger.warn('redis pub/sub connection lost; local delivery continues, messages to other nodes are dropped until it is back', {
+      error: error instanceof Error ? error.message : undefined,
+    });
+  }
+
+  /** Writes this node's whole membership (at start, and after an outage). */
+  async #publishMembership(): Promise<void> {
+    const node = this.#node!;
+    const key = this.#membersKey(node.id);
+    const multi = this.#pub!.multi().del(key);
+    for (const channel of node.localChannels()) multi.hset(key, channel, JSON.stringify(node.localMembers(channel)));
+    await this.#expireAndExec(multi, key).catch((error: unknown) => this.#logger.warn('could not publish membership to Redis', { error }));
+  }
+
+  async #flushMembership(): Promise<void> {
+    if (this.#outage || this.#stopping || this.#dirty.size === 0) return; // republished in full when Redis is back
+    const node = this.#node!;
+    const key = this.#membersKey(node.id);
+    const channels = [...this.#dirty];
+    this.#dirty.clear();
+    const multi = this.#pub!.multi();
+    for (const channel of channels) {
+      const members = node.localMembers(channel);
+      if (members.length === 0) multi.hdel(key, channel);
+      else multi.hset(key, channel, JSON.stringify(members));
+    }
+    await this.#expireAndExec(multi, key).catch((error: unknown) => {
+      for (const channel of channels) this.#dirty.add(channel);
+      this.#logger.debug('membership update to Redis failed; retried on the next change or after reconnect', { error });
+    });
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#outage || this.#stopping) return;
+    const key = this.#membersKey(this.#node!.id);
+    const multi = this.#pub!.multi().zremrangebyscore(this.#nodes, '-inf', Date.now());
+    await this.#expireAndExec(multi, key).catch(() => {});
+  }
+
+  #expireAndExec(multi: ReturnType<Redis['multi']>, key: string): Promise<unknown> {
+    return multi.pexpire(key, this.#ttl).zadd(this.#nodes, Date.now() + this.#ttl, this.#node!.id).exec();
+  }
+}
+
+async function quit(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}

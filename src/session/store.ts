@@ -1,0 +1,36 @@
+// The seam between sessions and where their data lives. Asynchronous so that a store over the
+// network (Redis) fits the same shape as the in-memory one; the middleware calls it at most twice a
+// request, so the per-call cost does not matter.
+
+/**
+ * What a session holds: string keys to JSON values (strings, numbers, booleans, null, arrays and
+ * plain objects of those). The memory store would keep a Date or a Map, but a Redis store encodes
+ * JSON, so an app that stores anything else breaks the day it moves to Redis.
+ */
+export type SessionData = Record<string, unknown>;
+
+/**
+ * Where sessions are kept between requests. Ids reaching a store are always ones Vela generated and
+ * the store has seen (or is about to); a store never needs to validate them.
+ *
+ * Expiry is sliding: `save` and `touch` both restart the entry's `ttlMs`; an expired entry is
+ * never returned by `load` and must not come back through `touch`.
+ *
+ * @example
+ * const store: SessionStore = memorySessionStore({ maxEntries: 10_000 });
+ * await store.save(id, { userId: 7 }, 86_400_000);
+ */
+export interface SessionStore {
+  /** Named in error messages and logs, e.g. 'memory' or 'redis'. */
+  readonly name: string;
+  /** The session's data, or undefined when the id is unknown or expired. */
+  load(id: string): Promise<SessionData | undefined>;
+  /** Creates or replaces the session's data and restarts its expiry. */
+  save(id: string, data: SessionData, ttlMs: number): Promise<void>;
+  /** Restarts the expiry of an existing session without rewriting its data; does nothing for an unknown or expired id. */
+  touch(id: string, ttlMs: number): Promise<void>;
+  /** Forgets the session; does nothing for an unknown id. */
+  destroy(id: string): Promise<void>;
+  /** Releases timers and connections; called once when the app closes. */
+  close?(): void | Promise<void>;
+}

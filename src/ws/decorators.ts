@@ -1,0 +1,65 @@
+// Gateway decorators. As for controllers, each only records plain data; gateway-table.ts
+// validates it at bootstrap.
+import type { Middleware } from 'koa';
+import type { Class } from '../di/token.js';
+import { metadata } from '../metadata.js';
+import type { Security } from '../http/security.js';
+
+export interface WebSocketOptions {
+  /** Checked on the upgrade request, like an HTTP route's security. Default `false`: public. */
+  security?: Security;
+  /** Koa middleware run on the upgrade request before security (sessions, correlation ids…). */
+  middleware?: Middleware[];
+  /** Allowed `Origin` values; a browser upgrade from any other origin is refused with 403. */
+  origins?: string[];
+  /** Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
+  maxPayload?: number;
+  /** Ping interval in ms; a peer that misses a pong by the next ping is dropped. Default 30 000; 0 turns it off. */
+  heartbeat?: number;
+  /**
+   * Close a connection that sent nothing for this many ms. Default 0: never. A `vela/client`
+   * heartbeat frame (`vela:ping`) counts, so behind that client it closes pages that are gone,
+   * not pages left idle; protocol pongs do not count.
+   */
+  idleTimeout?: number;
+  /** A socket whose unsent data passes this many bytes is a slow consumer: closed with 1008. Default 1 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/**
+ * A WebSocket gateway: one instance per connection, built by dependency injection.
+ *
+ * @example
+ * @WebSocket('/ws')
+ * class EchoGateway {
+ *   @OnMessage()
+ *   echo(text: string) { return reply(`Echo: ${text}`); }
+ * }
+ */
+export function WebSocket(path: string, options: WebSocketOptions = {}): ClassDecorator {
+  return (target) => metadata.setGateway(target as unknown as Class, { path, options });
+}
+
+/**
+ * Handles frames from the client: `@OnMessage()` text frames (a string), `@OnMessage({ binary: true })`
+ * binary frames (a Buffer), `@OnMessage('event')` JSON text frames `{ "event": "event", "data": … }`
+ * (the data). The handler receives the payload and the Connection.
+ */
+export function OnMessage(eventOrOptions?: string | { binary?: boolean }): MethodDecorator {
+  return (target, property) => {
+    const handlerName = String(property);
+    const record =
+      typeof eventOrOptions === 'string'
+        ? { handlerName, kind: 'event' as const, event: eventOrOptions }
+        : { handlerName, kind: eventOrOptions?.binary ? ('binary' as const) : ('text' as const) };
+    metadata.addMessageHandler(target.constructor as Class, record);
+  };
+}
+
+/**
+ * Handles messages posted to the connection from the rest of the system (`conn.info(msg)`, pub/sub,
+ * Comms). With a filter, only messages whose fields equal the filter's: `@OnInfo({ topic: 'new_comment' })`.
+ */
+export function OnInfo(filter?: Readonly<Record<string, unknown>>): MethodDecorator {
+  return (target, property) => metadata.addInfoHandler(target.constructor as Class, { handlerName: String(property), filter });
+}

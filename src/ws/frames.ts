@@ -1,0 +1,102 @@
+// What gateway callbacks return (Nova's `{reply, Frame, State}` and `{stop, State}`) and how a
+// frame becomes bytes on the socket.
+import type { JsonResult } from '../http/results.js';
+import { isTagged } from '../http/results.js';
+
+/** A string is sent as a text frame, bytes as a binary frame, `json(value)` as JSON text. */
+export type Frame = string | Buffer | Uint8Array | JsonResult;
+
+/**
+ * The app-level heartbeat of `vela/client`, reserved text frames: a gateway answers a `vela:ping`
+ * frame with `vela:pong` itself, before its mailbox, and never hands the ping to a handler. Unlike
+ * a protocol ping, it is a data frame, so it crosses proxies that answer or drop control frames.
+ */
+export const HEARTBEAT_PING = 'vela:ping';
+export const HEARTBEAT_PONG = 'vela:pong';
+
+export type ReplyResult = readonly ['reply', readonly Frame[]];
+export type StopResult = readonly ['stop', number, string];
+
+/** Sends these frames, in order. @example return reply('pong'); */
+export function reply(frame: Frame, ...frames: Frame[]): ReplyResult {
+  return ['reply', [frame, ...frames]];
+}
+
+/** Closes the connection. @example return stop(4001, 'kicked'); */
+export function stop(code = 1000, reason = ''): StopResult {
+  checkClose(code, reason);
+  return ['stop', code, reason];
+}
+
+/**
+ * Throws where a close is asked for, rather than deep inside ws, when the code cannot be sent
+ * (1005 and 1006 are reserved for "no code" and "no close frame") or the reason does not fit.
+ */
+export function checkClose(code: number, reason: string): void {
+  const sendable =
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+  if (!sendable) {
+    throw new RangeError(
+      `Close code ${code} cannot be sent: use 1000 (normal), 1001 (going away), 1008 (policy), 1011 (error) or an application code 4000–4999.`,
+    );
+  }
+  const bytes = Buffer.byteLength(reason);
+  if (bytes > 123) throw new RangeError(`Close reason is ${bytes} bytes; a close frame holds at most 123.`);
+}
+
+export interface EncodedFrame {
+  data: string | Buffer | Uint8Array;
+  binary: boolean;
+}
+
+/**
+ * Inside a broadcast, every member usually replies with the same string or the same `json(value)`:
+ * the cache turns it into bytes once and every socket gets the same Buffer (ws sends a Buffer
+ * marked as text without copying it). It only lives for the synchronous delivery loop, so a value
+ * mutated later is encoded afresh.
+ */
+let broadcastCache: { strings: Map<string, EncodedFrame>; values: Map<unknown, EncodedFrame> } | undefined;
+
+/** Runs `deliver` with frames encoded once for all the sockets it sends to. */
+export function encodingOnce<T>(deliver: () => T): T {
+  if (broadcastCache) return deliver();
+  broadcastCache = { strings: new Map(), values: new Map() };
+  try {
+    return deliver();
+  } finally {
+    broadcastCache = undefined;
+  }
+}
+
+/** Throws a TypeError naming what was given, so a wrong frame is reported where it was returned. */
+export function encodeFrame(frame: unknown): EncodedFrame {
+  if (typeof frame === 'string') {
+    if (!broadcastCache) return { data: frame, binary: false };
+    return cached(broadcastCache.strings, frame, frame);
+  }
+  if (frame instanceof Uint8Array) return { data: frame, binary: true };
+  if (isTagged(frame) && frame[0] === 'json') {
+    if (!broadcastCache) return { data: toJson(frame[1]), binary: false };
+    return cached(broadcastCache.values, frame[1], undefined);
+  }
+  throw new TypeError(`${describe(frame)} is not a frame: send a string, a Buffer or Uint8Array, or json(value).`);
+}
+
+function cached<K>(cache: Map<K, EncodedFrame>, key: K, text: string | undefined): EncodedFrame {
+  let encoded = cache.get(key);
+  if (!encoded) {
+    encoded = { data: Buffer.from(text ?? toJson(key)), binary: false };
+    cache.set(key, encoded);
+  }
+  return encoded;
+}
+
+function toJson(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? `'${v}'` : typeof v)).join(', ')}]`;
+  return value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,390 @@
+// One WebSocket connection as an Erlang-style process: its own gateway instance (the state) and a
+// mailbox that runs init, frames, infos and terminate one at a time, in arrival order. A handler
+// that answers synchronously is applied at once, without a microtask hop; an async one holds the
+// mailbox until it settles, so a slow handler can never reorder replies.
+import { describeValue } from '../describe.js';
+import type { Duplex } from 'node:stream';
+import { WebSocket, type RawData } from 'ws';
+import type { Logger } from '../logger.js';
+import { isTagged } from '../http/results.js';
+import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
+import { checkClose, encodeFrame, HEARTBEAT_PING, HEARTBEAT_PONG, type EncodedFrame, type Frame } from './frames.js';
+import type { GatewayDefinition } from './gateway-table.js';
+import type { Hub, LocalConnection } from '../pubsub/hub.js';
+import type { PubSubMessage } from '../pubsub/message.js';
+
+/** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
+export interface GatewayRuntime {
+  definition: GatewayDefinition;
+  /** A new gateway instance for this connection (dependency injection, PubSub bound to it). */
+  createGateway: (process: GatewayProcess) => unknown;
+  /** Pub/sub and Comms on this node: the connection registers on open and leaves everything on close. */
+  hub: Hub;
+  /** Told once a connection's `terminate` has run, so its server can forget it. */
+  terminated?: (process: GatewayProcess) => void;
+  /** The gateway's (or its module's) @FallbackController, for returns that are not frame results. */
+  fallback?: { resolve(target: Connection, returned: unknown): unknown };
+  logger: Logger;
+}
+
+/** Who the client is, as the upgrade established it. */
+export interface ConnectionIdentity {
+  id: string;
+  request: ConnectionRequest;
+  auth: unknown;
+  sessionId: string | undefined;
+}
+
+type Job =
+  | { kind: 'init' }
+  | { kind: 'message'; handler: string; payload: string | Buffer | unknown }
+  | { kind: 'info'; message: unknown }
+  | { kind: 'terminate'; reason: CloseReason };
+
+type Callable = (...args: unknown[]) => unknown;
+
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+/** Encoded once: ws sends a Buffer marked as text without copying it. */
+const PONG: EncodedFrame = { data: Buffer.from(HEARTBEAT_PONG), binary: false };
+
+export class GatewayProcess implements ConnectionDriver, LocalConnection {
+  readonly connection: Connection;
+
+  readonly #ws: WebSocket;
+  readonly #runtime: GatewayRuntime;
+  readonly #queue: Job[] = [];
+  #gateway?: Record<string, Callable | undefined>;
+  #busy = false;
+  /** Set when a close was asked for or the socket closed: later frames and infos are dropped. */
+  #closing = false;
+  /** Cleared by each heartbeat, set again by a pong or any frame. */
+  #alive = true;
+  #idleTimer?: NodeJS.Timeout;
+  /** The socket while it is corked for the rest of this tick. */
+  #corked: Duplex | undefined;
+  /** Set once `terminate` has run; waiters are only kept when someone waits (app.close). */
+  #done = false;
+  #waiters?: (() => void)[];
+
+  constructor(ws: WebSocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
+    this.#ws = ws;
+    this.#runtime = runtime;
+    this.connection = new Connection(identity.id, identity.request, identity.auth, identity.sessionId, this);
+
+    ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    ws.on('pong', () => (this.#alive = true));
+    // ws reports protocol errors (oversized frame → 1009, bad UTF-8 → 1007) here, then closes.
+    ws.on('error', (error) => runtime.logger.warn('websocket closed on a protocol error', this.#fields({ error: error.message })));
+    ws.once('close', (code, reason) => this.#onClose(code, reason.toString()));
+
+    const { idleTimeout } = runtime.definition;
+    if (idleTimeout > 0) {
+      this.#idleTimer = setTimeout(() => this.close(1000, 'idle timeout'), idleTimeout);
+      this.#idleTimer.unref();
+    }
+    runtime.hub.connected(this);
+    this.#post({ kind: 'init' });
+  }
+
+  /** Settles once `terminate` has run (or failed): nothing of the connection is left. */
+  get terminated(): Promise<void> {
+    if (this.#done) return Promise.resolve();
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+  }
+
+  get id(): string {
+    return this.connection.id;
+  }
+
+  get sessionId(): string | undefined {
+    return this.connection.sessionId;
+  }
+
+  /** A pub/sub message for this connection's @OnInfo. */
+  deliver(message: PubSubMessage): void {
+    this.info(message);
+  }
+
+  get open(): boolean {
+    return !this.#closing && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  send(frame: Frame): boolean {
+    return this.#write(encodeFrame(frame));
+  }
+
+  info(message: unknown): void {
+    if (!this.#closing) this.#post({ kind: 'info', message });
+  }
+
+  close(code = 1000, reason = ''): void {
+    checkClose(code, reason);
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#ws.close(code, reason);
+  }
+
+  /** Called by the gateway's heartbeat sweep: drop a peer that did not answer the last ping. */
+  heartbeat(): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (!this.#alive) {
+      this.#runtime.logger.debug('websocket peer missed a heartbeat', this.#fields());
+      this.#ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    this.#ws.ping();
+  }
+
+  /** Cuts the socket without a close handshake (shutdown deadline passed). */
+  kill(): void {
+    this.#ws.terminate();
+  }
+
+  #onFrame(data: RawData, isBinary: boolean): void {
+    if (this.#closing) return;
+    this.#alive = true;
+    this.#idleTimer?.refresh();
+    const { binary, text, events } = this.#runtime.definition;
+    if (isBinary) {
+      if (binary) this.#post({ kind: 'message', handler: binary, payload: data });
+      else this.#ignore('a binary frame');
+      return;
+    }
+    const payload = data.toString();
+    // Answered here, not queued: a busy handler must not make a live link look dead.
+    if (payload === HEARTBEAT_PING) {
+      this.#write(PONG);
+      return;
+    }
+    if (events.size > 0) {
+      const event = parseEvent(payload);
+      const handler = event && events.get(event.event);
+      if (handler) return this.#post({ kind: 'message', handler, payload: event.data });
+      if (!text) {
+        if (event) return this.#ignore(`event '${event.event}'`);
+        this.#runtime.logger.warn('websocket frame is not a JSON event', this.#fields({ frame: preview(payload) }));
+        return this.close(1007, 'expected JSON {"event": name, "data": value}');
+      }
+    }
+    if (text) this.#post({ kind: 'message', handler: text, payload });
+    else this.#ignore('a text frame');
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#closing = true;
+    // Out of every channel and registry at once, so no broadcast reaches a closed socket.
+    this.#runtime.hub.disconnected(this);
+    clearTimeout(this.#idleTimer);
+    // Frames and infos still queued have no one to answer; only the one running now finishes.
+    this.#queue.length = 0;
+    this.#post({ kind: 'terminate', reason: { code, reason } });
+  }
+
+  #post(job: Job): void {
+    this.#queue.push(job);
+    this.#drain();
+  }
+
+  #drain(): void {
+    if (this.#busy) return;
+    this.#busy = true;
+    for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+      if (this.#closing && job.kind !== 'terminate') continue;
+      const pending = this.#step(job);
+      if (pending) {
+        // #step never rejects: every failure is handled inside it.
+        void pending.then(() => {
+          this.#busy = false;
+          this.#drain();
+        });
+        return;
+      }
+    }
+    this.#busy = false;
+  }
+
+  /** Runs one job; returns a promise only when something in it went async. */
+  #step(job: Job): void | Promise<void> {
+    if (job.kind === 'terminate') return this.#terminate(job.reason);
+    let returned: unknown;
+    try {
+      returned = this.#invoke(job);
+    } catch (error) {
+      return this.#fail(job, error);
+    }
+    if (isThenable(returned)) return Promise.resolve(returned).then((value) => this.#apply(job, value), (error) => this.#fail(job, error));
+    return this.#apply(job, returned);
+  }
+
+  #invoke(job: Exclude<Job, { kind: 'terminate' }>): unknown {
+    const conn = this.connection;
+    if (job.kind === 'init') {
+      this.#gateway = this.#runtime.createGateway(this) as Record<string, Callable>;
+      return this.#runtime.definition.hasInit ? this.#gateway.init!(conn) : undefined;
+    }
+    const gateway = this.#gateway!;
+    if (job.kind === 'message') return gateway[job.handler]!(job.payload, conn);
+    const handler = this.#runtime.definition.infos.find((info) => matches(job.message, info.filter));
+    if (!handler) {
+      this.#ignore('an info message no @OnInfo filter matches');
+      return undefined;
+    }
+    return gateway[handler.handlerName]!(job.message, conn);
+  }
+
+  /** Applies a callback's return; anything but nothing, reply or stop goes to the fallback, if any. */
+  #apply(job: Job, returned: unknown): void | Promise<void> {
+    try {
+      if (this.#perform(returned)) return;
+      const { fallback } = this.#runtime;
+      const where = this.#where(job);
+      if (!fallback) {
+        throw new TypeError(
+          `${where} returned ${describeValue(returned)}; a gateway callback returns nothing, reply(...frames) or stop(code, reason). ` +
+            `Add a @FallbackController to the gateway or its module to resolve other values.`,
+        );
+      }
+      const fallbackName = fallback.constructor.name;
+      const unresolved = (value: unknown) =>
+        new TypeError(
+          `${fallbackName}.resolve returned ${describeValue(value)} for what ${where} returned (${describeValue(returned)}); ` +
+            `on a gateway it must return nothing, reply(...frames) or stop(code, reason).`,
+        );
+      const resolved = fallback.resolve(this.connection, returned);
+      if (!isThenable(resolved)) {
+        if (!this.#perform(resolved)) throw unresolved(resolved);
+        return;
+      }
+      return Promise.resolve(resolved).then(
+        (value) => {
+          if (!this.#perform(value)) throw unresolved(value);
+        },
+      ).catch((error: unknown) => this.#fail(job, error));
+    } catch (error) {
+      this.#fail(job, error);
+    }
+  }
+
+  /** True when `value` is a gateway result, after carrying it out. */
+  #perform(value: unknown): boolean {
+    if (value === undefined) return true;
+    if (!isTagged(value)) return false;
+    if (value[0] === 'reply' && Array.isArray(value[1])) {
+      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
+      for (const frame of (value[1] as unknown[]).map(encodeFrame)) this.#write(frame);
+      return true;
+    }
+    if (value[0] === 'stop') {
+      this.close(value[1] as number | undefined, value[2] as string | undefined);
+      return true;
+    }
+    return false;
+  }
+
+  #write({ data, binary }: EncodedFrame): boolean {
+    if (!this.open) return false;
+    this.#corkUntilNextTick();
+    this.#ws.send(data, binary ? BINARY : TEXT);
+    // A peer that stops reading would make the server buffer without bound: cut it loose instead.
+    if (this.#ws.bufferedAmount > this.#runtime.definition.maxBufferedBytes) {
+      this.#runtime.logger.warn('websocket slow consumer closed', this.#fields({ bufferedBytes: this.#ws.bufferedAmount }));
+      this.close(1008, 'slow consumer');
+    }
+    return true;
+  }
+
+  /**
+   * Frames sent to this socket in the same tick (a burst of broadcasts, a reply of several frames)
+   * leave in one write instead of one syscall and one TCP segment each. ws corks around each frame
+   * itself; corks nest, so ours holds them until the tick ends, before any I/O, adding no latency.
+   * `_socket` is ws's own field; without it (it never is) frames are simply written one by one.
+   */
+  #corkUntilNextTick(): void {
+    if (this.#corked) return;
+    const socket = (this.#ws as unknown as { _socket?: Duplex })._socket;
+    if (!socket) return;
+    this.#corked = socket;
+    socket.cork();
+    // One flush per tick for every socket corked in it (a broadcast corks thousands).
+    if (GatewayProcess.#corkedThisTick.push(this) === 1) process.nextTick(GatewayProcess.#uncorkAll);
+  }
+
+  static #corkedThisTick: GatewayProcess[] = [];
+
+  static #uncorkAll(this: void): void {
+    const corked = GatewayProcess.#corkedThisTick;
+    GatewayProcess.#corkedThisTick = [];
+    for (const process of corked) {
+      const socket = process.#corked as Duplex;
+      process.#corked = undefined;
+      socket.uncork();
+    }
+  }
+
+  #fail(job: Job, error: unknown): void {
+    this.#runtime.logger.error('gateway callback failed', this.#fields({ handler: this.#where(job), error }));
+    if (!this.#closing) this.close(1011, 'internal error');
+  }
+
+  async #terminate(reason: CloseReason): Promise<void> {
+    try {
+      // No gateway means its construction failed in init: there is nothing to clean up.
+      if (this.#gateway && this.#runtime.definition.hasTerminate) await this.#gateway.terminate!(reason);
+    } catch (error) {
+      this.#runtime.logger.error('gateway callback failed', this.#fields({ handler: this.#where({ kind: 'terminate', reason }), error }));
+    } finally {
+      this.#done = true;
+      this.#runtime.terminated?.(this);
+      for (const resolve of this.#waiters ?? []) resolve();
+    }
+  }
+
+  #where(job: Job): string {
+    const { definition } = this.#runtime;
+    const name = definition.gateway.name;
+    if (job.kind === 'message') return `${name}.${job.handler}`;
+    if (job.kind === 'info') return `${name}.${definition.infos.find((i) => matches(job.message, i.filter))?.handlerName ?? 'info'}`;
+    return `${name}.${job.kind}`;
+  }
+
+  #ignore(what: string): void {
+    this.#runtime.logger.debug(`websocket ignored ${what}: no handler takes it`, this.#fields());
+  }
+
+  #fields(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { gateway: this.#runtime.definition.gateway.name, connection: this.connection.id, ...extra };
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** `{ "event": name, "data": … }`, or undefined for anything else. */
+function parseEvent(text: string): { event: string; data: unknown } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { event?: unknown }).event !== 'string') return undefined;
+  return value as { event: string; data: unknown };
+}
+
+/** Every field of the filter is an own field of the message with the same value. */
+function matches(message: unknown, filter: Readonly<Record<string, unknown>> | undefined): boolean {
+  if (!filter) return true;
+  if (typeof message !== 'object' || message === null) return false;
+  for (const key of Object.keys(filter)) {
+    if (!Object.hasOwn(message, key) || (message as Record<string, unknown>)[key] !== filter[key]) return false;
+  }
+  return true;
+}
+
+
+function preview(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

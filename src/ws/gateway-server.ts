@@ -1,0 +1,66 @@
+// One gateway's share of the server: a ws server in noServer mode (the app's HTTP server owns the
+// port and the 'upgrade' event), the connections it holds, their heartbeat, and their shutdown.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { GatewayProcess, type ConnectionIdentity, type GatewayRuntime } from './gateway-process.js';
+
+export class GatewayServer {
+  readonly runtime: GatewayRuntime;
+  readonly #wss: WebSocketServer;
+  readonly #processes = new Set<GatewayProcess>();
+  readonly #heartbeat?: NodeJS.Timeout;
+  readonly #extraHeaders = new WeakMap<IncomingMessage, readonly string[]>();
+
+  constructor(runtime: GatewayRuntime) {
+    this.runtime = { ...runtime, terminated: (process) => this.#processes.delete(process) };
+    const { maxPayload, heartbeat } = runtime.definition;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload,
+      // Compression costs memory per socket and opens compression-ratio attacks; off unless asked.
+      perMessageDeflate: false,
+      // We track our own processes; ws's set would be a second reference to every socket.
+      clientTracking: false,
+    });
+    this.#wss.on('headers', (lines, req) => lines.push(...(this.#extraHeaders.get(req) ?? [])));
+    if (heartbeat > 0) {
+      this.#heartbeat = setInterval(() => {
+        for (const process of this.#processes) process.heartbeat();
+      }, heartbeat);
+      this.#heartbeat.unref();
+    }
+  }
+
+  get connectionCount(): number {
+    return this.#processes.size;
+  }
+
+  /**
+   * Completes the handshake (ws answers 400 itself to a malformed one) and starts the connection's
+   * process. `headers` (e.g. a cookie set by upgrade middleware) go on the 101 response.
+   */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: ConnectionIdentity, headers: readonly string[]): void {
+    if (headers.length > 0) this.#extraHeaders.set(req, headers);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const process = new GatewayProcess(ws, this.runtime, identity);
+      this.#processes.add(process);
+    });
+  }
+
+  /**
+   * Closes every connection with 1001 and waits for their `terminate`; peers that do not finish
+   * the close handshake by `deadline` are cut.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    clearInterval(this.#heartbeat);
+    const processes = [...this.#processes];
+    for (const process of processes) process.close(1001, 'server shutting down');
+    const all = Promise.all(processes.map((p) => p.terminated));
+    const timer = setTimeout(() => processes.forEach((p) => p.kill()), deadlineMs);
+    timer.unref();
+    await all;
+    clearTimeout(timer);
+    this.#wss.close();
+  }
+}

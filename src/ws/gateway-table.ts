@@ -1,0 +1,188 @@
+// Reads every gateway's metadata once at bootstrap, validates it, and compiles what the upgrade
+// handler and the per-connection dispatcher need: a path matcher and handler lookups.
+import { match, type MatchFunction } from 'path-to-regexp';
+import type { Middleware } from 'koa';
+import { ConfigError } from '../errors.js';
+import type { Class } from '../di/token.js';
+import { providerClass } from '../di/provider.js';
+import type { LoadedModule } from '../module.js';
+import { metadata } from '../metadata.js';
+import type { Security } from '../http/security.js';
+import { requireFallback } from '../http/route-table.js';
+import type { WebSocketOptions } from './decorators.js';
+
+export interface InfoHandler {
+  handlerName: string;
+  filter?: Readonly<Record<string, unknown>>;
+}
+
+export interface GatewayDefinition {
+  gateway: Class;
+  path: string;
+  match: MatchFunction<Record<string, string | string[]>>;
+  security: Security;
+  middleware: readonly Middleware[];
+  origins?: ReadonlySet<string>;
+  maxPayload: number;
+  heartbeat: number;
+  idleTimeout: number;
+  maxBufferedBytes: number;
+  text?: string;
+  binary?: string;
+  /** Event name → handler name. A Map, so `__proto__` or `toString` can never reach a prototype. */
+  events: ReadonlyMap<string, string>;
+  infos: readonly InfoHandler[];
+  hasInit: boolean;
+  hasTerminate: boolean;
+  fallback?: Class;
+}
+
+const MiB = 1024 * 1024;
+
+interface GatewaySource {
+  module: Class;
+  gateways: readonly Class[];
+  fallback?: Class;
+  /** Classes listed elsewhere (controllers, providers): they must not carry gateway decorators. */
+  others: readonly Class[];
+}
+
+export function buildGatewayTable(modules: readonly LoadedModule[]): GatewayDefinition[] {
+  const definitions: GatewayDefinition[] = [];
+  const byPath = new Map<string, Class>();
+  const sources: GatewaySource[] = modules.map((mod) => ({
+    module: mod.module,
+    gateways: mod.gateways,
+    fallback: mod.fallback,
+    others: [...mod.controllers, ...mod.providers.flatMap((p) => providerClass(p) ?? [])],
+  }));
+  for (const source of sources) {
+    for (const cls of source.others) rejectStrayHandlers(cls, source.module);
+    for (const gateway of source.gateways) {
+      if (definitions.some((d) => d.gateway === gateway)) continue;
+      const definition = compile(gateway, source);
+      const shape = definition.path.replace(/:\w+/g, ':').replace(/\*\w+/g, '*');
+      const other = byPath.get(shape);
+      if (other) {
+        throw new ConfigError(`Gateways ${other.name} and ${gateway.name} are both on ${definition.path}: give each its own path.`);
+      }
+      byPath.set(shape, gateway);
+      definitions.push(definition);
+    }
+  }
+  return definitions;
+}
+
+function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
+  if (typeof gateway !== 'function') {
+    throw new ConfigError(`${source.module.name} lists ${String(gateway)} in gateways; list gateway classes only.`);
+  }
+  const cls = gateway as Class;
+  const record = metadata.getGateway(cls);
+  if (!record) {
+    throw new ConfigError(`${cls.name} is listed in ${source.module.name}.gateways but has no @WebSocket decorator: add @WebSocket('/path').`);
+  }
+  const { path } = record;
+  const options = record.options as WebSocketOptions;
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new ConfigError(`${cls.name}: @WebSocket path ${JSON.stringify(path)} must start with '/'.`);
+  }
+  const proto = cls.prototype as Record<string, unknown>;
+  const methodOf = (name: string): string => {
+    if (typeof proto[name] !== 'function') throw new ConfigError(`${cls.name}.${name}: gateway decorators must decorate instance methods.`);
+    return name;
+  };
+
+  const handlers = metadata.getMessageHandlers(cls);
+  if (handlers.length === 0) {
+    throw new ConfigError(
+      `${cls.name} has no @OnMessage handler: add a method decorated with @OnMessage() (text), @OnMessage({ binary: true }) or @OnMessage('event').`,
+    );
+  }
+  let text: string | undefined;
+  let binary: string | undefined;
+  const events = new Map<string, string>();
+  for (const handler of handlers) {
+    const name = methodOf(handler.handlerName);
+    const duplicate = (what: string) =>
+      new ConfigError(`${cls.name}.${name}: another method already handles ${what}; keep one @OnMessage per kind of frame.`);
+    if (handler.kind === 'text') {
+      if (text) throw duplicate('text frames');
+      text = name;
+    } else if (handler.kind === 'binary') {
+      if (binary) throw duplicate('binary frames');
+      binary = name;
+    } else {
+      const event = handler.event ?? '';
+      if (!event) throw new ConfigError(`${cls.name}.${name}: @OnMessage('') needs an event name.`);
+      if (events.has(event)) throw duplicate(`event '${event}'`);
+      events.set(event, name);
+    }
+  }
+
+  let matcher: GatewayDefinition['match'];
+  try {
+    matcher = match(path, { decode: safeDecode });
+  } catch (error) {
+    throw new ConfigError(`${cls.name}: @WebSocket path ${path} is not a valid path pattern (${(error as Error).message}).`);
+  }
+
+  const security = options.security ?? false;
+  if (security !== false && typeof security !== 'function') {
+    throw new ConfigError(`${cls.name}: security must be false (public) or a function (ctx) => true | false | Result | auth object.`);
+  }
+  const middleware = options.middleware ?? [];
+  if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
+    throw new ConfigError(`${cls.name}: @WebSocket middleware must be an array of Koa middleware functions.`);
+  }
+
+  return {
+    gateway: cls,
+    path,
+    match: matcher,
+    security,
+    middleware,
+    origins: options.origins ? new Set(options.origins) : undefined,
+    maxPayload: positive(options.maxPayload, MiB, cls, 'maxPayload'),
+    heartbeat: positive(options.heartbeat, 30_000, cls, 'heartbeat'),
+    idleTimeout: positive(options.idleTimeout, 0, cls, 'idleTimeout'),
+    maxBufferedBytes: positive(options.maxBufferedBytes, MiB, cls, 'maxBufferedBytes'),
+    text,
+    binary,
+    events,
+    infos: metadata.getInfoHandlers(cls).map((h) => ({ handlerName: methodOf(h.handlerName), filter: h.filter })),
+    hasInit: typeof proto.init === 'function',
+    hasTerminate: typeof proto.terminate === 'function',
+    fallback: fallbackOf(cls, source),
+  };
+}
+
+function fallbackOf(gateway: Class, source: GatewaySource): Class | undefined {
+  const fallback = metadata.getFallback(gateway) ?? source.fallback;
+  return fallback === undefined ? undefined : requireFallback(fallback, gateway);
+}
+
+/** A controller or provider with gateway decorators would never receive a frame: say so. */
+function rejectStrayHandlers(cls: Class, module: Class): void {
+  if (metadata.getGateway(cls) || metadata.getMessageHandlers(cls).length || metadata.getInfoHandlers(cls).length) {
+    throw new ConfigError(
+      `${cls.name} has @WebSocket/@OnMessage/@OnInfo but is not listed in ${module.name}.gateways: ` +
+        `decorate it with @WebSocket('/path') and list it in gateways.`,
+    );
+  }
+}
+
+function positive(value: number | undefined, fallback: number, cls: Class, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${cls.name}: @WebSocket ${name} must be a number ≥ 0, got ${value}.`);
+  return value;
+}
+
+/** Malformed percent-encoding in a path is kept as it is rather than thrown mid-upgrade. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

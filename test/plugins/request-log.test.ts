@@ -1,0 +1,172 @@
+// The request log (bootstrap's `requestLog`): one line per request with the status the client got,
+// error pages and 404s included, through the app's logger; and addLogFields for the app's own fields.
+import { describe, expect, it } from 'vitest';
+import {
+  Controller,
+  HttpError,
+  Module,
+  OnMessage,
+  Route,
+  WebSocket,
+  addLogFields,
+  bootstrap,
+  correlationId,
+  json,
+  reply,
+  status,
+  type Middleware,
+} from '../../src/index.js';
+import { memoryLogger } from '../support/memory-logger.js';
+import { start } from '../support/start.js';
+import { connect } from '../support/ws-client.js';
+
+@Controller()
+class PagesController {
+  @Route('/hello')
+  hello() {
+    return json({ hello: 'world' });
+  }
+
+  @Route('/items', { methods: ['post'] })
+  create() {
+    return json({ created: true });
+  }
+
+  @Route('/boom')
+  boom() {
+    throw new Error('kaput');
+  }
+
+  @Route('/private')
+  refuse() {
+    throw new HttpError(403, 'not yours');
+  }
+
+  @Route('/gone')
+  gone() {
+    return status(410);
+  }
+}
+
+@WebSocket('/echo')
+class EchoGateway {
+  @OnMessage()
+  echo(text: string) {
+    return reply(text);
+  }
+}
+
+@Module({ controllers: [PagesController], gateways: [EchoGateway] })
+class AppModule {}
+
+const logged = (middleware: Middleware[] = []) => start(AppModule, { requestLog: true, middleware });
+const line = (method: string, path: string, status: number, extra: Record<string, unknown> = {}) => ({
+  level: 'info',
+  message: 'request',
+  fields: { method, path, status, durationMs: expect.any(Number), ...extra },
+});
+
+describe('bootstrap({ requestLog })', () => {
+  it('logs one info line per request: method, path without the query, status and duration', async () => {
+    const app = await logged();
+
+    await app.fetch('/hello?token=secret');
+    await app.fetch('/items', { method: 'POST' });
+    expect(app.log.entries).toEqual([line('GET', '/hello', 200), line('POST', '/items', 201)]);
+    const duration = app.log.entries[0]!.fields.durationMs as number;
+    expect(duration).toBeGreaterThanOrEqual(0);
+    expect(duration).toBe(Math.round(duration * 10) / 10);
+  });
+
+  it('logs the status of error pages, after the error line, and of 404, 405 and bodyless statuses', async () => {
+    const app = await logged();
+
+    expect((await app.fetch('/boom')).status).toBe(500);
+    expect(app.log.entries.map((e) => [e.level, e.message])).toEqual([
+      ['error', 'request failed'],
+      ['info', 'request'],
+    ]);
+    expect(app.log.entries[1]).toEqual(line('GET', '/boom', 500));
+    app.log.entries.length = 0;
+
+    await app.fetch('/private');
+    await app.fetch('/nowhere');
+    await app.fetch('/hello', { method: 'DELETE' });
+    await app.fetch('/gone');
+    expect(app.log.entries.filter((e) => e.message === 'request')).toEqual([
+      line('GET', '/private', 403),
+      line('GET', '/nowhere', 404),
+      line('DELETE', '/hello', 405),
+      line('GET', '/gone', 410),
+    ]);
+  });
+
+  it('logs the status a global middleware answered with', async () => {
+    const maintenance: Middleware = (ctx) => {
+      ctx.status = 503;
+      ctx.body = 'maintenance';
+    };
+    const app = await logged([maintenance]);
+
+    await app.fetch('/hello');
+    expect(app.log.entries).toEqual([line('GET', '/hello', 503)]);
+  });
+
+  it('logs a WebSocket upgrade once, with 101, and no frame', async () => {
+    const app = await logged();
+
+    const client = await connect(app, '/echo');
+    client.send('hi');
+    expect(await client.next()).toBe('hi');
+    await client.close();
+    expect(app.log.entries).toEqual([line('GET', '/echo', 101)]);
+  });
+
+  it('adds the correlation id when correlationId() runs', async () => {
+    const app = await logged([correlationId()]);
+
+    const res = await app.fetch('/nowhere');
+    expect(app.log.entries).toEqual([line('GET', '/nowhere', 404, { correlationId: res.headers.get('x-correlation-id') })]);
+  });
+
+  it('is on by default, through the logger given', async () => {
+    const log = memoryLogger();
+    const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1', logger: log });
+    try {
+      await fetch(`${app.url}/hello`);
+      expect(log.entries).toEqual([line('GET', '/hello', 200)]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is off with requestLog: false', async () => {
+    const app = await start(AppModule, { requestLog: false });
+
+    await app.fetch('/hello');
+    await app.fetch('/nowhere');
+    expect(app.log.entries).toEqual([]);
+  });
+});
+
+describe('addLogFields', () => {
+  it("adds fields to the rest of the request's lines, the request line included, and to no other request", async () => {
+    const tagUser: Middleware = async (ctx, next) => {
+      if (ctx.get('x-user')) addLogFields({ userId: ctx.get('x-user') });
+      await next();
+    };
+    const app = await logged([tagUser]);
+
+    await app.fetch('/boom', { headers: { 'x-user': 'u-7' } });
+    await app.fetch('/hello');
+    expect(app.log.entries.map((e) => [e.message, e.fields.userId])).toEqual([
+      ['request failed', 'u-7'],
+      ['request', 'u-7'],
+      ['request', undefined],
+    ]);
+  });
+
+  it('does nothing, and says so, outside a request', () => {
+    expect(addLogFields({ userId: 'u-1' })).toBe(false);
+  });
+});

@@ -1,0 +1,86 @@
+// encodingOnce() and encodeFrame(): a broadcast turns the frame every member replies with into bytes
+// once, and only for as long as its synchronous delivery loop runs.
+import { describe, expect, it } from 'vitest';
+import { json } from 'vela';
+import { encodeFrame, encodingOnce } from '../../src/ws/frames.js';
+
+describe('encodingOnce', () => {
+  it('gives the same string the identical Buffer for every member', () => {
+    const [first, second] = encodingOnce(() => [encodeFrame('hello'), encodeFrame('hello')]);
+    expect(first!.binary).toBe(false);
+    expect(Buffer.isBuffer(first!.data)).toBe(true);
+    expect(first!.data.toString()).toBe('hello');
+    expect(second!.data).toBe(first!.data);
+  });
+
+  it('gives the same json(value) the identical Buffer, even through different json() wrappers', () => {
+    const value = { text: 'hi', n: [1, 2] };
+    const [first, second] = encodingOnce(() => [encodeFrame(json(value)), encodeFrame(json(value))]);
+    expect(first!.binary).toBe(false);
+    expect(first!.data.toString()).toBe('{"text":"hi","n":[1,2]}');
+    expect(second!.data).toBe(first!.data);
+  });
+
+  it('encodes different values apart', () => {
+    const [a, b, c] = encodingOnce(() => [encodeFrame('a'), encodeFrame('b'), encodeFrame(json({ a: 1 }))]);
+    expect([a!.data.toString(), b!.data.toString(), c!.data.toString()]).toEqual(['a', 'b', '{"a":1}']);
+  });
+
+  it('encodes a json value mutated between two scopes afresh', () => {
+    const value = { count: 1 };
+    const before = encodingOnce(() => encodeFrame(json(value)));
+    value.count = 2;
+    const after = encodingOnce(() => encodeFrame(json(value)));
+    expect(after.data).not.toBe(before.data);
+    expect(before.data.toString()).toBe('{"count":1}');
+    expect(after.data.toString()).toBe('{"count":2}');
+  });
+
+  it('nested in another scope shares the outer cache', () => {
+    const [outer, inner] = encodingOnce(() => [encodeFrame('x'), encodingOnce(() => encodeFrame('x'))]);
+    expect(inner.data).toBe(outer!.data);
+  });
+
+  it('returns what the delivery returns, and clears its cache when it throws', () => {
+    expect(encodingOnce(() => 7)).toBe(7);
+    expect(() =>
+      encodingOnce(() => {
+        encodeFrame('x');
+        throw new Error('delivery failed');
+      }),
+    ).toThrow('delivery failed');
+    expect(encodeFrame('x').data).toBe('x');
+  });
+});
+
+describe('encodeFrame', () => {
+  it('outside encodingOnce caches nothing: strings pass through, json is encoded each time', () => {
+    const value = { a: 1 };
+    expect(encodeFrame('hello')).toEqual({ data: 'hello', binary: false });
+    const first = encodeFrame(json(value));
+    const second = encodeFrame(json(value));
+    expect(first).toEqual({ data: '{"a":1}', binary: false });
+    expect(second).not.toBe(first);
+    value.a = 2;
+    expect(encodeFrame(json(value)).data).toBe('{"a":2}');
+  });
+
+  it('sends bytes as binary frames, as given, inside or outside encodingOnce', () => {
+    const bytes = Buffer.from([1, 2, 3]);
+    const array = new Uint8Array([4, 5]);
+    expect(encodeFrame(bytes)).toEqual({ data: bytes, binary: true });
+    expect(encodeFrame(bytes).data).toBe(bytes);
+    expect(encodingOnce(() => encodeFrame(array).data)).toBe(array);
+  });
+
+  it('json(undefined) is sent as null', () => {
+    expect(encodeFrame(json(undefined)).data).toBe('null');
+    expect(encodingOnce(() => encodeFrame(json(undefined))).data.toString()).toBe('null');
+  });
+
+  it('refuses what is not a frame, naming it', () => {
+    expect(() => encodeFrame(42)).toThrow(new TypeError('number 42 is not a frame: send a string, a Buffer or Uint8Array, or json(value).'));
+    expect(() => encodeFrame({ a: 1 })).toThrow(new TypeError('an object is not a frame: send a string, a Buffer or Uint8Array, or json(value).'));
+    expect(() => encodeFrame(null)).toThrow(new TypeError('null is not a frame: send a string, a Buffer or Uint8Array, or json(value).'));
+  });
+});

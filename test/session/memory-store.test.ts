@@ -1,0 +1,126 @@
+// memorySessionStore: the SessionStore contract, plus the bounds that keep it from growing forever.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '../../src/index.js';
+import { memorySessionStore, type MemorySessionStore } from '../../src/session/index.js';
+import { describeSessionStore } from './store-contract.js';
+import { manualClock } from './support.js';
+
+describeSessionStore('memorySessionStore', () => {
+  const clock = manualClock();
+  return { store: memorySessionStore({ now: clock.now }), advance: clock.advance };
+});
+
+const id = (n: number) => `session-${String(n).padStart(24, '0')}`;
+
+const stores: MemorySessionStore[] = [];
+function store(options: Parameters<typeof memorySessionStore>[0]) {
+  const made = memorySessionStore(options);
+  stores.push(made);
+  return made;
+}
+afterEach(() => {
+  for (const made of stores.splice(0)) made.close();
+  vi.useRealTimers();
+});
+
+describe('memorySessionStore({ maxEntries })', () => {
+  it('evicts the least recently saved session to take a new one past maxEntries', async () => {
+    const sessions = store({ maxEntries: 3 });
+    for (const n of [1, 2, 3]) await sessions.save(id(n), { n }, 60_000);
+    await sessions.save(id(1), { n: 1, again: true }, 60_000);
+
+    await sessions.save(id(4), { n: 4 }, 60_000);
+
+    expect(sessions.size).toBe(3);
+    expect(await sessions.load(id(2))).toBeUndefined();
+    expect(await sessions.load(id(1))).toEqual({ n: 1, again: true });
+    expect(await sessions.load(id(3))).toEqual({ n: 3 });
+    expect(await sessions.load(id(4))).toEqual({ n: 4 });
+  });
+
+  it('counts a touch as use, so an active session outlives idle ones', async () => {
+    const sessions = store({ maxEntries: 2 });
+    await sessions.save(id(1), {}, 60_000);
+    await sessions.save(id(2), {}, 60_000);
+    await sessions.touch(id(1), 60_000);
+
+    await sessions.save(id(3), {}, 60_000);
+
+    expect(await sessions.load(id(1))).toEqual({});
+    expect(await sessions.load(id(2))).toBeUndefined();
+  });
+
+  it('does not evict to replace a session it already holds', async () => {
+    const sessions = store({ maxEntries: 2 });
+    await sessions.save(id(1), { v: 1 }, 60_000);
+    await sessions.save(id(2), { v: 1 }, 60_000);
+    await sessions.save(id(2), { v: 2 }, 60_000);
+    expect(sessions.size).toBe(2);
+    expect(await sessions.load(id(1))).toEqual({ v: 1 });
+  });
+
+  it('stays at maxEntries under a flood of new sessions', async () => {
+    const sessions = store({ maxEntries: 100 });
+    for (let n = 0; n < 1_000; n++) await sessions.save(id(n), { n }, 60_000);
+    expect(sessions.size).toBe(100);
+    expect(await sessions.load(id(999))).toEqual({ n: 999 });
+    expect(await sessions.load(id(899))).toBeUndefined();
+  });
+});
+
+describe('memorySessionStore expiry', () => {
+  it('removes an expired entry when it is looked up', async () => {
+    const clock = manualClock();
+    const sessions = store({ now: clock.now });
+    await sessions.save(id(1), {}, 1_000);
+    clock.advance(1_000);
+    expect(sessions.size).toBe(1);
+    expect(await sessions.load(id(1))).toBeUndefined();
+    expect(sessions.size).toBe(0);
+  });
+
+  it('#sweep removes every expired entry and keeps the live ones', async () => {
+    const clock = manualClock();
+    const sessions = store({ now: clock.now });
+    await sessions.save(id(1), {}, 1_000);
+    await sessions.save(id(2), {}, 5_000);
+    await sessions.save(id(3), {}, 1_000);
+    clock.advance(1_000);
+
+    expect(sessions.sweep()).toBe(2);
+    expect(sessions.size).toBe(1);
+    expect(await sessions.load(id(2))).toEqual({});
+  });
+
+  it('sweeps on its own every sweepInterval, until close()', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const clock = manualClock();
+    const sessions = store({ now: clock.now, sweepInterval: 10_000 });
+    await sessions.save(id(1), {}, 1_000);
+    clock.advance(1_000);
+
+    vi.advanceTimersByTime(9_999);
+    expect(sessions.size).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(sessions.size).toBe(0);
+
+    sessions.close();
+    await sessions.save(id(2), {}, 1_000);
+    clock.advance(1_000);
+    vi.advanceTimersByTime(60_000);
+    expect(sessions.size).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('memorySessionStore options', () => {
+  it('refuses a maxEntries or sweepInterval that is not a positive integer', () => {
+    expect(() => memorySessionStore({ maxEntries: 0 })).toThrow(ConfigError);
+    expect(() => memorySessionStore({ maxEntries: 0 })).toThrow(
+      'memorySessionStore({ maxEntries: 0 }): maxEntries must be a positive integer, e.g. 100_000.',
+    );
+    expect(() => memorySessionStore({ sweepInterval: 1.5 })).toThrow(
+      'memorySessionStore({ sweepInterval: 1.5 }): sweepInterval must be a positive integer, e.g. 60_000.',
+    );
+  });
+});

@@ -1,0 +1,254 @@
+// Every gateway misconfiguration fails bootstrap, before the port opens, with a ConfigError naming
+// the class, the member and the fix.
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  Controller,
+  Injectable,
+  InjectionToken,
+  Module,
+  OnInfo,
+  OnMessage,
+  Route,
+  WebSocket,
+  json,
+  reply,
+  type Class,
+  type WebSocketOptions,
+} from 'vela';
+import { start } from '../support/start.js';
+
+/** The ConfigError that bootstrap rejects with. */
+async function bootError(root: Class): Promise<ConfigError> {
+  const error: unknown = await start(root).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
+async function gatewaysError(...gateways: Class[]): Promise<string> {
+  @Module({ gateways })
+  class AppModule {}
+  return (await bootError(AppModule)).message;
+}
+
+function echoGateway(path: string, options: WebSocketOptions = {}): Class {
+  @WebSocket(path, options)
+  class EchoGateway {
+    @OnMessage()
+    echo(text: string) {
+      return reply(text);
+    }
+  }
+  return EchoGateway;
+}
+
+describe('a gateway class', () => {
+  it('needs at least one @OnMessage handler', async () => {
+    @WebSocket('/silent')
+    class SilentGateway {
+      @OnInfo()
+      info() {}
+    }
+
+    expect(await gatewaysError(SilentGateway)).toBe(
+      "SilentGateway has no @OnMessage handler: add a method decorated with @OnMessage() (text), @OnMessage({ binary: true }) or @OnMessage('event').",
+    );
+  });
+
+  it('needs @WebSocket when listed in gateways', async () => {
+    class PlainClass {
+      @OnMessage()
+      echo() {}
+    }
+    @Module({ gateways: [PlainClass] })
+    class AppModule {}
+
+    expect((await bootError(AppModule)).message).toBe(
+      "PlainClass is listed in AppModule.gateways but has no @WebSocket decorator: add @WebSocket('/path').",
+    );
+  });
+
+  it('needs a path that starts with /', async () => {
+    expect(await gatewaysError(echoGateway('ws'))).toBe(`EchoGateway: @WebSocket path "ws" must start with '/'.`);
+  });
+
+  it('takes one @OnMessage per kind of frame', async () => {
+    @WebSocket('/twice')
+    class TwiceGateway {
+      @OnMessage()
+      first() {}
+
+      @OnMessage()
+      second() {}
+    }
+
+    expect(await gatewaysError(TwiceGateway)).toBe(
+      'TwiceGateway.second: another method already handles text frames; keep one @OnMessage per kind of frame.',
+    );
+  });
+
+  it('takes one handler per event', async () => {
+    @WebSocket('/events')
+    class EventsGateway {
+      @OnMessage('join')
+      join() {}
+
+      @OnMessage('join')
+      joinAgain() {}
+    }
+
+    expect(await gatewaysError(EventsGateway)).toBe(
+      "EventsGateway.joinAgain: another method already handles event 'join'; keep one @OnMessage per kind of frame.",
+    );
+  });
+});
+
+describe('gateway paths', () => {
+  it('rejects two gateways on the same path', async () => {
+    const first = echoGateway('/chat');
+    @WebSocket('/chat')
+    class OtherChatGateway {
+      @OnMessage()
+      echo() {}
+    }
+
+    expect(await gatewaysError(first, OtherChatGateway)).toBe(
+      'Gateways EchoGateway and OtherChatGateway are both on /chat: give each its own path.',
+    );
+  });
+
+  it('rejects two paths that differ only in parameter names', async () => {
+    @WebSocket('/rooms/:a')
+    class RoomsA {
+      @OnMessage()
+      echo() {}
+    }
+    @WebSocket('/rooms/:b')
+    class RoomsB {
+      @OnMessage()
+      echo() {}
+    }
+
+    expect(await gatewaysError(RoomsA, RoomsB)).toBe('Gateways RoomsA and RoomsB are both on /rooms/:b: give each its own path.');
+  });
+
+  it('accepts one gateway listed by two modules', async () => {
+    const shared = echoGateway('/shared');
+    @Module({ gateways: [shared] })
+    class ChatModule {}
+    @Module({ imports: [ChatModule], gateways: [shared] })
+    class AppModule {}
+
+    await expect(start(AppModule)).resolves.toBeDefined();
+  });
+});
+
+describe('gateway decorators on other classes', () => {
+  it('rejects @OnMessage on a class listed in controllers', async () => {
+    @Controller()
+    class HybridController {
+      @Route('/page')
+      page() {
+        return json({});
+      }
+
+      @OnMessage()
+      echo() {}
+    }
+    @Module({ controllers: [HybridController] })
+    class AppModule {}
+
+    expect((await bootError(AppModule)).message).toBe(
+      "HybridController has @WebSocket/@OnMessage/@OnInfo but is not listed in AppModule.gateways: decorate it with @WebSocket('/path') and list it in gateways.",
+    );
+  });
+
+  it('rejects @OnInfo on a class listed in providers, also as useClass', async () => {
+    class Listener {
+      @OnInfo()
+      info() {}
+    }
+    @Module({ providers: [Listener] })
+    class AppModule {}
+    @Module({ providers: [{ provide: new InjectionToken('listener'), useClass: Listener }] })
+    class TokenModule {}
+
+    const message =
+      "Listener has @WebSocket/@OnMessage/@OnInfo but is not listed in AppModule.gateways: decorate it with @WebSocket('/path') and list it in gateways.";
+    expect((await bootError(AppModule)).message).toBe(message);
+    expect((await bootError(TokenModule)).message).toBe(message.replace('AppModule', 'TokenModule'));
+  });
+});
+
+describe('gateway dependencies', () => {
+  it("names the gateway's dependency path when a constructor parameter is not provided", async () => {
+    class MissingStore {}
+    @WebSocket('/needs')
+    class NeedsGateway {
+      constructor(readonly store: MissingStore) {}
+
+      @OnMessage()
+      echo() {}
+    }
+
+    expect(await gatewaysError(NeedsGateway)).toBe(
+      'Cannot resolve NeedsGateway → MissingStore: MissingStore is not a provider. ' +
+        'Add it to the providers of a module that bootstrap loads (and decorate it with @Injectable() if its constructor takes parameters).',
+    );
+  });
+
+  it('names the path from the gateway through a provider whose own dependency is missing', async () => {
+    class Clock {}
+    @Injectable()
+    class Store {
+      constructor(readonly clock: Clock) {}
+    }
+    @WebSocket('/needs')
+    class NeedsGateway {
+      constructor(readonly store: Store) {}
+
+      @OnMessage()
+      echo() {}
+    }
+    @Module({ providers: [Store], gateways: [NeedsGateway] })
+    class AppModule {}
+
+    expect((await bootError(AppModule)).message).toBe(
+      'Cannot resolve NeedsGateway → Store → Clock: Clock is not a provider. ' +
+        'Add it to the providers of a module that bootstrap loads (and decorate it with @Injectable() if its constructor takes parameters).',
+    );
+  });
+});
+
+describe('@WebSocket options', () => {
+  for (const name of ['maxPayload', 'heartbeat', 'idleTimeout', 'maxBufferedBytes'] as const) {
+    it(`rejects a negative ${name}`, async () => {
+      expect(await gatewaysError(echoGateway('/ws', { [name]: -1 }))).toBe(`EchoGateway: @WebSocket ${name} must be a number ≥ 0, got -1.`);
+    });
+  }
+
+  it('rejects a maxPayload that is not a finite number', async () => {
+    expect(await gatewaysError(echoGateway('/ws', { maxPayload: Number.POSITIVE_INFINITY }))).toBe(
+      'EchoGateway: @WebSocket maxPayload must be a number ≥ 0, got Infinity.',
+    );
+  });
+
+  it('rejects a security that is neither false nor a function', async () => {
+    expect(await gatewaysError(echoGateway('/ws', { security: true as never }))).toBe(
+      'EchoGateway: security must be false (public) or a function (ctx) => true | false | Result | auth object.',
+    );
+  });
+
+  it('rejects middleware that is not a list of functions', async () => {
+    expect(await gatewaysError(echoGateway('/ws', { middleware: ['cors'] as never }))).toBe(
+      'EchoGateway: @WebSocket middleware must be an array of Koa middleware functions.',
+    );
+  });
+
+  it('rejects a path that is not a valid pattern', async () => {
+    expect(await gatewaysError(echoGateway('/rooms/:'))).toMatch(/^EchoGateway: @WebSocket path \/rooms\/: is not a valid path pattern \(/);
+  });
+});

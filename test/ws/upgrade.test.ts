@@ -1,0 +1,340 @@
+// The HTTP side of a WebSocket: which requests become sockets. The upgrade runs through the
+// gateway's path, origins, middleware and security like a route; every refusal is a real HTTP
+// response (read here as the client sees it), never a 101.
+import { describe, expect, it } from 'vitest';
+import {
+  Connection,
+  Controller,
+  FallbackController,
+  HttpError,
+  Module,
+  OnMessage,
+  Route,
+  WebSocket,
+  json,
+  redirect,
+  reply,
+  status,
+  type Class,
+  type Context,
+  type Fallback,
+  type Middleware,
+  type WebSocketOptions,
+} from 'vela';
+import { start } from '../support/start.js';
+import { connect, refusal } from '../support/ws-client.js';
+
+const JSON_ACCEPT = { headers: { accept: 'application/json' } };
+
+async function serve(...gateways: Class[]) {
+  @Module({ gateways })
+  class AppModule {}
+  return start(AppModule);
+}
+
+/** A gateway on `path` whose init replies with what the connection knows about its client. */
+function describedGateway(path: string, options: WebSocketOptions = {}): Class {
+  @WebSocket(path, options)
+  class GuardedGateway {
+    init(conn: Connection) {
+      const { path, query, params } = conn.request;
+      return reply(json({ auth: conn.auth ?? null, path, query, params }));
+    }
+
+    @OnMessage()
+    echo(text: string) {
+      return reply(`${path}: ${text}`);
+    }
+  }
+  return GuardedGateway;
+}
+
+describe('refused upgrades', () => {
+  it('answers 404 for a path no gateway serves', async () => {
+    const app = await serve(describedGateway('/ws'));
+
+    const res = await refusal(app, '/nowhere', JSON_ACCEPT);
+    expect(res.status).toBe(404);
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body)).toEqual({ error: 'Not Found', status: 404 });
+  });
+
+  it('answers 401 when security returns false', async () => {
+    const app = await serve(describedGateway('/guarded', { security: () => false }));
+
+    const res = await refusal(app, '/guarded', JSON_ACCEPT);
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toEqual({ error: 'Unauthorized', status: 401 });
+  });
+
+  it('sends a Result from security as it is: status(403)', async () => {
+    const app = await serve(describedGateway('/guarded', { security: () => status(403, { body: { error: 'banned' } }) }));
+
+    const res = await refusal(app, '/guarded');
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.body).toBe('{"error":"banned"}');
+  });
+
+  it("sends a Result from security as it is: redirect('/login')", async () => {
+    const app = await serve(describedGateway('/guarded', { security: () => redirect('/login') }));
+
+    const res = await refusal(app, '/guarded');
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/login');
+  });
+
+  it("resolves security's unknown result through the gateway's @FallbackController, with the Koa context", async () => {
+    const targets: unknown[] = [];
+    class BanFallback implements Fallback {
+      resolve(target: unknown, returned: unknown) {
+        targets.push(target instanceof Connection ? 'connection' : (target as Context).path);
+        return status(451, { body: { refused: returned } });
+      }
+    }
+    const gateway = describedGateway('/guarded', { security: () => ['banned', 'spam'] });
+    FallbackController(BanFallback)(gateway);
+    const app = await serve(gateway);
+
+    const res = await refusal(app, '/guarded');
+    expect(res.status).toBe(451);
+    expect(JSON.parse(res.body)).toEqual({ refused: ['banned', 'spam'] });
+    expect(targets).toEqual(['/guarded']);
+  });
+
+  it('answers 500 and logs the error when security throws', async () => {
+    const app = await serve(
+      describedGateway('/guarded', {
+        security: () => {
+          throw new Error('session store down');
+        },
+      }),
+    );
+
+    const res = await refusal(app, '/guarded', JSON_ACCEPT);
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body)).toEqual({ error: 'Internal Server Error', status: 500 });
+    expect(res.body).not.toContain('session store down');
+    expect(app.log.entries).toHaveLength(1);
+    expect(app.log.entries[0]).toMatchObject({
+      level: 'error',
+      message: 'request failed',
+      fields: { method: 'GET', path: '/guarded', status: 500, controller: 'GuardedGateway.upgrade' },
+    });
+    expect((app.log.entries[0]!.fields.error as Error).message).toBe('session store down');
+  });
+
+  it('lets a thrown HttpError choose the status', async () => {
+    const app = await serve(
+      describedGateway('/guarded', {
+        security: () => {
+          throw new HttpError(403, 'suspended account');
+        },
+      }),
+    );
+
+    const res = await refusal(app, '/guarded', JSON_ACCEPT);
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toEqual({ error: 'suspended account', status: 403 });
+  });
+
+  it("renders a refusal with the app's status route, as for HTTP", async () => {
+    @Controller()
+    class PagesController {
+      @Route(401)
+      unauthorized(ctx: Context) {
+        return json({ login: `/login?next=${ctx.path}` }, { status: 401 });
+      }
+    }
+    @Module({ controllers: [PagesController], gateways: [describedGateway('/guarded', { security: () => false })] })
+    class AppModule {}
+    const app = await start(AppModule);
+
+    const res = await refusal(app, '/guarded');
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toEqual({ login: '/login?next=/guarded' });
+  });
+});
+
+describe('origins', () => {
+  const gateway = () => describedGateway('/chat', { origins: ['http://good.example'] });
+
+  it('refuses an upgrade from any other Origin with 403', async () => {
+    const app = await serve(gateway());
+
+    const res = await refusal(app, '/chat', { headers: { origin: 'http://evil.example' } });
+    expect(res.status).toBe(403);
+  });
+
+  it('accepts a listed Origin, and a client that sends none (not a browser)', async () => {
+    const app = await serve(gateway());
+
+    const browser = await connect(app, '/chat', { headers: { origin: 'http://good.example' } });
+    browser.send('hi');
+    expect(await browser.nextJson()).toMatchObject({ path: '/chat' });
+    expect(await browser.next()).toBe('/chat: hi');
+    const script = await connect(app, '/chat');
+    expect(await script.nextJson()).toMatchObject({ path: '/chat' });
+  });
+});
+
+describe('security', () => {
+  it('hands what it returns to the connection as conn.auth', async () => {
+    const app = await serve(describedGateway('/me', { security: (ctx) => ({ user: ctx.get('authorization').slice(7) }) }));
+
+    const client = await connect(app, '/me', { headers: { authorization: 'Bearer ada' } });
+    expect(await client.nextJson()).toMatchObject({ auth: { user: 'ada' } });
+  });
+
+  it('receives a Koa context for the upgrade: url, query, headers, path params, cookies', async () => {
+    const seen: unknown[] = [];
+    const app = await serve(
+      describedGateway('/rooms/:room', {
+        security: (ctx) => {
+          seen.push({
+            method: ctx.method,
+            url: ctx.url,
+            query: { ...ctx.query },
+            authorization: ctx.get('authorization'),
+            params: { ...ctx.params },
+            cookie: ctx.cookies.get('sid'),
+          });
+          return ctx.params.room === 'lobby';
+        },
+      }),
+    );
+    const headers = { authorization: 'Bearer ada', cookie: 'sid=s1; other=2' };
+
+    await connect(app, '/rooms/lobby?token=abc&tag=a&tag=b', { headers });
+    expect((await refusal(app, '/rooms/vault', { headers })).status).toBe(401);
+    expect(seen).toEqual([
+      {
+        method: 'GET',
+        url: '/rooms/lobby?token=abc&tag=a&tag=b',
+        query: { token: 'abc', tag: ['a', 'b'] },
+        authorization: 'Bearer ada',
+        params: { room: 'lobby' },
+        cookie: 's1',
+      },
+      expect.objectContaining({ url: '/rooms/vault', params: { room: 'vault' } }),
+    ]);
+  });
+});
+
+describe('middleware', () => {
+  const stamp: Middleware = async (ctx, next) => {
+    ctx.set('X-Request-Id', 'req-1');
+    ctx.cookies.set('visited', 'yes');
+    ctx.state.user = 'ada';
+    await next();
+  };
+
+  it('runs before security, and the headers it sets go on the 101 response', async () => {
+    const app = await serve(describedGateway('/stamped', { middleware: [stamp], security: (ctx) => ({ user: ctx.state.user as string }) }));
+
+    const client = await connect(app, '/stamped');
+    expect(client.response.statusCode).toBe(101);
+    expect(client.response.headers['x-request-id']).toBe('req-1');
+    expect(client.response.headers['set-cookie']).toContain('visited=yes; path=/; httponly');
+    expect(await client.nextJson()).toMatchObject({ auth: { user: 'ada' } });
+  });
+
+  it('may refuse the upgrade itself', async () => {
+    const limit: Middleware = (ctx) => {
+      ctx.status = 429;
+      ctx.set('Retry-After', '5');
+    };
+    const app = await serve(describedGateway('/limited', { middleware: [limit] }));
+
+    const res = await refusal(app, '/limited');
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('5');
+  });
+});
+
+describe('a plain HTTP request to a gateway path', () => {
+  it('answers GET and HEAD with 426 Upgrade Required and Upgrade: websocket', async () => {
+    const app = await serve(describedGateway('/ws'));
+
+    for (const method of ['GET', 'HEAD']) {
+      const res = await app.fetch('/ws', { method });
+      expect(res.status).toBe(426);
+      expect(res.headers.get('upgrade')).toBe('websocket');
+    }
+  });
+
+  it('answers other methods with 405 and Allow: GET', async () => {
+    const app = await serve(describedGateway('/rooms/:room'));
+
+    const res = await app.fetch('/rooms/lobby', { method: 'POST' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET');
+  });
+
+  it('leaves a path that an HTTP route also serves to that route', async () => {
+    @Controller()
+    class ChatPageController {
+      @Route('/chat')
+      page() {
+        return json({ page: 'chat' });
+      }
+    }
+    @Module({ controllers: [ChatPageController], gateways: [describedGateway('/chat')] })
+    class AppModule {}
+    const app = await start(AppModule);
+
+    expect(await (await app.fetch('/chat')).json()).toEqual({ page: 'chat' });
+    const client = await connect(app, '/chat');
+    expect(await client.nextJson()).toMatchObject({ path: '/chat' });
+  });
+});
+
+describe('gateway paths', () => {
+  it('gives path params and the query to conn.request', async () => {
+    const app = await serve(describedGateway('/rooms/:room'));
+
+    const client = await connect(app, '/rooms/caf%C3%A9?token=abc&n=1', { headers: { 'x-client': 'test-suite' } });
+    expect(await client.nextJson()).toEqual({
+      auth: null,
+      path: '/rooms/caf%C3%A9',
+      query: { token: 'abc', n: '1' },
+      params: { room: 'café' },
+    });
+  });
+
+  it('keeps the upgrade request headers on conn.request', async () => {
+    const headers: unknown[] = [];
+    @WebSocket('/headers')
+    class HeadersGateway {
+      init(conn: Connection) {
+        headers.push(conn.request.headers['x-client']);
+      }
+
+      @OnMessage()
+      echo(text: string) {
+        return reply(text);
+      }
+    }
+    const app = await serve(HeadersGateway);
+
+    const client = await connect(app, '/headers', { headers: { 'x-client': 'test-suite' } });
+    client.send('sync');
+    await client.next();
+    expect(headers).toEqual(['test-suite']);
+  });
+
+  it('serves several gateways on one port, each frame to its own', async () => {
+    const app = await serve(describedGateway('/a'), describedGateway('/b/:id'));
+    const a = await connect(app, '/a');
+    const b = await connect(app, '/b/7');
+    await a.next();
+    await b.next();
+
+    a.send('one');
+    b.send('two');
+    a.send('three');
+    expect(await a.next()).toBe('/a: one');
+    expect(await a.next()).toBe('/a: three');
+    expect(await b.next()).toBe('/b/:id: two');
+  });
+});
