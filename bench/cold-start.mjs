@@ -37,10 +37,28 @@ async function once() {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const started = performance.now();
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const runs = [];
 for (let i = 0; i < RUNS; i++) runs.push(await once());
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
+const spread = (xs) => `median ${fmt(median(xs))} (min ${fmt(Math.min(...xs))} – max ${fmt(Math.max(...xs))})`;
 console.log(`example/blog cold start over ${RUNS} runs (node ${process.version}):`);
 console.log(`  spawn → listening:       median ${fmt(median(runs.map((r) => r.listening)))}`);
 console.log(`  spawn → first response:  median ${fmt(median(runs.map((r) => r.firstResponse)))}`);
+console.log(
+  [
+    '',
+    '---- cold-start summary ----',
+    'command: npm run bench:cold-start',
+    `date: ${new Date().toISOString()}   node: ${process.version}   (shared, noisy machine)`,
+    `setup: example/blog (example/.build/blog/main.js, tsc output), PORT=0, LOG_LEVEL=info; ${RUNS} runs one after the other`,
+    `spawn → "blog listening" line: ${spread(runs.map((r) => r.listening))}`,
+    `spawn → first response (GET /api/users, 200): ${spread(runs.map((r) => r.firstResponse))}`,
+    `total run time: ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  ].join('\n'),
+);

@@ -1,0 +1,279 @@
+// Shared plumbing for the benches (bench/ws-echo.mjs, bench/ws-memory.mjs, bench/http.mjs…): child processes that are always
+// killed when the bench ends (normally, on an error, or on Ctrl-C), IPC request/reply, and statistics.
+import { spawn, execSync, spawnSync } from 'node:child_process';
+import { availableParallelism, totalmem, release } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+
+const children = new Set();
+
+function killAll() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  killAll();
+  process.exit(1);
+});
+process.on('unhandledRejection', (error) => {
+  console.error(error);
+  killAll();
+  process.exit(1);
+});
+
+/** Adds a child spawned elsewhere (a load generator such as wrk) to those killed when this process ends; returns it. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/**
+ * Spawns `node [nodeArgs] script [args]` with an IPC channel. Resolves once the child printed
+ * `port=N` (servers) or sent { ready: true } (other children). `request(msg)` sends msg with an id
+ * and resolves with the child's reply carrying that id.
+ */
+export function spawnChild(script, args = [], { nodeArgs = [], waitFor = 'port', env = {}, timeoutMs = 15_000, fdLimit } = {}) {
+  // fdLimit: run the child under `prlimit --nofile=N:N` (see fdLimitFor); prlimit execs node, so the
+  // IPC channel and stdio are inherited unchanged.
+  const [command, argv] = fdLimit
+    ? ['prlimit', [`--nofile=${fdLimit}:${fdLimit}`, '--', process.execPath, ...nodeArgs, script, ...args]]
+    : [process.execPath, [...nodeArgs, script, ...args]];
+  const child = spawn(command, argv, {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let nextId = 0;
+  const waiting = new Map();
+  child.on('message', (msg) => {
+    const pending = waiting.get(msg?.id);
+    if (!pending) return;
+    waiting.delete(msg.id);
+    if (msg.error) pending.reject(new Error(`${script} ${args.join(' ')}: ${msg.error}`));
+    else pending.resolve(msg);
+  });
+  child.once('exit', (code, signal) => {
+    for (const { reject } of waiting.values()) reject(new Error(`${script} ${args.join(' ')} exited (${code ?? signal})`));
+    waiting.clear();
+  });
+  const request = (msg, ms = 60_000) =>
+    new Promise((resolve, reject) => {
+      if (!child.connected) return reject(new Error(`${script} ${args.join(' ')} exited (${child.exitCode ?? child.signalCode}) before ${msg.cmd}`));
+      const id = ++nextId;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`${script} ${args.join(' ')}: no reply to ${msg.cmd} within ${ms} ms`));
+      }, ms);
+      waiting.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      child.send({ ...msg, id });
+    });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')} not ready within ${timeoutMs} ms`)), timeoutMs);
+    const done = (value) => (clearTimeout(timer), resolve(value));
+    child.once('exit', (code, signal) => reject(new Error(`${script} ${args.join(' ')} exited (${code ?? signal}) before it was ready`)));
+    if (waitFor === 'port') {
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const match = /port=(\d+)/.exec(out);
+        if (match) done(Number(match[1]));
+      });
+    } else {
+      child.stdout.pipe(process.stdout);
+      child.on('message', (msg) => msg?.ready && done(true));
+    }
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, ready, request, stop };
+}
+
+/** For a child script: answers `{ cmd, id, ... }` messages with handlers[cmd](msg). */
+export function serveParent(handlers) {
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (msg) => {
+    const handler = handlers[msg?.cmd];
+    try {
+      if (!handler) throw new Error(`unknown command ${msg?.cmd}`);
+      process.send({ id: msg.id, ...(await handler(msg)) });
+    } catch (error) {
+      process.send({ id: msg.id, error: error?.stack ?? String(error) });
+    }
+  });
+  process.send({ ready: true });
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** The soft limit on open files this process (and its children) runs with; never raised. */
+export function openFileLimit() {
+  try {
+    const value = execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+    return value === 'unlimited' ? Infinity : Number(value);
+  } catch {
+    return NaN;
+  }
+}
+
+/** The hard limit on open files (what the soft limit can be raised to without privileges). */
+export function hardFileLimit() {
+  try {
+    const value = execSync('ulimit -Hn', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+    return value === 'unlimited' ? Infinity : Number(value);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The largest open-file limit, up to `want`, a child can be given with `prlimit --nofile=N:N`:
+ * `want` itself if prlimit may raise the hard limit (CAP_SYS_RESOURCE), else the current hard
+ * limit. Returns { limit, note } where note says what was tried and what stopped it.
+ */
+export function fdLimitFor(want) {
+  const hard = hardFileLimit();
+  const tryLimit = (n) => spawnSync('prlimit', [`--nofile=${n}:${n}`, '--', 'true'], { encoding: 'utf8' });
+  const attempt = tryLimit(want);
+  if (attempt.status === 0) return { limit: want, note: `prlimit --nofile=${want}:${want} allowed (hard limit was ${hard})` };
+  const why = (attempt.error?.message ?? attempt.stderr ?? '').trim().replace(/^prlimit: /, '') || `exit ${attempt.status}`;
+  let nrOpen = 'unknown';
+  try {
+    nrOpen = readFileSync('/proc/sys/fs/nr_open', 'utf8').trim();
+  } catch {}
+  const limit = Number.isFinite(hard) ? hard : openFileLimit();
+  return {
+    limit,
+    note: `raising the open-file limit to ${want} was refused (${why}; hard limit ${hard}, fs.nr_open ${nrOpen}): children run with ${limit}`,
+  };
+}
+
+/**
+ * Foreign load: CPU time the machine spent outside the processes of this benchmark, from
+ * /proc/stat (user + nice + system + steal of all CPUs) minus utime + stime of `pids`
+ * (/proc/PID/stat, every thread) and of the kernel's own threads. irq and softirq are left out,
+ * and so are kernel threads (ksoftirqd, kworker…): the loopback TCP work of our own sockets is
+ * accounted there, not to our processes. Steal (the hypervisor gave the CPU to another VM) counts
+ * as foreign. Linux only; elsewhere null.
+ *
+ * const mark = loadMark(pids); …; const { foreignCores } = loadSince(mark)
+ * foreignCores: average number of CPUs busy with someone else's work over the interval.
+ */
+const TICKS_PER_S = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function machineBusyTicks() {
+  const [, user, nice, system, , , , , steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  return user + nice + system + steal;
+}
+
+function processTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
+  } catch {
+    return 0; // gone: its ticks since the mark are lost, which can only overstate foreign load
+  }
+}
+
+const PF_KTHREAD = 0x00200000;
+
+/** utime + stime of every kernel thread alive now, by pid. */
+function kernelThreadTicks() {
+  const ticks = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[6]) & PF_KTHREAD) ticks.set(name, Number(fields[11]) + Number(fields[12]));
+    } catch {}
+  }
+  return ticks;
+}
+
+export function loadMark(pids) {
+  try {
+    const list = [...new Set([process.pid, ...pids])];
+    return { t: performance.now(), busy: machineBusyTicks(), ours: list.reduce((n, pid) => n + processTicks(pid), 0), kernel: kernelThreadTicks(), pids: list };
+  } catch {
+    return null;
+  }
+}
+
+export function loadSince(mark) {
+  if (!mark) return { foreignCores: NaN, oursCores: NaN };
+  const now = loadMark(mark.pids);
+  const seconds = (now.t - mark.t) / 1000;
+  const busy = (now.busy - mark.busy) / TICKS_PER_S;
+  const ours = (now.ours - mark.ours) / TICKS_PER_S;
+  let kernelTicks = 0;
+  for (const [pid, ticks] of now.kernel) if (mark.kernel.has(pid)) kernelTicks += ticks - mark.kernel.get(pid);
+  const kernel = kernelTicks / TICKS_PER_S;
+  return { foreignCores: Math.max(0, busy - ours - kernel) / seconds, oursCores: ours / seconds, kernelCores: kernel / seconds, seconds };
+}
+
+/** One line on the foreign-load rule of a bench, and which rounds it set aside. */
+export function foreignLoadLine(threshold, flagged, total, usedAll) {
+  const which = flagged.length ? `rounds ${flagged.map((f) => `${f.round} (${f.foreignCores.toFixed(2)} CPUs)`).join(', ')}` : 'none';
+  return (
+    `foreign load (CPU time of other processes: /proc/stat minus this bench's processes and kernel threads): a round with more than ${threshold} of ${availableParallelism()} CPUs busy elsewhere is unusable; ` +
+    `unusable: ${which} of ${total}` +
+    (flagged.length ? (usedAll ? ' — too few usable rounds left, so the medians are over ALL rounds' : '; medians are over the usable rounds') : '')
+  );
+}
+
+export function machine() {
+  let nproc;
+  try {
+    nproc = execSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    nproc = String(availableParallelism());
+  }
+  // What was measured: the commit, and whether src/ differed from it (dist/ is built from the working tree).
+  let commit = 'unknown';
+  try {
+    const cwd = new URL('..', import.meta.url).pathname;
+    commit = execSync('git rev-parse --short HEAD', { cwd, encoding: 'utf8' }).trim();
+    if (execSync('git status --porcelain -- src', { cwd, encoding: 'utf8' }).trim()) commit += ' + uncommitted changes in src/';
+    // What runs is dist/: say so when a file of src/ changed after the last build.
+    const built = statSync(new URL('../dist/index.js', import.meta.url)).mtimeMs;
+    const newest = (dir) =>
+      readdirSync(dir, { withFileTypes: true }).reduce(
+        (max, e) => Math.max(max, e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs),
+        0,
+      );
+    if (newest(`${cwd}src`) > built) commit += ' (WARNING: src/ changed after dist/ was built; run npm run build)';
+  } catch {}
+  return { date: new Date().toISOString(), node: process.version, nproc, commit, ramGiB: (totalmem() / 2 ** 30).toFixed(1), kernel: release() };
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
