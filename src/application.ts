@@ -19,7 +19,7 @@ import { clientScript, readClientScript } from './files/client-script.js';
 import { createRouter, type BodyOptions } from './http/router.js';
 import { StatusPages } from './http/status-pages.js';
 import { consoleLogger, LOGGER, type Logger } from './logger.js';
-import { contextLogger } from './log-context.js';
+import { anyWantsLogScope, contextLogger } from './log-context.js';
 import { requestScope } from './http/request-log.js';
 import { loadModules } from './module.js';
 import { GracefulServer } from './graceful-server.js';
@@ -171,8 +171,15 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const koa = new Koa();
   const boundary = errorBoundary(pages, logger);
   // Outside the boundary: the request's log scope, and its log line with the status really sent.
-  const scope = requestScope(logger, options.requestLog !== false);
-  koa.use(scope);
+  const scope = requestScope(logger, {
+    log: options.requestLog !== false,
+    scope: anyWantsLogScope([
+      ...(options.middleware ?? []),
+      ...table.routes.flatMap((route) => route.middleware),
+      ...gatewayTable.flatMap((gateway) => gateway.middleware),
+    ]),
+  });
+  if (scope) koa.use(scope);
   koa.use(boundary);
   // Before sessions and the app's middleware: the same public file for everyone, no cookie.
   if (client) koa.use(client);
@@ -189,7 +196,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const server = createServer(koa.callback());
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   const graceful = new GracefulServer(server, shutdownTimeout);
-  const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: compose([scope, boundary]), session, logger, ids });
+  const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: scope ? compose([scope, boundary]) : boundary, session, logger, ids });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
   let closing: Promise<void> | undefined;
   const close = async () => {

@@ -7,6 +7,22 @@ import type { LogFields, Logger } from './logger.js';
 const scopes = new AsyncLocalStorage<LogFields>();
 
 /**
+ * Marks middleware that puts fields on the request's log scope (correlationId()), so that Vela
+ * opens a scope per request even with the request log off. A scope is not free on Node 20: while
+ * any AsyncLocalStorage is in use, every promise pays for Node's promise hooks.
+ */
+const WANTS_LOG_SCOPE = Symbol('vela.wantsLogScope');
+
+export function wantsLogScope<T extends object>(middleware: T): T {
+  return Object.assign(middleware, { [WANTS_LOG_SCOPE]: true });
+}
+
+export function anyWantsLogScope(middleware: Iterable<object>): boolean {
+  for (const m of middleware) if (WANTS_LOG_SCOPE in m) return true;
+  return false;
+}
+
+/**
  * Runs `fn` in a new log scope holding a copy of `fields`: log lines written through a
  * `contextLogger` until `fn` settles carry them, and `addLogFields` adds to this scope only.
  */
@@ -15,8 +31,9 @@ export function runWithLogFields<T>(fields: LogFields, fn: () => T): T {
 }
 
 /**
- * Adds fields to every log line written for the rest of the current request (Vela opens a scope
- * per request and per WebSocket upgrade). Returns false, and does nothing, outside any scope.
+ * Adds fields to every log line written for the rest of the current request. Vela opens a scope
+ * per request and per WebSocket upgrade while the request log is on (the default) or the
+ * correlationId() plugin is mounted. Returns false, and does nothing, outside any scope.
  *
  * @example
  * const authenticated: Middleware = async (ctx, next) => {

@@ -8,6 +8,7 @@ import type { HandlerRegistry } from './handler-registry.js';
 import { requestInfo } from './request-info.js';
 import { isTagged } from './results.js';
 import type { RouteSource } from './route-table.js';
+import { isThenable } from '../thenable.js';
 
 export class ResultRenderer {
   readonly #handlers: HandlerRegistry;
@@ -18,9 +19,18 @@ export class ResultRenderer {
     this.#container = container;
   }
 
-  async render(ctx: Context, returned: unknown, source: RouteSource): Promise<void> {
+  /**
+   * Answers `returned` through its tag's handler, or else through the fallback controller. Returns
+   * the handler's promise when it has one, and nothing when it finished synchronously.
+   */
+  render(ctx: Context, returned: unknown, source: RouteSource): void | Promise<void> {
     requestInfo(ctx).renderingFor = { controller: source.controller, handlerName: source.handlerName };
-    if (await this.#tryHandle(ctx, returned)) return;
+    const handled = this.#tryHandle(ctx, returned);
+    if (handled !== NOT_CLAIMED) return handled;
+    return this.#renderFallback(ctx, returned, source);
+  }
+
+  async #renderFallback(ctx: Context, returned: unknown, source: RouteSource): Promise<void> {
     const where = `${source.controller.name}.${source.handlerName}`;
     if (!source.fallback) {
       throw new Error(
@@ -31,18 +41,22 @@ export class ResultRenderer {
     }
     const fallback = this.#container.get<Fallback>(source.fallback);
     const resolved: unknown = await fallback.resolve(ctx, returned);
-    if (await this.#tryHandle(ctx, resolved)) return;
+    const handled = this.#tryHandle(ctx, resolved);
+    if (handled !== NOT_CLAIMED) return handled;
     throw new Error(
       `${source.fallback.name}.resolve returned ${describeValue(resolved)} for what ${where} returned (${describeValue(returned)}); ` +
         `a fallback must return a result that a handler claims, such as status(404).`,
     );
   }
 
-  async #tryHandle(ctx: Context, value: unknown): Promise<boolean> {
-    if (!isTagged(value)) return false;
+  /** Runs the handler that claims `value`'s tag, passing on its promise if it made one. */
+  #tryHandle(ctx: Context, value: unknown): typeof NOT_CLAIMED | void | Promise<void> {
+    if (!isTagged(value)) return NOT_CLAIMED;
     const handler = this.#handlers.get(value[0]);
-    if (!handler) return false;
-    await handler(ctx, ...value.slice(1));
-    return true;
+    if (!handler) return NOT_CLAIMED;
+    const done = handler(ctx, ...value.slice(1));
+    return isThenable(done) ? (done as Promise<void>) : undefined;
   }
 }
+
+const NOT_CLAIMED = Symbol('not claimed');

@@ -1,6 +1,7 @@
-// The outermost step of every request and WebSocket upgrade: opens the request's log scope (so a
-// correlation id set deep inside reaches the error boundary's lines too) and, outside the boundary,
-// writes one line with the status the client really got — error pages and 404s included.
+// The outermost step of every request and WebSocket upgrade: opens the request's log scope when
+// something puts fields on it (so a correlation id set deep inside reaches the error boundary's
+// lines too) and, outside the boundary, writes one line with the status the client really got —
+// error pages and 404s included.
 import { performance } from 'node:perf_hooks';
 import type { Middleware } from 'koa';
 import { runWithLogFields } from '../log-context.js';
@@ -11,17 +12,21 @@ import type { Logger } from '../logger.js';
  * `request { method, path, status, durationMs }`, plus the scope's fields (`correlationId`).
  * `path` has no query string, so tokens in URLs stay out of the log. `durationMs` runs until
  * the response is ready to send; a streamed body may still be flowing.
+ * Without `log` and without `scope` there is nothing to do: undefined, and no step at all.
  */
-export function requestScope(logger: Logger, log: boolean): Middleware {
-  return (ctx, next) =>
-    runWithLogFields({}, async () => {
-      if (!log) return next();
-      const started = performance.now();
-      try {
-        await next();
-      } finally {
-        const durationMs = Math.round((performance.now() - started) * 10) / 10;
-        logger.info('request', { method: ctx.method, path: ctx.path, status: ctx.status, durationMs });
-      }
-    });
+export function requestScope(logger: Logger, { log, scope }: { log: boolean; scope: boolean }): Middleware | undefined {
+  if (log) {
+    return (ctx, next) =>
+      runWithLogFields({}, async () => {
+        const started = performance.now();
+        try {
+          await next();
+        } finally {
+          const durationMs = Math.round((performance.now() - started) * 10) / 10;
+          logger.info('request', { method: ctx.method, path: ctx.path, status: ctx.status, durationMs });
+        }
+      });
+  }
+  if (scope) return (_ctx, next) => runWithLogFields({}, next);
+  return undefined;
 }

@@ -2,12 +2,14 @@
 // middleware, security, then the controller method, whose return value the renderer answers.
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
+import compose from 'koa-compose';
 import type { Container } from '../di/container.js';
 import type { ResultRenderer } from './renderer.js';
 import { requestInfo } from './request-info.js';
 import type { RouteDefinition } from './route-table.js';
 import { securityMiddleware } from './security.js';
+import { isThenable } from '../thenable.js';
 
 /** @koa/bodyparser's options: limits (`jsonLimit: '1mb'`), enabled types… */
 export type BodyOptions = NonNullable<Parameters<typeof bodyParser>[0]>;
@@ -22,47 +24,47 @@ export interface RouterOptions {
 /** The routing middleware, then `allowedMethods` for 405 (with `Allow`) and 501. */
 export function createRouter({ routes, container, renderer, body }: RouterOptions): Middleware[] {
   const router = new Router();
-  const parseBody = onlyWithBody(bodyParser({ enableTypes: ['json', 'form', 'text'], ...body }) as unknown as Middleware);
+  const parseBody = bodyParser({ enableTypes: ['json', 'form', 'text'], ...body }) as unknown as Middleware;
   for (const route of routes) {
     const name = `${route.controller.name}.${route.handlerName}`;
-    // Every step costs a promise per request: a public route has no security step at all.
-    const chain: Middleware[] = [
-      markRoute(route),
-      parseBody,
+    const steps: Middleware[] = [
       ...route.middleware,
       ...(route.security === false ? [] : [securityMiddleware(route.security, renderer, route)]),
       invoke(route, container, renderer),
     ];
-    router.register(route.path, route.httpMethods, chain as never, { name });
+    router.register(route.path, route.httpMethods, entry(route, steps, parseBody) as never, { name });
   }
   return [router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware];
 }
 
 /**
- * A request without a Content-Type has no body to parse (a GET, most DELETEs): skip the parser,
- * leaving `ctx.request.body` as the parser would, an empty object.
+ * One middleware per route, not one per step: Koa's compose makes a promise for every step of
+ * every request, so a public route without group middleware runs as a single function.
  */
-function onlyWithBody(parse: Middleware): Middleware {
-  return (ctx, next) => {
-    if (ctx.req.headers['content-type'] !== undefined) return parse(ctx, next);
-    ctx.request.body ??= {};
-    return next();
-  };
-}
-
-function markRoute(route: RouteDefinition): Middleware {
+function entry(route: RouteDefinition, steps: Middleware[], parseBody: Middleware): Middleware {
   const info = { controller: route.controller, handlerName: route.handlerName, path: route.path };
+  const rest = steps.length === 1 ? steps[0]! : compose(steps);
   return (ctx, next) => {
     requestInfo(ctx).route = info;
-    return next();
+    // A request without a Content-Type has no body to parse (a GET, most DELETEs): skip the
+    // parser, leaving `ctx.request.body` as the parser would, an empty object.
+    if (ctx.req.headers['content-type'] === undefined) {
+      ctx.request.body ??= {};
+      return rest(ctx, next);
+    }
+    return parseBody(ctx, () => rest(ctx, next));
   };
 }
 
 function invoke(route: RouteDefinition, container: Container, renderer: ResultRenderer): Middleware {
   // The container is initialized before routes are wired, so the singleton is looked up once.
   const controller = container.get<Record<string, (ctx: Context) => unknown>>(route.controller);
-  return async (ctx: Context) => {
-    const returned = await controller[route.handlerName]!(ctx);
-    await renderer.render(ctx, returned, route);
+  const method = route.handlerName;
+  // A synchronous controller method is rendered synchronously: no promise of Vela's own.
+  return (ctx: Context, _next: Next) => {
+    const returned = controller[method]!(ctx);
+    return isThenable(returned)
+      ? Promise.resolve(returned).then((value) => renderer.render(ctx, value, route))
+      : renderer.render(ctx, returned, route);
   };
 }

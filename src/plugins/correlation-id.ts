@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { keepHeader } from '../http/request-info.js';
-import { addLogFields, runWithLogFields } from '../log-context.js';
+import { addLogFields, runWithLogFields, wantsLogScope } from '../log-context.js';
 
 export interface CorrelationIdOptions {
   /** The request header read and the response header set. Default 'x-correlation-id'. */
@@ -39,7 +39,7 @@ export function correlationId(options: CorrelationIdOptions = {}): Middleware {
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
     throw new ConfigError(`correlationId({ header: ${JSON.stringify(header)} }): a header name is letters, digits and !#$%&'*+-.^_\`|~ only, e.g. 'x-request-id'.`);
   }
-  return (ctx, next) => {
+  return wantsLogScope<Middleware>((ctx, next) => {
     const incoming = ctx.get(header);
     const id = SANE_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.correlationId = id;
@@ -47,5 +47,5 @@ export function correlationId(options: CorrelationIdOptions = {}): Middleware {
     keepHeader(ctx, header);
     // Vela opens a log scope for every request; used on a bare Koa app, open one here.
     return addLogFields({ correlationId: id }) ? next() : runWithLogFields({ correlationId: id }, next);
-  };
+  });
 }

@@ -74,7 +74,17 @@ class GuardedGateway {
   }
 }
 
-@Module({ controllers: [TraceController], gateways: [LiveGateway, GuardedGateway] })
+/** correlationId() on one route group only, with the request log off: Vela must still open a log scope. */
+@Controller({ prefix: '/billing', middleware: [correlationId()] })
+class BillingController {
+  @Route('/charge')
+  async charge() {
+    await Promise.resolve();
+    throw new Error('card declined');
+  }
+}
+
+@Module({ controllers: [TraceController, BillingController], gateways: [LiveGateway, GuardedGateway] })
 class AppModule {}
 
 const traced = (header?: string) => start(AppModule, { middleware: [correlationId(header ? { header } : {})] });
@@ -191,6 +201,17 @@ describe('correlationId() on log lines', () => {
       fields: { method: 'GET', path: '/fail', status: 500, controller: 'TraceController.fail', correlationId: id },
     });
     expect((app.log.entries[1]!.fields.error as Error).message).toBe('card declined');
+  });
+
+  it("reaches the error boundary's line from a route group's middleware, with the request log off", async () => {
+    const app = await start(AppModule, { requestLog: false });
+
+    const res = await app.fetch('/billing/charge');
+    expect(res.status).toBe(500);
+    const id = res.headers.get('x-correlation-id')!;
+    expect(id).toMatch(UUID);
+    expect(app.log.entries).toHaveLength(1);
+    expect(app.log.entries[0]).toMatchObject({ message: 'request failed', fields: { controller: 'BillingController.charge', correlationId: id } });
   });
 
   it('puts it on the request log line', async () => {

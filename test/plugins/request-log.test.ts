@@ -166,6 +166,20 @@ describe('addLogFields', () => {
     ]);
   });
 
+  it('has no scope to add to when the request log is off and no correlationId() is mounted', async () => {
+    // No scope, so that an app without them does not pay for AsyncLocalStorage on every promise.
+    const added: boolean[] = [];
+    const tagUser: Middleware = async (_ctx, next) => {
+      added.push(addLogFields({ userId: 'u-7' }));
+      await next();
+    };
+    const app = await start(AppModule, { requestLog: false, middleware: [tagUser] });
+
+    await app.fetch('/boom');
+    expect(added).toEqual([false]);
+    expect(app.log.entries[0]!.fields.userId).toBeUndefined();
+  });
+
   it('does nothing, and says so, outside a request', () => {
     expect(addLogFields({ userId: 'u-1' })).toBe(false);
   });
