@@ -30,6 +30,7 @@ const STEPS = [
   { name: 'memory heap snapshots', args: ['ws-heap.mjs'], limitMs: 2 * MIN },
   { name: 'cross-node', args: ['cross-node.mjs'], limitMs: 5.5 * MIN, when: redisAnswers },
   { name: 'bootstrap', args: ['bootstrap.mjs'], limitMs: 2 * MIN },
+  { name: 'session-store', args: ['session-store.mjs'], limitMs: 2 * MIN },
   {
     name: 'cold-start',
     args: ['cold-start.mjs'],

@@ -1,7 +1,10 @@
 // The Redis connections Vela opens for itself. Commands fail fast while Redis is away (no offline
 // queue) instead of piling up and being replayed in an order nobody chose; ioredis keeps
 // reconnecting on its own and re-subscribes when it is back.
-import { Redis, type RedisOptions } from 'ioredis';
+//
+// ioredis is imported here on first use, not with `vela`: it costs tens of milliseconds of start-up
+// that an app on the default memory pub/sub and session store would pay for nothing.
+import type { Redis, RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors.js';
 
 export interface RedisConnectionOptions {
@@ -14,9 +17,11 @@ export interface RedisConnectionOptions {
 const OWN: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
 
 /** A new connection (not yet connected) with Vela's settings. */
-export function openRedis(options: RedisConnectionOptions, overrides: RedisOptions = {}): Redis {
+export async function openRedis(options: RedisConnectionOptions, overrides: RedisOptions = {}): Promise<Redis> {
   const settings = { ...OWN, ...overrides };
-  return options.client ? options.client.duplicate(settings) : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings);
+  if (options.client) return options.client.duplicate(settings);
+  const { Redis } = await import('ioredis');
+  return new Redis(options.url ?? 'redis://127.0.0.1:6379', settings);
 }
 
 /** Connects, or fails bootstrap with what to do about it. */

@@ -75,12 +75,16 @@ class RedisPubSub implements PubSubAdapter {
   async start(node: PubSubNode): Promise<void> {
     if (this.#node) throw new Error('This redisPubSub() adapter is already used by an app; create one per app.');
     this.#node = node;
-    // No retry: ioredis otherwise re-sends, after reconnecting, the commands that had no reply when the
-    // connection broke, and a PUBLISH that Redis had delivered reached the other nodes twice. Failing
-    // them at once keeps delivery at most once; they count as dropped (some may have arrived).
-    const pub = (this.#pub = openRedis(this.#options, { maxRetriesPerRequest: 0 }));
-    // The subscriber keeps its queue so ioredis can re-subscribe on reconnect by itself.
-    const sub = (this.#sub = openRedis(this.#options, { enableOfflineQueue: true }));
+    const [pub, sub] = await Promise.all([
+      // No retry: ioredis otherwise re-sends, after reconnecting, the commands that had no reply when the
+      // connection broke, and a PUBLISH that Redis had delivered reached the other nodes twice. Failing
+      // them at once keeps delivery at most once; they count as dropped (some may have arrived).
+      openRedis(this.#options, { maxRetriesPerRequest: 0 }),
+      // The subscriber keeps its queue so ioredis can re-subscribe on reconnect by itself.
+      openRedis(this.#options, { enableOfflineQueue: true }),
+    ]);
+    this.#pub = pub;
+    this.#sub = sub;
     pub.on('error', (error: Error) => this.#logger.debug('redis pub/sub connection error', { error: error.message }));
     sub.on('error', (error: Error) => this.#logger.debug('redis subscriber connection error', { error: error.message }));
     await Promise.all([connectRedis(pub, 'pub/sub'), connectRedis(sub, 'pub/sub')]);

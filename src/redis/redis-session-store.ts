@@ -21,7 +21,7 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
   // that is down then fails that request with 500 (the middleware names the store), not the app.
   const client = (): Promise<Redis> =>
     (connecting ??= (async () => {
-      const connection = openRedis(options);
+      const connection = await openRedis(options);
       connection.on('error', () => {}); // failures surface on the commands that need Redis
       await connectRedis(connection, 'sessions').catch((error: unknown) => {
         connecting = undefined;

@@ -1,11 +1,12 @@
-// The default session store: one Map in this process. Bounded two ways so that clients which never
+// The default session store: an LRU cache in this process. Bounded two ways so that clients which never
 // come back (bots, private windows) cannot grow it forever: entries expire, and past `maxEntries`
-// the least recently saved entry goes.
+// the least recently used (loaded, saved or touched) entry goes.
+import { LRUCache } from 'lru-cache';
 import { ConfigError } from '../errors.js';
 import type { SessionData, SessionStore } from './store.js';
 
 export interface MemorySessionStoreOptions {
-  /** Most sessions kept; saving a new one past this evicts the least recently saved. Default 100 000. */
+  /** Most sessions kept; saving a new one past this evicts the least recently used. Default 100 000. */
   maxEntries?: number;
   /** How often expired entries are swept, in ms. Default 60 000. */
   sweepInterval?: number;
@@ -22,11 +23,6 @@ export interface MemorySessionStore extends SessionStore {
   close(): void;
 }
 
-interface Entry {
-  data: SessionData;
-  expiresAt: number;
-}
-
 /**
  * Sessions in this process's memory: lost on restart and not shared between processes, so use a
  * shared store (Redis) once the app runs on more than one node.
@@ -39,19 +35,21 @@ export function memorySessionStore(options: MemorySessionStoreOptions = {}): Mem
   return new MemoryStore(options);
 }
 
+// lru-cache keeps the recency order and the expiry: evicting the oldest, moving an entry to the
+// front and dropping an expired one are all constant time. (A Map's own insertion order is not
+// enough: finding its first key walks over the holes deletions leave at the front, 9–44 µs per save
+// at 100 000 entries under a flood of new clients.)
 class MemoryStore implements MemorySessionStore {
   readonly name = 'memory';
-  // Insertion order is save order (save re-inserts), so the first key is the one to evict.
-  readonly #entries = new Map<string, Entry>();
-  readonly #maxEntries: number;
-  readonly #now: () => number;
+  readonly #entries: LRUCache<string, SessionData>;
   readonly #timer: NodeJS.Timeout;
 
   constructor({ maxEntries = 100_000, sweepInterval = 60_000, now = Date.now }: MemorySessionStoreOptions) {
     positiveInteger('maxEntries', maxEntries, '100_000');
     positiveInteger('sweepInterval', sweepInterval, '60_000');
-    this.#maxEntries = maxEntries;
-    this.#now = now;
+    // ttlResolution 0: read the clock on every check, so a test's clock moves expiry at once. The +1:
+    // lru-cache reads a start time of 0 as "no expiry", and a test's clock may well start at 0.
+    this.#entries = new LRUCache({ max: maxEntries, perf: { now: () => now() + 1 }, ttlResolution: 0 });
     // unref: a forgotten store must not keep the process alive.
     this.#timer = setInterval(() => this.sweep(), sweepInterval).unref();
   }
@@ -61,24 +59,19 @@ class MemoryStore implements MemorySessionStore {
   }
 
   async load(id: string): Promise<SessionData | undefined> {
-    const entry = this.#live(id);
+    // A read is use: it moves the session away from eviction (not its expiry; touch does that).
+    const data = this.#entries.get(id);
     // A copy: the caller's later changes must reach the store only through save().
-    return entry && structuredClone(entry.data);
+    return data && structuredClone(data);
   }
 
   async save(id: string, data: SessionData, ttlMs: number): Promise<void> {
-    const entry = { data: structuredClone(data), expiresAt: this.#now() + ttlMs };
-    this.#entries.delete(id);
-    if (this.#entries.size >= this.#maxEntries) this.#evict();
-    this.#entries.set(id, entry);
+    this.#entries.set(id, structuredClone(data), { ttl: ttlMs });
   }
 
   async touch(id: string, ttlMs: number): Promise<void> {
-    const entry = this.#live(id);
-    if (!entry) return;
-    entry.expiresAt = this.#now() + ttlMs;
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
+    const data = this.#entries.get(id);
+    if (data !== undefined) this.#entries.set(id, data, { ttl: ttlMs });
   }
 
   async destroy(id: string): Promise<void> {
@@ -86,39 +79,13 @@ class MemoryStore implements MemorySessionStore {
   }
 
   sweep(): number {
-    const now = this.#now();
-    let removed = 0;
-    for (const [id, entry] of this.#entries) {
-      if (entry.expiresAt <= now) {
-        this.#entries.delete(id);
-        removed += 1;
-      }
-    }
-    return removed;
+    const before = this.#entries.size;
+    this.#entries.purgeStale();
+    return before - this.#entries.size;
   }
 
   close(): void {
     clearInterval(this.#timer);
-  }
-
-  /** The entry if it has not expired; an expired one is removed on the way. */
-  #live(id: string): Entry | undefined {
-    const entry = this.#entries.get(id);
-    if (entry && entry.expiresAt <= this.#now()) {
-      this.#entries.delete(id);
-      return undefined;
-    }
-    return entry;
-  }
-
-  /**
-   * Makes room for one entry by dropping the least recently saved. No sweep here: a full store under
-   * a flood of new clients would scan every entry on every save. With one ttl the oldest entry is
-   * also the first to expire, so expired entries go first anyway.
-   */
-  #evict(): void {
-    const oldest = this.#entries.keys().next();
-    if (!oldest.done) this.#entries.delete(oldest.value);
   }
 }
 

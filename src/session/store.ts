@@ -13,8 +13,10 @@ export type SessionData = Record<string, unknown>;
  * Where sessions are kept between requests. Ids reaching a store are always ones Vela generated and
  * the store has seen (or is about to); a store never needs to validate them.
  *
- * Expiry is sliding: `save` and `touch` both restart the entry's `ttlMs`; an expired entry is
- * never returned by `load` and must not come back through `touch`.
+ * Expiry is sliding: `save` and `touch` both restart the entry's `ttlMs`, and the entry expires once
+ * `ttlMs` have passed (the millisecond at the ttl itself is the store's: Redis drops a key at its
+ * PTTL, the memory store just after). An expired entry is never returned by
+ * `load` and must not come back through `touch`.
  *
  * @example
  * const store: SessionStore = memorySessionStore({ maxEntries: 10_000 });

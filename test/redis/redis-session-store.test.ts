@@ -14,7 +14,7 @@ const ID = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
 
 /**
  * The contract moves the store's clock by exact milliseconds (1 000 ms live, 999 ms later still
- * there, 1 ms more gone), and real time keeps passing on a real server while a test runs. So here
+ * there, 2 ms more gone), and real time keeps passing on a real server while a test runs. So here
  * one contract millisecond is one real second: ttls reach Redis multiplied by SCALE, and advance(ms)
  * shortens every key's PTTL by ms × SCALE, as that much time passing would. Redis alone decides what
  * has expired (a non-positive PEXPIRE deletes, as expiry does); the few real milliseconds a test

@@ -68,12 +68,135 @@ describe('memorySessionStore({ maxEntries })', () => {
   });
 });
 
+describe('memorySessionStore eviction order', () => {
+  it('evicts the next oldest after the oldest was destroyed, and a re-saved session counts as new', async () => {
+    const sessions = store({ maxEntries: 3 });
+    for (const n of [1, 2, 3]) await sessions.save(id(n), { n }, 60_000);
+    await sessions.destroy(id(1));
+    await sessions.save(id(1), { n: 1 }, 60_000);
+
+    await sessions.save(id(4), { n: 4 }, 60_000);
+    await sessions.save(id(5), { n: 5 }, 60_000);
+
+    expect(await sessions.load(id(2))).toBeUndefined();
+    expect(await sessions.load(id(3))).toBeUndefined();
+    expect(await sessions.load(id(1))).toEqual({ n: 1 });
+    expect(await sessions.load(id(4))).toEqual({ n: 4 });
+    expect(await sessions.load(id(5))).toEqual({ n: 5 });
+  });
+
+  it('keeps the order of the sessions a sweep leaves', async () => {
+    const clock = manualClock();
+    const sessions = store({ maxEntries: 4, now: clock.now });
+    await sessions.save(id(1), {}, 5_000);
+    await sessions.save(id(2), {}, 1_000);
+    await sessions.save(id(3), {}, 5_000);
+    await sessions.save(id(4), {}, 1_000);
+    await sessions.touch(id(1), 5_000);
+    clock.advance(1_001);
+    expect(sessions.sweep()).toBe(2);
+
+    for (const n of [5, 6, 7]) await sessions.save(id(n), {}, 5_000);
+
+    expect(await sessions.load(id(3))).toBeUndefined();
+    expect(await sessions.load(id(1))).toEqual({});
+    expect(sessions.size).toBe(4);
+  });
+
+  it('matches a plain list of ids under a random mix of operations', async () => {
+    const clock = manualClock();
+    const maxEntries = 8;
+    const sessions = store({ maxEntries, now: clock.now });
+    const model = recencyModel(maxEntries, clock.now);
+    const random = seeded(42);
+    for (let step = 0; step < 5_000; step++) {
+      const key = id(Math.floor(random() * 16));
+      const ttl = 1 + Math.floor(random() * 3) * 1_000;
+      const roll = random();
+      if (roll < 0.35) {
+        await sessions.save(key, { step }, ttl);
+        model.save(key, { step }, ttl);
+      } else if (roll < 0.55) {
+        await sessions.touch(key, ttl);
+        model.touch(key, ttl);
+      } else if (roll < 0.65) {
+        await sessions.destroy(key);
+        model.destroy(key);
+      } else if (roll < 0.9) {
+        expect(await sessions.load(key), `load at step ${step}`).toEqual(model.load(key));
+      } else if (roll < 0.92) {
+        expect(sessions.sweep(), `sweep at step ${step}`).toBe(model.sweep());
+      } else {
+        clock.advance(Math.floor(random() * 1_500));
+      }
+      expect(sessions.size, `size at step ${step}`).toBe(model.size());
+    }
+  });
+});
+
+/** The store's rules written the slow, obvious way: an array from least to most recently used. */
+function recencyModel(maxEntries: number, now: () => number) {
+  let entries: { id: string; data: unknown; expiresAt: number }[] = [];
+  const find = (key: string) => entries.findIndex((entry) => entry.id === key);
+  const live = (key: string) => {
+    const at = find(key);
+    if (at === -1) return undefined;
+    if (entries[at]!.expiresAt < now()) {
+      entries.splice(at, 1);
+      return undefined;
+    }
+    return entries[at];
+  };
+  return {
+    save(key: string, data: unknown, ttl: number) {
+      const at = find(key);
+      if (at !== -1) entries.splice(at, 1);
+      else if (entries.length >= maxEntries) entries.shift();
+      entries.push({ id: key, data, expiresAt: now() + ttl });
+    },
+    touch(key: string, ttl: number) {
+      const entry = live(key);
+      if (!entry) return;
+      entries.splice(entries.indexOf(entry), 1);
+      entries.push({ ...entry, expiresAt: now() + ttl });
+    },
+    destroy(key: string) {
+      const at = find(key);
+      if (at !== -1) entries.splice(at, 1);
+    },
+    load(key: string) {
+      const entry = live(key);
+      if (!entry) return undefined;
+      entries.splice(entries.indexOf(entry), 1);
+      entries.push(entry);
+      return entry.data;
+    },
+    sweep() {
+      const before = entries.length;
+      entries = entries.filter((entry) => entry.expiresAt >= now());
+      return before - entries.length;
+    },
+    size: () => entries.length,
+  };
+}
+
+/** A small deterministic PRNG (mulberry32), so a failure replays the same steps. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('memorySessionStore expiry', () => {
   it('removes an expired entry when it is looked up', async () => {
     const clock = manualClock();
     const sessions = store({ now: clock.now });
     await sessions.save(id(1), {}, 1_000);
-    clock.advance(1_000);
+    clock.advance(1_001);
     expect(sessions.size).toBe(1);
     expect(await sessions.load(id(1))).toBeUndefined();
     expect(sessions.size).toBe(0);
@@ -85,7 +208,7 @@ describe('memorySessionStore expiry', () => {
     await sessions.save(id(1), {}, 1_000);
     await sessions.save(id(2), {}, 5_000);
     await sessions.save(id(3), {}, 1_000);
-    clock.advance(1_000);
+    clock.advance(1_001);
 
     expect(sessions.sweep()).toBe(2);
     expect(sessions.size).toBe(1);
@@ -97,7 +220,7 @@ describe('memorySessionStore expiry', () => {
     const clock = manualClock();
     const sessions = store({ now: clock.now, sweepInterval: 10_000 });
     await sessions.save(id(1), {}, 1_000);
-    clock.advance(1_000);
+    clock.advance(1_001);
 
     vi.advanceTimersByTime(9_999);
     expect(sessions.size).toBe(1);
@@ -106,7 +229,7 @@ describe('memorySessionStore expiry', () => {
 
     sessions.close();
     await sessions.save(id(2), {}, 1_000);
-    clock.advance(1_000);
+    clock.advance(1_001);
     vi.advanceTimersByTime(60_000);
     expect(sessions.size).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
