@@ -185,13 +185,16 @@ function diff(before, after, sockets) {
   // Where the bytes hang: each new object is charged to the nearest owner on its path to the
   // roots (an instance of OWNERS), as `Owner.field` (the field the path leaves the owner by), or
   // `Owner` for the owner object itself.
+  // Vela's GatewaySocket (src/ws/gateway-process.ts) is ws's WebSocket with one more field: charged
+  // as a WebSocket, so its rows line up with raw's.
+  const ownerName = (n) => (label(n) === 'GatewaySocket' ? 'WebSocket' : label(n));
   const ownerOf = (n) => {
-    if (OWNERS.has(label(n))) return label(n);
+    if (OWNERS.has(ownerName(n))) return ownerName(n);
     let at = n;
     for (let depth = 0; depth < 12; depth++) {
       const [parent, edge] = closest(at);
       if (parent <= 0) break;
-      if (OWNERS.has(label(parent))) return `${label(parent)}${edgeLabel(edge)}`;
+      if (OWNERS.has(ownerName(parent))) return `${ownerName(parent)}${edgeLabel(edge)}`;
       at = parent;
     }
     return '(no owner within 12 levels)';

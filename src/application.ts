@@ -10,6 +10,7 @@ import { Container } from './di/container.js';
 import type { Provider } from './di/provider.js';
 import type { Class, Token } from './di/token.js';
 import { ConfigError } from './errors.js';
+import { describeValue } from './describe.js';
 import { errorBoundary, LOGGED } from './http/error-boundary.js';
 import { HandlerRegistry } from './http/handler-registry.js';
 import { ResultRenderer } from './http/renderer.js';
@@ -66,6 +67,11 @@ export interface BootstrapOptions {
   /** How long `close()` waits for in-flight requests and WebSocket close handshakes before cutting them, in ms. Default 10 000. */
   shutdownTimeout?: number;
   /**
+   * How long the HTTP server waits on a slow client, in ms: see {@link ServerTimeouts}. Default
+   * `{ headers: 10_000, request: 60_000, keepAlive: 5_000, checkInterval: 1_000 }`.
+   */
+  timeouts?: ServerTimeouts;
+  /**
    * Templates for `ok()` and `view()`: `{ dir: 'views' }` (default, relative to the working directory),
    * `extension` (default `liquid`), or your own `engine`.
    */
@@ -75,6 +81,24 @@ export interface BootstrapOptions {
    * can `import { connect } from '/vela/client.js'`. Default false.
    */
   client?: boolean;
+}
+
+/**
+ * The server's limits on slow clients (Node's `http.createServer` options of the same meaning), in
+ * ms. Without them a client that trickles its headers a byte at a time (slowloris) holds a socket
+ * for minutes: Node's own defaults are 60 s for headers, checked only every 30 s.
+ *
+ * @example bootstrap(AppModule, { timeouts: { headers: 5_000, keepAlive: 65_000 } })
+ */
+export interface ServerTimeouts {
+  /** Time to send the request line and every header, WebSocket upgrades included (`headersTimeout`); then 408 and the socket is closed. Default 10 000; 0 turns it off. */
+  headers?: number;
+  /** Time to send the whole request, body included (`requestTimeout`); at least `headers`. Default 60 000; 0 turns it off. */
+  request?: number;
+  /** How long an idle keep-alive connection is kept (`keepAliveTimeout`); behind a load balancer, make it longer than the balancer's. Default 5 000. */
+  keepAlive?: number;
+  /** How often connections are checked against `headers` and `request` (`connectionsCheckingInterval`), so a timeout fires at most this late. Default 1 000. */
+  checkInterval?: number;
 }
 
 export interface App {
@@ -107,6 +131,7 @@ export interface App {
  * console.log(app.url);
  */
 export async function bootstrap(root: Class, options: BootstrapOptions = {}): Promise<App> {
+  const timeouts = serverTimeouts(options.timeouts);
   // Wrapped once, so every line logged during a request carries its fields (a correlation id).
   const logger = contextLogger(options.logger ?? consoleLogger());
   const modules = loadModules(root);
@@ -190,10 +215,22 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   for (const middleware of createRouter({ routes: table.routes, container, renderer, body: options.body })) koa.use(middleware);
   // Errors reach Koa only when a response had already started; the boundary logged them.
   koa.on('error', (error: unknown) => {
-    if (!(error as Record<symbol, unknown>)?.[LOGGED]) logger.error('unhandled error', { error });
+    if ((error as Record<symbol, unknown>)?.[LOGGED]) return;
+    // The client left during a streamed body (a cancelled download): nothing failed on our side, and
+    // the error boundary's stream hook has its debug line (Koa's listener runs before it can mark it).
+    if ((error as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    logger.error('unhandled error', { error });
   });
 
-  const server = createServer(koa.callback());
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headers,
+      requestTimeout: timeouts.request,
+      keepAliveTimeout: timeouts.keepAlive,
+      connectionsCheckingInterval: timeouts.checkInterval,
+    },
+    koa.callback(),
+  );
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   const graceful = new GracefulServer(server, shutdownTimeout);
   const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: scope ? compose([scope, boundary]) : boundary, session, logger, ids });
@@ -208,7 +245,14 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     await store?.close?.();
   };
   const port = resolvePort(options.port);
-  await hub.start();
+  // A failed start must not leave a Redis connection or a store timer keeping the process alive.
+  // (An adapter whose start failed has cleaned up after itself.)
+  try {
+    await hub.start();
+  } catch (error) {
+    await store?.close?.();
+    throw error;
+  }
   try {
     await listen(server, port, options.host);
   } catch (error) {
@@ -236,6 +280,40 @@ function resolvePort(port: number | undefined): number {
   const chosen = port ?? (process.env.PORT ? Number(process.env.PORT) : 8080);
   if (!Number.isInteger(chosen) || chosen < 0 || chosen > 65535) {
     throw new ConfigError(`Port ${String(port ?? process.env.PORT)} is not a valid port: use 0–65535 (0 picks a free port).`);
+  }
+  return chosen;
+}
+
+const DEFAULT_TIMEOUTS: Required<ServerTimeouts> = { headers: 10_000, request: 60_000, keepAlive: 5_000, checkInterval: 1_000 };
+
+/** `timeouts` with the defaults filled in, or a ConfigError naming the bad entry. */
+function serverTimeouts(timeouts: ServerTimeouts | undefined): Required<ServerTimeouts> {
+  if (timeouts === undefined) return DEFAULT_TIMEOUTS;
+  if (typeof timeouts !== 'object' || timeouts === null || Array.isArray(timeouts)) {
+    throw new ConfigError(`bootstrap timeouts must be an object such as { headers: 10_000 }, got ${describeValue(timeouts)}.`);
+  }
+  const names = Object.keys(DEFAULT_TIMEOUTS);
+  for (const key of Object.keys(timeouts)) {
+    if (!names.includes(key)) {
+      throw new ConfigError(`bootstrap timeouts has no option '${key}': use ${names.join(', ')} (milliseconds).`);
+    }
+  }
+  const chosen = { ...DEFAULT_TIMEOUTS };
+  for (const key of names as (keyof ServerTimeouts)[]) {
+    const value = timeouts[key];
+    if (value === undefined) continue;
+    const least = key === 'checkInterval' ? 1 : 0;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
+      const off = least === 0 ? ' (0 turns it off)' : '';
+      throw new ConfigError(`bootstrap timeouts.${key} must be a whole number of milliseconds ≥ ${least}${off}, got ${describeValue(value)}.`);
+    }
+    chosen[key] = value;
+  }
+  if (chosen.request > 0 && chosen.headers > chosen.request) {
+    throw new ConfigError(
+      `bootstrap timeouts.headers (${chosen.headers} ms) is longer than timeouts.request (${chosen.request} ms), which includes the headers: ` +
+        `lower headers, raise request, or set request to 0 to turn it off.`,
+    );
   }
   return chosen;
 }

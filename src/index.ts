@@ -1,7 +1,7 @@
 // The `vela` package. Importing it loads reflect-metadata, which the decorators need.
 import 'reflect-metadata';
 
-export { bootstrap, type App, type BootstrapOptions } from './application.js';
+export { bootstrap, type App, type BootstrapOptions, type ServerTimeouts } from './application.js';
 export { Module, type ModuleOptions } from './module.js';
 export { Inject, Injectable, InjectionToken, type Class, type Token } from './di/token.js';
 export type { Provider, ValueProvider, ClassProvider, FactoryProvider } from './di/provider.js';
@@ -36,6 +36,7 @@ export { ViewNotFoundError, type ViewEngine } from './views/view-engine.js';
 export { liquidEngine, type LiquidEngineOptions } from './views/liquid-engine.js';
 export type { ViewsOptions } from './views/view-handlers.js';
 export { sendfile, type SendfileResult, type SendfileOptions } from './http/results.js';
+export { sameOrigin } from './http/same-origin.js';
 export type { StaticRoute } from './files/static-routes.js';
 export { HandlerRegistry, type ResultHandler } from './http/handler-registry.js';
 export type { Security, SecurityOutcome } from './http/security.js';

@@ -48,9 +48,9 @@ describe('describeApp', () => {
 
     expect(describeApp(AppModule)).toEqual({
       routes: [
+        { methods: ['POST'], path: '/api/notes', handler: 'NotesController.create', security: 'public' },
         { methods: ['GET', 'HEAD'], path: '/api/notes/new', handler: 'NotesController.fresh', security: 'isAdmin' },
         { methods: ['GET'], path: '/api/notes/:id', handler: 'NotesController.show', security: 'isAdmin' },
-        { methods: ['POST'], path: '/api/notes', handler: 'NotesController.create', security: 'public' },
       ],
       statusRoutes: [{ status: 404, prefix: '/api', handler: 'NotesController.notFound' }],
       gateways: [],

@@ -4,7 +4,7 @@ import type { JsonOptions, RedirectOptions, StatusOptions } from './results.js';
 import { defaultStatus } from './request-info.js';
 
 export function jsonHandler(ctx: Context, body: unknown, options: JsonOptions = {}): void {
-  ctx.status = options.status ?? defaultStatus(ctx);
+  ctx.status = options.status === undefined ? defaultStatus(ctx) : finalStatus(options.status, 'json()');
   if (options.headers) ctx.set(options.headers);
   ctx.type = 'application/json';
   // Serialise here rather than leaving an object to Koa, so `json('text')` and `json(null)` are JSON too.
@@ -12,7 +12,7 @@ export function jsonHandler(ctx: Context, body: unknown, options: JsonOptions = 
 }
 
 export function statusHandler(ctx: Context, code: number, options: StatusOptions = {}): void {
-  ctx.status = code;
+  ctx.status = finalStatus(code, 'status()');
   if (options.headers) ctx.set(options.headers);
   const { body } = options;
   if (body === undefined || body === null) return;
@@ -32,4 +32,15 @@ export function redirectHandler(ctx: Context, url: string, options: RedirectOpti
   // Koa's redirect percent-encodes the URL, so CR/LF from user input cannot split the header.
   ctx.redirect(url);
   ctx.status = code;
+}
+
+/**
+ * A response's status: 200–599. An informational 1xx sent as the final answer would leave the
+ * client waiting for the real one (101 would even switch protocols), and Node refuses 600 and up.
+ */
+function finalStatus(code: number, result: string): number {
+  if (!Number.isInteger(code) || code < 200 || code > 599) {
+    throw new TypeError(`${result} was given status ${code}; a response status is an integer from 200 to 599.`);
+  }
+  return code;
 }

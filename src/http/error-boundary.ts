@@ -1,7 +1,10 @@
 // The outermost middleware: every error thrown below it is logged once (with method, path and the
 // controller that took the request) and rendered as a status page; an empty error response (no
 // route, 405, `status(404)`) gets its status page too. Stack traces stay in the log. A failed
-// response's headers go, except those kept with keepHeader (CORS, correlation id).
+// response's headers go, except those kept with keepHeader (CORS, correlation id). It also refuses
+// a path that cannot be decoded, before anything reads it, and logs a response body that fails
+// once it is being sent (a file cut short).
+import { Stream } from 'node:stream';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../logger.js';
 import { HttpError } from './http-error.js';
@@ -14,6 +17,7 @@ export const LOGGED = Symbol('vela.logged');
 export function errorBoundary(pages: StatusPages, logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
+      rejectMalformedPath(ctx.path);
       await next();
       if (ctx.status >= 400 && ctx.status <= 599 && ctx.body == null) await pages.render(ctx, new HttpError(ctx.status));
     } catch (thrown) {
@@ -26,20 +30,52 @@ export function errorBoundary(pages: StatusPages, logger: Logger): Middleware {
       for (const [name, value] of requestInfo(ctx).keptHeaders ?? []) ctx.set(name, value);
       await pages.render(ctx, error);
     }
+    if (ctx.body instanceof Stream) logStreamFailure(logger, ctx, ctx.body);
   };
 }
 
+/**
+ * `%zz` or a cut UTF-8 sequence (`%E0%A4%A`) names no resource: 400, as send does for files. Left
+ * alone, @koa/router would hand such a parameter to the controller still encoded (its decoding
+ * falls back to the raw text) and a static route would answer 404.
+ */
+function rejectMalformedPath(path: string): void {
+  if (!path.includes('%')) return;
+  try {
+    decodeURIComponent(path);
+  } catch {
+    throw new HttpError(400, 'Malformed URL: the path has an invalid percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8).');
+  }
+}
+
+/**
+ * A streamed body that fails once its headers are sent (a file truncated while it is read) cannot
+ * get an error page: Koa cuts the connection, so the client sees a short body, never a complete
+ * one. Logged here, once, with the request; Koa's 'error' event then skips it.
+ */
+function logStreamFailure(logger: Logger, ctx: Context, body: Stream): void {
+  body.once('error', (thrown: NodeJS.ErrnoException | undefined) => {
+    // The client went away (a cancelled download, a video seek): not the server's failure.
+    if (thrown?.code === 'ERR_STREAM_PREMATURE_CLOSE') logger.debug('response aborted by the client', { ...requestFields(ctx, ctx.status), error: markLogged(thrown) });
+    else logger.error('response failed', { ...requestFields(ctx, ctx.status), error: markLogged(thrown) });
+  });
+}
+
 function logFailure(logger: Logger, ctx: Context, error: HttpError, thrown: unknown): void {
+  const fields = requestFields(ctx, error.status);
+  if (error.status >= 500) logger.error('request failed', { ...fields, error: thrown });
+  else logger.warn('request refused', { ...fields, error: error.message });
+}
+
+/** What every failure line says of its request: method, path, status, and the controller that took it. */
+function requestFields(ctx: Context, status: number) {
   const route = requestInfo(ctx).route;
-  const fields = {
+  return {
     method: ctx.method,
     path: ctx.path,
-    status: error.status,
+    status,
     ...(route ? { controller: `${route.controller.name}.${route.handlerName}` } : {}),
-    error: thrown,
   };
-  if (error.status >= 500) logger.error('request failed', fields);
-  else logger.warn('request refused', { ...fields, error: error.message });
 }
 
 function markLogged(thrown: unknown): unknown {

@@ -2,6 +2,7 @@
 // It follows Koa's convention (`status` + `expose`) so errors from Koa's own stack (body parsing,
 // ctx.throw) are handled the same way.
 import { STATUS_CODES } from 'node:http';
+import { describeValue } from '../describe.js';
 
 export interface HttpErrorOptions {
   /** Whether `message` may be shown to the client. Default: true below 500, false from 500 up. */
@@ -42,14 +43,26 @@ export class HttpError extends Error {
     if (Number.isInteger(status) && status >= 400 && status <= 599) {
       return new HttpError(status, typeof candidate.message === 'string' ? candidate.message : undefined, {
         expose: typeof candidate.expose === 'boolean' ? candidate.expose : status < 500,
-        headers: isStringRecord(candidate.headers) ? candidate.headers : {},
+        headers: sendableHeaders(candidate.headers),
         cause: error,
       });
     }
-    return new HttpError(500, error instanceof Error ? error.message : String(error), { expose: false, cause: error });
+    return new HttpError(500, error instanceof Error ? error.message : describeValue(error), { expose: false, cause: error });
   }
 }
 
-function isStringRecord(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * The headers of a thrown Koa-style error that can go on the wire: string values under valid names,
+ * without control characters (CR/LF would split the header). Anything else would make Node throw while the error page is written.
+ */
+function sendableHeaders(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) return {};
+  const headers: Record<string, string> = {};
+  for (const [name, header] of Object.entries(value)) {
+    if (typeof header === 'string' && HEADER_NAME.test(name) && HEADER_VALUE.test(header)) headers[name] = header;
+  }
+  return headers;
 }

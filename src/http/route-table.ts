@@ -169,8 +169,10 @@ function normalizeMethods(methods: readonly string[] | undefined, where: string)
 }
 
 /** `/users/:id` and `/users/:userId` match the same requests, so they are compared without names. */
+/** What the router matches: parameters by position, case-insensitively, a trailing slash ignored. */
 function shape(path: string): string {
-  return path.replace(/:\w+/g, ':').replace(/\*\w+/g, '*');
+  const shaped = path.replace(/:\w+/g, ':').replace(/\*\w+/g, '*').toLowerCase();
+  return shaped.length > 1 && shaped.endsWith('/') ? shaped.slice(0, -1) : shaped;
 }
 
 function rejectDuplicateRoutes(routes: readonly RouteDefinition[]): void {
@@ -218,6 +220,8 @@ function sortBySpecificity(routes: RouteDefinition[]): RouteDefinition[] {
     for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
       if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
     }
-    return 0;
+    // One path a prefix of the other: order them by depth, or the comparator is inconsistent and
+    // the sort may put a parameter route before a static one (`/users/:id` before `/users/me`).
+    return ra.length - rb.length;
   });
 }

@@ -1,18 +1,17 @@
 // Wires the route table onto @koa/router. Each route runs, in order: body parsing, the group's
 // middleware, security, then the controller method, whose return value the renderer answers.
-import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import compose from 'koa-compose';
 import type { Container } from '../di/container.js';
+import { createBodyParser, type BodyOptions } from './body.js';
 import type { ResultRenderer } from './renderer.js';
 import { requestInfo } from './request-info.js';
 import type { RouteDefinition } from './route-table.js';
 import { securityMiddleware } from './security.js';
 import { isThenable } from '../thenable.js';
 
-/** @koa/bodyparser's options: limits (`jsonLimit: '1mb'`), enabled types… */
-export type BodyOptions = NonNullable<Parameters<typeof bodyParser>[0]>;
+export type { BodyOptions };
 
 export interface RouterOptions {
   routes: readonly RouteDefinition[];
@@ -24,7 +23,7 @@ export interface RouterOptions {
 /** The routing middleware, then `allowedMethods` for 405 (with `Allow`) and 501. */
 export function createRouter({ routes, container, renderer, body }: RouterOptions): Middleware[] {
   const router = new Router();
-  const parseBody = bodyParser({ enableTypes: ['json', 'form', 'text'], ...body }) as unknown as Middleware;
+  const parseBody = createBodyParser(body);
   for (const route of routes) {
     const name = `${route.controller.name}.${route.handlerName}`;
     const steps: Middleware[] = [

@@ -32,7 +32,11 @@ export class Hub implements PubSubNode {
   readonly #snapshots = new Map<string, readonly Member[]>();
   readonly #joined = new Map<Member, Set<string>>();
   readonly #connections = new Set<LocalConnection>();
-  readonly #sessions = new Map<string, Set<LocalConnection>>();
+  /**
+   * The sockets of each session on this node. Most sessions have one socket: it is kept as is,
+   * and a Set (≈ 120 B) made only for a session's second socket.
+   */
+  readonly #sessions = new Map<string, LocalConnection | Set<LocalConnection>>();
 
   constructor(id: string, adapter: PubSubAdapter, logger: Logger) {
     this.id = id;
@@ -95,18 +99,23 @@ export class Hub implements PubSubNode {
 
   connected(connection: LocalConnection): void {
     this.#connections.add(connection);
-    if (connection.sessionId === undefined) return;
-    let sockets = this.#sessions.get(connection.sessionId);
-    if (!sockets) this.#sessions.set(connection.sessionId, (sockets = new Set()));
-    sockets.add(connection);
+    const { sessionId } = connection;
+    if (sessionId === undefined) return;
+    const sockets = this.#sessions.get(sessionId);
+    if (sockets === undefined) this.#sessions.set(sessionId, connection);
+    else if (sockets instanceof Set) sockets.add(connection);
+    else if (sockets !== connection) this.#sessions.set(sessionId, new Set([sockets, connection]));
   }
 
   disconnected(connection: LocalConnection): void {
     this.leaveAll(connection);
     this.#connections.delete(connection);
-    if (connection.sessionId === undefined) return;
-    const sockets = this.#sessions.get(connection.sessionId);
-    if (sockets?.delete(connection) && sockets.size === 0) this.#sessions.delete(connection.sessionId);
+    const { sessionId } = connection;
+    if (sessionId === undefined) return;
+    const sockets = this.#sessions.get(sessionId);
+    if (sockets === connection || (sockets instanceof Set && sockets.delete(connection) && sockets.size === 0)) {
+      this.#sessions.delete(sessionId);
+    }
   }
 
   /** Delivers here, then (unless `local`) hands the message to the adapter for the other nodes. */
@@ -156,22 +165,28 @@ export class Hub implements PubSubNode {
 
   /** Local sockets of the session reached. */
   sendToSession(sessionId: string, frame: Frame): number {
-    const sockets = this.#sessions.get(sessionId);
-    if (!sockets) return 0;
+    const sockets = this.#socketsOf(sessionId);
+    if (sockets.length === 0) return 0;
     return encodingOnce(() => countTrue(sockets, (socket) => socket.send(frame)));
   }
 
   infoToSession(sessionId: string, message: unknown): number {
-    const sockets = this.#sessions.get(sessionId);
-    if (!sockets) return 0;
+    const sockets = this.#socketsOf(sessionId);
     for (const socket of sockets) socket.info(message);
-    return sockets.size;
+    return sockets.length;
   }
 
   sendToAll(frame: Frame, exceptSession: string | undefined): number {
     return encodingOnce(() =>
       countTrue(this.#connections, (socket) => socket.sessionId !== undefined && socket.sessionId === exceptSession ? false : socket.send(frame)),
     );
+  }
+
+  /** The session's sockets on this node, as an array (a copy of its Set when it has several). */
+  #socketsOf(sessionId: string): readonly LocalConnection[] {
+    const sockets = this.#sessions.get(sessionId);
+    if (sockets === undefined) return [];
+    return sockets instanceof Set ? [...sockets] : [sockets];
   }
 
   #deliver(message: PubSubMessage, except: Member | undefined): void {

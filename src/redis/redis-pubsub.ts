@@ -10,13 +10,17 @@
 //
 // Outages are at most once: while Redis is away, local delivery carries on and envelopes for other
 // nodes are dropped — counted and logged when it comes back — rather than queued and replayed
-// after the subscribers may or may not have re-subscribed.
+// after the subscribers may or may not have re-subscribed. Every envelope carries its node's running
+// number, so a receiver also counts, and logs, what it missed whichever side the outage was on.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { Envelope } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
 import { decodeWire, encodeWire } from './wire.js';
+
+/** How long another node may stay silent before its message count is forgotten. */
+const FORGET_QUIET_NODE_MS = 10 * 60_000;
 
 export interface RedisPubSubOptions extends RedisConnectionOptions {
   /** Prefix of every key and channel, so several apps can share one Redis. Default 'vela'. */
@@ -49,6 +53,12 @@ class RedisPubSub implements PubSubAdapter {
   #stopping = false;
   /** Set while the publishing connection is down: when it went, and what was dropped since. */
   #outage?: { since: number; dropped: number };
+  /** Envelopes this node has published (or tried to): the number the next one carries on the wire. */
+  #sent = 0;
+  /** The highest number heard from each other node, and when. */
+  readonly #heard = new Map<string, { seq: number; at: number }>();
+  /** Messages from other nodes that never arrived here, since start. */
+  #missed = 0;
 
   constructor(options: RedisPubSubOptions) {
     this.#options = options;
@@ -87,20 +97,29 @@ class RedisPubSub implements PubSubAdapter {
     this.#sub = sub;
     pub.on('error', (error: Error) => this.#logger.debug('redis pub/sub connection error', { error: error.message }));
     sub.on('error', (error: Error) => this.#logger.debug('redis subscriber connection error', { error: error.message }));
-    await Promise.all([connectRedis(pub, 'pub/sub'), connectRedis(sub, 'pub/sub')]);
-
-    sub.on('message', (_channel: string, raw: string) => this.#receive(raw));
-    await sub.subscribe(this.#bus);
+    try {
+      await Promise.all([connectRedis(pub, 'pub/sub'), connectRedis(sub, 'pub/sub')]);
+      sub.on('message', (_channel: string, raw: string) => this.#receive(raw));
+      await sub.subscribe(this.#bus);
+    } catch (error) {
+      // Bootstrap fails, and nothing may be left behind: one connection that did open (the other was
+      // refused: maxclients, say) would keep reconnecting and the process would never exit.
+      pub.disconnect();
+      sub.disconnect();
+      throw error;
+    }
     this.#watch(pub, sub);
     await this.#publishMembership();
-    this.#heartbeat = setInterval(() => void this.#refresh(), Math.max(Math.floor(this.#ttl / 3), 1));
+    this.#heartbeat = setInterval(() => this.#tick(), Math.max(Math.floor(this.#ttl / 3), 1));
     this.#heartbeat.unref();
   }
 
   async publish(envelope: Envelope): Promise<void> {
+    // Numbered even when dropped here: the receivers count the gap, whoever lost the message.
+    this.#sent += 1;
     if (this.#outage) return this.#countDropped();
     try {
-      await this.#pub!.publish(this.#bus, encodeWire(this.#node!.id, envelope));
+      await this.#pub!.publish(this.#bus, encodeWire(this.#node!.id, envelope, this.#sent));
     } catch (error) {
       this.#lost(error);
       this.#countDropped();
@@ -149,12 +168,31 @@ class RedisPubSub implements PubSubAdapter {
       return;
     }
     if (decoded.node === this.#node!.id) return; // our own echo: local members already have it
+    if (decoded.seq !== undefined && !this.#inSequence(decoded.node, decoded.seq)) return;
     try {
       this.#node!.receive(decoded.envelope);
     } catch (error) {
       // This runs inside ioredis's socket data handler: a throw here would be an uncaught exception.
       this.#logger.error('pub/sub could not deliver a message from another node', { type: decoded.envelope.type, error });
     }
+  }
+
+  /**
+   * Checks a message's number against the last one heard from its node: a gap is what this node
+   * missed (the sender's outage, this subscriber's, or Redis dropping it as too slow) and is logged
+   * with its size; a number already seen would be a second delivery, and is dropped.
+   */
+  #inSequence(node: string, seq: number): boolean {
+    const last = this.#heard.get(node);
+    this.#heard.set(node, { seq: Math.max(seq, last?.seq ?? 0), at: Date.now() });
+    if (last === undefined || seq === last.seq + 1) return true;
+    if (seq <= last.seq) {
+      this.#logger.warn('dropped a pub/sub message already received from another node', { node, seq, last: last.seq });
+      return false;
+    }
+    this.#missed += seq - last.seq - 1;
+    this.#logger.warn('missed pub/sub messages from another node', { node, missed: seq - last.seq - 1, missedInAll: this.#missed });
+    return true;
   }
 
   /** Logs outages once, with what they cost, and republishes membership when Redis is back. */
@@ -221,6 +259,14 @@ class RedisPubSub implements PubSubAdapter {
       for (const channel of channels) this.#dirty.add(channel);
       this.#logger.debug('membership update to Redis failed; retried on the next change or after reconnect', { error });
     });
+  }
+
+  #tick(): void {
+    void this.#refresh();
+    // A node gone quiet for long enough is forgotten (it most likely stopped): if it speaks again,
+    // its next message starts a new count instead of being measured against one from long ago.
+    const forgetBefore = Date.now() - FORGET_QUIET_NODE_MS;
+    for (const [node, { at }] of this.#heard) if (at < forgetBefore) this.#heard.delete(node);
   }
 
   async #refresh(): Promise<void> {

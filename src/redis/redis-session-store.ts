@@ -1,5 +1,6 @@
 // Sessions in Redis, so that a session created on one node is read on the others. One string key
-// per session holding its JSON, expiring with the session (PX), refreshed by touch (PEXPIRE).
+// per session holding its JSON, expiring with the session (PX), refreshed by touch (PEXPIRE);
+// update writes only over a key that still exists (SET … XX).
 import type { Redis } from 'ioredis';
 import type { SessionData, SessionStore } from '../session/store.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
@@ -38,6 +39,10 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
     },
     async save(id, data, ttlMs) {
       await (await client()).set(prefix + id, JSON.stringify(data), 'PX', ttlMs);
+    },
+    async update(id, data, ttlMs) {
+      // XX: only if the key is still there, in the same command, so no destroy can fall in between.
+      return (await (await client()).set(prefix + id, JSON.stringify(data), 'PX', ttlMs, 'XX')) === 'OK';
     },
     async touch(id, ttlMs) {
       await (await client()).pexpire(prefix + id, ttlMs);

@@ -8,13 +8,19 @@ export const WIRE_VERSION = 1;
 interface WireMessage {
   v: number;
   node: string;
+  /**
+   * The sending node's running number for this envelope, from 1 (added within version 1: a reader
+   * that ignores it loses nothing, and a message without one is read as before). A receiver that
+   * sees a gap knows how many it missed.
+   */
+  seq?: number;
   e: Envelope;
 }
 
 const BYTES = '$vela:bytes';
 
-export function encodeWire(node: string, envelope: Envelope): string {
-  return JSON.stringify({ v: WIRE_VERSION, node, e: envelope } satisfies WireMessage, bytesAsBase64);
+export function encodeWire(node: string, envelope: Envelope, seq?: number): string {
+  return JSON.stringify({ v: WIRE_VERSION, node, seq, e: envelope } satisfies WireMessage, bytesAsBase64);
 }
 
 /** A replacer sees a Buffer only after its toJSON ran, so it looks at the holder's original value. */
@@ -24,7 +30,7 @@ function bytesAsBase64(this: Record<string, unknown>, key: string, value: unknow
   return { [BYTES]: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
 }
 
-export type Decoded = { ok: true; node: string; envelope: Envelope } | { ok: false; reason: string };
+export type Decoded = { ok: true; node: string; seq?: number; envelope: Envelope } | { ok: false; reason: string };
 
 /** Never throws: a message another program (or another version) wrote is reported, not crashed on. */
 export function decodeWire(raw: string): Decoded {
@@ -46,11 +52,14 @@ export function decodeWire(raw: string): Decoded {
   if (typeof message.node !== 'string' || typeof message.e !== 'object' || message.e === null || typeof message.e.type !== 'string') {
     return { ok: false, reason: 'missing node or envelope' };
   }
+  if (message.seq !== undefined && !(Number.isSafeInteger(message.seq) && message.seq > 0)) {
+    return { ok: false, reason: `seq must be a positive integer, got ${String(JSON.stringify(message.seq))}` };
+  }
   // Checked here because the Hub trusts envelopes: a 'message' without a message, or a frame that is
   // not one, used to throw inside ioredis's data handler — an uncaught exception that ended the process.
   const problem = envelopeProblem(message.e as unknown as Record<string, unknown>);
   if (problem) return { ok: false, reason: `malformed ${message.e.type} envelope: ${problem}` };
-  return { ok: true, node: message.node, envelope: message.e };
+  return message.seq === undefined ? { ok: true, node: message.node, envelope: message.e } : { ok: true, node: message.node, seq: message.seq, envelope: message.e };
 }
 
 /** What is wrong with an envelope of a known type, or undefined (unknown types go on: the Hub logs them). */

@@ -69,6 +69,13 @@ class MemoryStore implements MemorySessionStore {
     this.#entries.set(id, structuredClone(data), { ttl: ttlMs });
   }
 
+  async update(id: string, data: SessionData, ttlMs: number): Promise<boolean> {
+    // has() answers false for an expired entry (and does not count as use).
+    if (!this.#entries.has(id)) return false;
+    this.#entries.set(id, structuredClone(data), { ttl: ttlMs });
+    return true;
+  }
+
   async touch(id: string, ttlMs: number): Promise<void> {
     const data = this.#entries.get(id);
     if (data !== undefined) this.#entries.set(id, data, { ttl: ttlMs });

@@ -6,7 +6,7 @@ import type { Context, Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { memorySessionStore } from './memory-store.js';
 import { RequestSession } from './session.js';
-import type { SessionStore } from './store.js';
+import type { SessionData, SessionStore } from './store.js';
 
 export interface SessionOptions {
   /** Where sessions live. Default: a memory store (this process only, 100 000 sessions at most). */
@@ -36,6 +36,8 @@ type CookieOptions = NonNullable<Parameters<Context['cookies']['set']>[2]>;
  *
  * An id the store does not know (forged, expired, destroyed, from another app) is never reused:
  * the client gets a new session under a new id. A failing store fails the request with 500.
+ * What a request changed is written at its end, whole, and only over a session that still exists
+ * (`SessionStore.update`): a request still running when its session was destroyed cannot revive it.
  *
  * @example
  * const store = memorySessionStore();
@@ -54,16 +56,30 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
     );
   }
   const call = storeCaller(store);
+  // Only over a session that still exists: a request that was running when another one destroyed
+  // (logged out) or regenerated the session must not write it back. Whatever it changed is dropped.
+  const update = (id: string, data: SessionData): Promise<unknown> =>
+    store.update ? store.update(id, data, ttl) : store.save(id, data, ttl);
 
   return async (ctx, next) => {
     const presented = ctx.cookies.get(cookie, { signed: false });
     // Only an id of the shape Vela makes reaches the store: junk costs no lookup.
     const stored = presented !== undefined && ID_SHAPE.test(presented) ? await call('load', () => store.load(presented)) : undefined;
     const isNew = stored === undefined;
-    const id = isNew ? randomBytes(ID_BYTES).toString('base64url') : presented!;
-    const session = new RequestSession(id, stored ?? {}, isNew, async () => {
-      await call('destroy', () => store.destroy(id));
-      ctx.cookies.set(cookie, null, cookieOptions(ctx));
+    const id = isNew ? newId() : presented!;
+    const session = new RequestSession(id, stored ?? {}, isNew, {
+      destroy: async (current) => {
+        await call('destroy', () => store.destroy(current));
+        ctx.cookies.set(cookie, null, cookieOptions(ctx));
+      },
+      regenerate: async (current, data) => {
+        const next = newId();
+        // The new id first: should the destroy fail, the client still holds a working session.
+        await call('save', () => store.save(next, data, ttl));
+        await call('destroy', () => store.destroy(current));
+        ctx.cookies.set(cookie, next, cookieOptions(ctx));
+        return next;
+      },
     });
     sessions.set(ctx, session);
     ctx.state.session = session;
@@ -78,9 +94,14 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
 
     // A request that failed saves nothing: its changes may be half made.
     if (session.destroyed) return;
-    if (session.changed) await call('save', () => store.save(id, session.data(), ttl));
-    else if (!isNew) await call('touch', () => store.touch(id, ttl));
+    // session.id, not id: regenerate() may have moved it.
+    if (session.changed) await call('update', () => update(session.id, session.data()));
+    else if (!isNew) await call('touch', () => store.touch(session.id, ttl));
   };
+}
+
+function newId(): string {
+  return randomBytes(ID_BYTES).toString('base64url');
 }
 
 /**
@@ -101,7 +122,7 @@ function cookieOptions(ctx: Context): CookieOptions {
 
 /** Runs a store operation; a failure becomes an error naming the store and the operation. */
 function storeCaller(store: SessionStore) {
-  return async <T>(operation: 'load' | 'save' | 'touch' | 'destroy', run: () => Promise<T>): Promise<T> => {
+  return async <T>(operation: 'load' | 'save' | 'update' | 'touch' | 'destroy', run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
     } catch (error) {

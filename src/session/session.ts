@@ -5,8 +5,10 @@ import type { SessionData } from './store.js';
 /**
  * One client's session, on `ctx.state.session` (and its id on a WebSocket's `conn.sessionId`).
  * Values are JSON values (see SessionData). Changes are saved when the request ends, not when
- * `set` is called; two requests of one client that run at the same time each save their own copy,
- * so the last one to finish wins, even for different keys.
+ * `set` is called, and a session is saved whole: two requests of one client that run at the same
+ * time each save their own copy, so the last one to finish wins, even for different keys. What is
+ * stored is always one request's complete view, never a mix of two. A request that finishes after
+ * its session was destroyed (or regenerated) saves nothing: a log-out is never undone.
  *
  * @example
  * @Route('/cart/:item', { methods: ['post'] })
@@ -33,6 +35,17 @@ export interface Session {
    * starts a new session with a new id (log-out). Nothing more can be set in this request.
    */
   destroy(): Promise<void>;
+  /**
+   * Moves the session to a new random id: the data goes along, the old id is forgotten by the store
+   * and the cookie is set to the new one. Call it when a client logs in (or gains any privilege), so
+   * that an id an attacker planted in the browser before (session fixation) is worth nothing after.
+   * WebSockets opened before keep the old id as `conn.sessionId`; reconnect them.
+   *
+   * @example
+   * await ctx.state.session.regenerate();
+   * ctx.state.session.set('userId', user.id);
+   */
+  regenerate(): Promise<void>;
 }
 
 declare module 'koa' {
@@ -42,25 +55,36 @@ declare module 'koa' {
   }
 }
 
+/** What the middleware does when a request destroys or regenerates its session. */
+export interface SessionHooks {
+  destroy(id: string): Promise<void>;
+  /** Stores `data` under a new id, forgets `id`, sets the cookie; resolves with the new id. */
+  regenerate(id: string, data: SessionData): Promise<string>;
+}
+
 /** The middleware's side of a Session: what changed, and whether it is gone. */
 export class RequestSession implements Session {
-  readonly id: string;
   /** Created by this request (no valid cookie came with it). */
   readonly isNew: boolean;
+  #id: string;
   // A Map, not the stored object: a key such as '__proto__' stays a plain key.
   readonly #values: Map<string, unknown>;
-  readonly #onDestroy: () => Promise<void>;
+  readonly #hooks: SessionHooks;
   #changed = false;
   #destroyed = false;
 
-  constructor(id: string, data: SessionData, isNew: boolean, onDestroy: () => Promise<void>) {
-    this.id = id;
+  constructor(id: string, data: SessionData, isNew: boolean, hooks: SessionHooks) {
+    this.#id = id;
     this.isNew = isNew;
     this.#values = new Map(Object.entries(data));
-    this.#onDestroy = onDestroy;
+    this.#hooks = hooks;
   }
 
-  /** Whether `set` or `delete` changed anything since the session was loaded. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Whether `set` or `delete` changed anything since the session was loaded (or regenerated). */
   get changed(): boolean {
     return this.#changed;
   }
@@ -93,7 +117,24 @@ export class RequestSession implements Session {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#values.clear();
-    await this.#onDestroy();
+    await this.#hooks.destroy(this.#id);
+  }
+
+  async regenerate(): Promise<void> {
+    if (this.#destroyed) {
+      throw new Error(
+        'Session.regenerate() after destroy(): the session is gone. The client\'s next request starts a new session with a new id.',
+      );
+    }
+    // Stored whole under the new id: only what changes from here on (even during the await) needs saving again.
+    const changed = this.#changed;
+    this.#changed = false;
+    try {
+      this.#id = await this.#hooks.regenerate(this.#id, this.data());
+    } catch (error) {
+      this.#changed ||= changed;
+      throw error;
+    }
   }
 
   /** The values as a plain object, for the store. */

@@ -29,6 +29,14 @@ export interface SessionStore {
   load(id: string): Promise<SessionData | undefined>;
   /** Creates or replaces the session's data and restarts its expiry. */
   save(id: string, data: SessionData, ttlMs: number): Promise<void>;
+  /**
+   * Replaces the data of a session that still exists and restarts its expiry; does nothing, and
+   * resolves false, for an unknown, expired or destroyed id. The middleware saves what a request
+   * changed with it, so that a request still running when its session was destroyed (log-out, or
+   * `regenerate()` in another request) cannot bring that session back. Optional for stores written
+   * before it existed: without it the middleware falls back to `save`, and that protection is lost.
+   */
+  update?(id: string, data: SessionData, ttlMs: number): Promise<boolean>;
   /** Restarts the expiry of an existing session without rewriting its data; does nothing for an unknown or expired id. */
   touch(id: string, ttlMs: number): Promise<void>;
   /** Forgets the session; does nothing for an unknown id. */

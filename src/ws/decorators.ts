@@ -10,7 +10,12 @@ export interface WebSocketOptions {
   security?: Security;
   /** Koa middleware run on the upgrade request before security (sessions, correlation ids…). */
   middleware?: Middleware[];
-  /** Allowed `Origin` values; a browser upgrade from any other origin is refused with 403. */
+  /**
+   * Origins other than the gateway's own that may open a socket, e.g. `['https://app.example.com']`
+   * (scheme, host and port). Once set, a browser upgrade from any other site is refused with 403
+   * (cross-site WebSocket hijacking); the page's own origin is always accepted, so `[]` means
+   * same-origin only. Default: unset, every origin.
+   */
   origins?: string[];
   /** Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
   maxPayload?: number;
@@ -24,6 +29,18 @@ export interface WebSocketOptions {
   idleTimeout?: number;
   /** A socket whose unsent data passes this many bytes is a slow consumer: closed with 1008. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Most messages a client may send: bursts of up to `messages`, refilled at `messages` per `per`
+   * ms. A socket over it is closed with 1008 `rate limit exceeded`. Every message counts (text,
+   * binary, `vela:ping`) and so does every protocol ping; pongs do not. Default: none.
+   */
+  rateLimit?: RateLimit;
+}
+
+/** `{ messages: 100, per: 1_000 }`: a hundred messages a second, in bursts of at most a hundred. */
+export interface RateLimit {
+  messages: number;
+  per: number;
 }
 
 /**

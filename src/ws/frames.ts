@@ -48,13 +48,17 @@ export function checkClose(code: number, reason: string): void {
 export interface EncodedFrame {
   data: string | Buffer | Uint8Array;
   binary: boolean;
+  /**
+   * The whole WebSocket frame, header included, when the same bytes go to many sockets (see
+   * encodingOnce): each socket then gets one ready-made write instead of ws framing it again.
+   */
+  wire?: Buffer;
 }
 
 /**
  * Inside a broadcast, every member usually replies with the same string or the same `json(value)`:
- * the cache turns it into bytes once and every socket gets the same Buffer (ws sends a Buffer
- * marked as text without copying it). It only lives for the synchronous delivery loop, so a value
- * mutated later is encoded afresh.
+ * the cache turns it into a frame once and every socket gets the same bytes. It only lives for the
+ * synchronous delivery loop, so a value mutated later is encoded afresh.
  */
 let broadcastCache: { strings: Map<string, EncodedFrame>; values: Map<unknown, EncodedFrame> } | undefined;
 
@@ -86,10 +90,34 @@ export function encodeFrame(frame: unknown): EncodedFrame {
 function cached<K>(cache: Map<K, EncodedFrame>, key: K, text: string | undefined): EncodedFrame {
   let encoded = cache.get(key);
   if (!encoded) {
-    encoded = { data: Buffer.from(text ?? toJson(key)), binary: false };
+    const data = Buffer.from(text ?? toJson(key));
+    encoded = { data, binary: false, wire: wireFrame(data, false) };
     cache.set(key, encoded);
   }
   return encoded;
+}
+
+/**
+ * A complete unmasked frame as a server sends it (RFC 6455 §5.2): FIN and the opcode, the payload
+ * length in 7, 7 + 16 or 7 + 64 bits, then the payload. The same bytes ws's Sender writes for
+ * `send(payload)` when compression is off, as Vela's gateways have it.
+ */
+export function wireFrame(payload: Uint8Array, binary: boolean): Buffer {
+  const length = payload.length;
+  const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x80 | (binary ? 0x2 : 0x1);
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 0x10000) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.set(payload, headerLength);
+  return frame;
 }
 
 function toJson(value: unknown): string {

@@ -3,15 +3,16 @@
 // that answers synchronously is applied at once, without a microtask hop; an async one holds the
 // mailbox until it settles, so a slow handler can never reorder replies.
 import { describeValue } from '../describe.js';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logger.js';
 import { isTagged } from '../http/results.js';
 import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
 import { checkClose, encodeFrame, HEARTBEAT_PING, HEARTBEAT_PONG, type EncodedFrame, type Frame } from './frames.js';
-import type { GatewayDefinition } from './gateway-table.js';
+import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
+import { corkUntilTickEnd, writeTick } from './write-batch.js';
 
 /** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
 export interface GatewayRuntime {
@@ -43,6 +44,16 @@ type Job =
 
 type Callable = (...args: unknown[]) => unknown;
 
+/**
+ * ws's WebSocket with a slot for the process that owns it. The listeners a process puts on its
+ * socket are shared functions that find their process here (ws calls a listener with the socket as
+ * `this`), not closures made per socket: for an idle socket, the closures, their context and a
+ * `once` wrapper cost more than the process itself.
+ */
+export class GatewaySocket extends WebSocket {
+  owner: GatewayProcess | undefined = undefined;
+}
+
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 /** Encoded once: ws sends a Buffer marked as text without copying it. */
@@ -51,32 +62,41 @@ const PONG: EncodedFrame = { data: Buffer.from(HEARTBEAT_PONG), binary: false };
 export class GatewayProcess implements ConnectionDriver, LocalConnection {
   readonly connection: Connection;
 
-  readonly #ws: WebSocket;
+  readonly #ws: GatewaySocket;
   readonly #runtime: GatewayRuntime;
-  readonly #queue: Job[] = [];
+  /** Jobs that arrived while one was running; made on the first such job (most sockets never need one). */
+  #queue: Job[] | undefined;
   #gateway?: Record<string, Callable | undefined>;
   #busy = false;
   /** Set when a close was asked for or the socket closed: later frames and infos are dropped. */
   #closing = false;
-  /** Cleared by each heartbeat, set again by a pong or any frame. */
-  #alive = true;
+  /** The socket's byte count at the last heartbeat ping; -1 before the first one. */
+  #readAtPing = -1;
   #idleTimer?: NodeJS.Timeout;
-  /** The socket while it is corked for the rest of this tick. */
-  #corked: Duplex | undefined;
+  /**
+   * With a rateLimit: when the connection's allowance would be back to empty, in performance.now()
+   * ms (the "theoretical arrival time" of GCRA, a token bucket kept in one number).
+   */
+  #rateAt = 0;
+  /** The tick (see write-batch.ts) of the last frame written, and of the last cork; -1 before the first. */
+  #writtenIn = -1;
+  #corkedIn = -1;
   /** Set once `terminate` has run; waiters are only kept when someone waits (app.close). */
   #done = false;
   #waiters?: (() => void)[];
 
-  constructor(ws: WebSocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
+  constructor(ws: GatewaySocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
     this.#ws = ws;
     this.#runtime = runtime;
     this.connection = new Connection(identity.id, identity.request, identity.auth, identity.sessionId, this);
 
-    ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
-    ws.on('pong', () => (this.#alive = true));
-    // ws reports protocol errors (oversized frame → 1009, bad UTF-8 → 1007) here, then closes.
-    ws.on('error', (error) => runtime.logger.warn('websocket closed on a protocol error', this.#fields({ error: error.message })));
-    ws.once('close', (code, reason) => this.#onClose(code, reason.toString()));
+    ws.owner = this;
+    ws.on('message', GatewayProcess.#onMessage);
+    ws.on('error', GatewayProcess.#onError);
+    // on, not once: ws emits 'close' once anyway, and once() adds a wrapper per socket.
+    ws.on('close', GatewayProcess.#onSocketClose);
+    // Protocol pings count against the limit too; ws has answered each one before this listener runs.
+    if (runtime.definition.rateLimit) ws.on('ping', GatewayProcess.#onPing);
 
     const { idleTimeout } = runtime.definition;
     if (idleTimeout > 0) {
@@ -125,15 +145,20 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     this.#ws.close(code, reason);
   }
 
-  /** Called by the gateway's heartbeat sweep: drop a peer that did not answer the last ping. */
+  /**
+   * Called by the gateway's heartbeat sweep: drop a peer that did not answer the last ping. Any
+   * byte from the peer since then (the pong, or any frame) proves it alive; counting bytes on the
+   * socket instead of listening for 'pong' keeps ws's listener table per socket at its smallest.
+   */
   heartbeat(): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
-    if (!this.#alive) {
+    const read = socketOf(this.#ws)?.bytesRead ?? NaN;
+    if (read === this.#readAtPing) {
       this.#runtime.logger.debug('websocket peer missed a heartbeat', this.#fields());
       this.#ws.terminate();
       return;
     }
-    this.#alive = false;
+    this.#readAtPing = read;
     this.#ws.ping();
   }
 
@@ -142,9 +167,28 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     this.#ws.terminate();
   }
 
+  static #onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    ownerOf(this).#onFrame(data, isBinary);
+  }
+
+  /** ws reports protocol errors (oversized frame → 1009, bad UTF-8 → 1007) here, then closes. */
+  static #onError(this: WebSocket, error: Error): void {
+    const owner = ownerOf(this);
+    owner.#runtime.logger.warn('websocket closed on a protocol error', owner.#fields({ error: error.message }));
+  }
+
+  static #onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+    ownerOf(this).#onClose(code, reason.toString());
+  }
+
+  static #onPing(this: WebSocket): void {
+    const owner = ownerOf(this);
+    if (!owner.#closing && !owner.#withinRate()) owner.#overRate();
+  }
+
   #onFrame(data: RawData, isBinary: boolean): void {
     if (this.#closing) return;
-    this.#alive = true;
+    if (this.#runtime.definition.rateLimit && !this.#withinRate()) return this.#overRate();
     this.#idleTimer?.refresh();
     const { binary, text, events } = this.#runtime.definition;
     if (isBinary) {
@@ -172,37 +216,60 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     else this.#ignore('a text frame');
   }
 
+  /**
+   * Takes one message from the allowance: `messages` at once, refilled one every per / messages ms
+   * (GCRA). False when the allowance is spent.
+   */
+  #withinRate(): boolean {
+    const { messages, per } = this.#runtime.definition.rateLimit!;
+    const now = performance.now();
+    const next = Math.max(this.#rateAt, now) + per / messages;
+    if (next - now > per) return false;
+    this.#rateAt = next;
+    return true;
+  }
+
+  #overRate(): void {
+    const { messages, per } = this.#runtime.definition.rateLimit!;
+    this.#runtime.logger.warn('websocket rate limit exceeded', this.#fields({ rateLimit: { messages, per } }));
+    this.close(1008, `rate limit exceeded: at most ${messages} messages per ${per} ms`);
+  }
+
   #onClose(code: number, reason: string): void {
     this.#closing = true;
     // Out of every channel and registry at once, so no broadcast reaches a closed socket.
     this.#runtime.hub.disconnected(this);
     clearTimeout(this.#idleTimer);
     // Frames and infos still queued have no one to answer; only the one running now finishes.
-    this.#queue.length = 0;
+    this.#queue = undefined;
     this.#post({ kind: 'terminate', reason: { code, reason } });
   }
 
+  /** Runs `job` now if the mailbox is free (no queue touched), else queues it behind the running one. */
   #post(job: Job): void {
-    this.#queue.push(job);
-    this.#drain();
+    if (this.#busy) (this.#queue ??= []).push(job);
+    else this.#run(job);
   }
 
-  #drain(): void {
-    if (this.#busy) return;
+  /** Runs `first`, then the jobs that queued meanwhile, until one goes async or none is left. */
+  #run(first: Job): void {
     this.#busy = true;
-    for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+    for (let job: Job | undefined = first; job; job = this.#queue?.shift()) {
       if (this.#closing && job.kind !== 'terminate') continue;
       const pending = this.#step(job);
-      if (pending) {
-        // #step never rejects: every failure is handled inside it.
-        void pending.then(() => {
-          this.#busy = false;
-          this.#drain();
-        });
-        return;
-      }
+      // #step never rejects: every failure is handled inside it.
+      if (pending) return void pending.then(() => this.#resume());
     }
     this.#busy = false;
+    // An emptied queue is dropped rather than kept for the rest of an idle connection's life.
+    this.#queue = undefined;
+  }
+
+  #resume(): void {
+    const next = this.#queue?.shift();
+    if (next) return this.#run(next);
+    this.#busy = false;
+    this.#queue = undefined;
   }
 
   /** Runs one job; returns a promise only when something in it went async. */
@@ -226,7 +293,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     }
     const gateway = this.#gateway!;
     if (job.kind === 'message') return gateway[job.handler]!(job.payload, conn);
-    const handler = this.#runtime.definition.infos.find((info) => matches(job.message, info.filter));
+    const handler = infoHandlerFor(this.#runtime.definition, job.message);
     if (!handler) {
       this.#ignore('an info message no @OnInfo filter matches');
       return undefined;
@@ -272,8 +339,11 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     if (value === undefined) return true;
     if (!isTagged(value)) return false;
     if (value[0] === 'reply' && Array.isArray(value[1])) {
+      const frames = value[1] as unknown[];
+      // The usual reply of one frame needs no array of encoded frames.
+      if (frames.length === 1) this.#write(encodeFrame(frames[0]));
       // Encode all first: a bad frame fails the whole reply rather than sending half of it.
-      for (const frame of (value[1] as unknown[]).map(encodeFrame)) this.#write(frame);
+      else for (const frame of frames.map(encodeFrame)) this.#write(frame);
       return true;
     }
     if (value[0] === 'stop') {
@@ -283,10 +353,16 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     return false;
   }
 
-  #write({ data, binary }: EncodedFrame): boolean {
+  #write({ data, binary, wire }: EncodedFrame): boolean {
     if (!this.open) return false;
-    this.#corkUntilNextTick();
-    this.#ws.send(data, binary ? BINARY : TEXT);
+    this.#coalesce();
+    // A frame built once for a broadcast goes to the socket as it is, in one write: ws's send would
+    // frame it again for every socket and write header and payload apart. Safe because ws's Sender
+    // holds nothing back with compression off (GatewayServer's setting): its frames and ours reach
+    // the socket in call order.
+    const socket = socketOf(this.#ws);
+    if (wire && socket) socket.write(wire);
+    else this.#ws.send(data, binary ? BINARY : TEXT);
     // A peer that stops reading would make the server buffer without bound: cut it loose instead.
     if (this.#ws.bufferedAmount > this.#runtime.definition.maxBufferedBytes) {
       this.#runtime.logger.warn('websocket slow consumer closed', this.#fields({ bufferedBytes: this.#ws.bufferedAmount }));
@@ -295,32 +371,19 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     return true;
   }
 
-  /**
-   * Frames sent to this socket in the same tick (a burst of broadcasts, a reply of several frames)
-   * leave in one write instead of one syscall and one TCP segment each. ws corks around each frame
-   * itself; corks nest, so ours holds them until the tick ends, before any I/O, adding no latency.
-   * `_socket` is ws's own field; without it (it never is) frames are simply written one by one.
-   */
-  #corkUntilNextTick(): void {
-    if (this.#corked) return;
-    const socket = (this.#ws as unknown as { _socket?: Duplex })._socket;
-    if (!socket) return;
-    this.#corked = socket;
-    socket.cork();
-    // One flush per tick for every socket corked in it (a broadcast corks thousands).
-    if (GatewayProcess.#corkedThisTick.push(this) === 1) process.nextTick(GatewayProcess.#uncorkAll);
-  }
-
-  static #corkedThisTick: GatewayProcess[] = [];
-
-  static #uncorkAll(this: void): void {
-    const corked = GatewayProcess.#corkedThisTick;
-    GatewayProcess.#corkedThisTick = [];
-    for (const process of corked) {
-      const socket = process.#corked as Duplex;
-      process.#corked = undefined;
-      socket.uncork();
+  /** A socket's first frame of a tick is written at once; from its second on, it is corked (see write-batch.ts). */
+  #coalesce(): void {
+    const tick = writeTick();
+    if (this.#writtenIn !== tick) {
+      this.#writtenIn = tick;
+      return;
     }
+    if (this.#corkedIn === tick) return;
+    // `_socket` is ws's own field; without it (it never is) frames are simply written one by one.
+    const socket = socketOf(this.#ws);
+    if (!socket) return;
+    this.#corkedIn = tick;
+    corkUntilTickEnd(socket);
   }
 
   #fail(job: Job, error: unknown): void {
@@ -345,7 +408,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     const { definition } = this.#runtime;
     const name = definition.gateway.name;
     if (job.kind === 'message') return `${name}.${job.handler}`;
-    if (job.kind === 'info') return `${name}.${definition.infos.find((i) => matches(job.message, i.filter))?.handlerName ?? 'info'}`;
+    if (job.kind === 'info') return `${name}.${infoHandlerFor(definition, job.message)?.handlerName ?? 'info'}`;
     return `${name}.${job.kind}`;
   }
 
@@ -374,16 +437,14 @@ function parseEvent(text: string): { event: string; data: unknown } | undefined 
   return value as { event: string; data: unknown };
 }
 
-/** Every field of the filter is an own field of the message with the same value. */
-function matches(message: unknown, filter: Readonly<Record<string, unknown>> | undefined): boolean {
-  if (!filter) return true;
-  if (typeof message !== 'object' || message === null) return false;
-  for (const key of Object.keys(filter)) {
-    if (!Object.hasOwn(message, key) || (message as Record<string, unknown>)[key] !== filter[key]) return false;
-  }
-  return true;
+/** ws's socket under a WebSocket (`_socket` is ws's own field). */
+function socketOf(ws: WebSocket): Socket | undefined {
+  return (ws as unknown as { _socket?: Socket })._socket;
 }
 
+function ownerOf(ws: WebSocket): GatewayProcess {
+  return (ws as GatewaySocket).owner!;
+}
 
 function preview(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;

@@ -2,12 +2,12 @@
 // port and the 'upgrade' event), the connections it holds, their heartbeat, and their shutdown.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import { GatewayProcess, type ConnectionIdentity, type GatewayRuntime } from './gateway-process.js';
+import { WebSocketServer, type Server } from 'ws';
+import { GatewayProcess, GatewaySocket, type ConnectionIdentity, type GatewayRuntime } from './gateway-process.js';
 
 export class GatewayServer {
   readonly runtime: GatewayRuntime;
-  readonly #wss: WebSocketServer;
+  readonly #wss: Server<typeof GatewaySocket>;
   readonly #processes = new Set<GatewayProcess>();
   readonly #heartbeat?: NodeJS.Timeout;
   readonly #extraHeaders = new WeakMap<IncomingMessage, readonly string[]>();
@@ -22,8 +22,15 @@ export class GatewayServer {
       perMessageDeflate: false,
       // We track our own processes; ws's set would be a second reference to every socket.
       clientTracking: false,
+      WebSocket: GatewaySocket,
     });
-    this.#wss.on('headers', (lines, req) => lines.push(...(this.#extraHeaders.get(req) ?? [])));
+    this.#wss.on('headers', (lines, req) => {
+      const extra = this.#extraHeaders.get(req);
+      if (!extra) return;
+      lines.push(...extra);
+      // Used once: gone now, not when the request is collected (a WeakMap's table only shrinks as entries go).
+      this.#extraHeaders.delete(req);
+    });
     if (heartbeat > 0) {
       this.#heartbeat = setInterval(() => {
         for (const process of this.#processes) process.heartbeat();

@@ -3,13 +3,14 @@
 import { match, type MatchFunction } from 'path-to-regexp';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
+import { describeValue } from '../describe.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../module.js';
 import { metadata } from '../metadata.js';
 import type { Security } from '../http/security.js';
 import { requireFallback } from '../http/route-table.js';
-import type { WebSocketOptions } from './decorators.js';
+import type { RateLimit, WebSocketOptions } from './decorators.js';
 
 export interface InfoHandler {
   handlerName: string;
@@ -22,11 +23,13 @@ export interface GatewayDefinition {
   match: MatchFunction<Record<string, string | string[]>>;
   security: Security;
   middleware: readonly Middleware[];
+  /** Origins accepted besides the gateway's own (see checkOrigin in upgrade.ts); unset: any. */
   origins?: ReadonlySet<string>;
   maxPayload: number;
   heartbeat: number;
   idleTimeout: number;
   maxBufferedBytes: number;
+  rateLimit?: RateLimit;
   text?: string;
   binary?: string;
   /** Event name → handler name. A Map, so `__proto__` or `toString` can never reach a prototype. */
@@ -142,11 +145,12 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     match: matcher,
     security,
     middleware,
-    origins: options.origins ? new Set(options.origins) : undefined,
+    origins: originsOf(options.origins, cls),
     maxPayload: positive(options.maxPayload, MiB, cls, 'maxPayload'),
     heartbeat: positive(options.heartbeat, 30_000, cls, 'heartbeat'),
     idleTimeout: positive(options.idleTimeout, 0, cls, 'idleTimeout'),
     maxBufferedBytes: positive(options.maxBufferedBytes, MiB, cls, 'maxBufferedBytes'),
+    rateLimit: rateLimitOf(options.rateLimit, cls),
     text,
     binary,
     events,
@@ -155,6 +159,22 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     hasTerminate: typeof proto.terminate === 'function',
     fallback: fallbackOf(cls, source),
   };
+}
+
+/** The first @OnInfo whose filter `message` matches. A loop, not find(): it runs per delivery. */
+export function infoHandlerFor(definition: GatewayDefinition, message: unknown): InfoHandler | undefined {
+  for (const info of definition.infos) if (matches(message, info.filter)) return info;
+  return undefined;
+}
+
+/** Every field of the filter is an own field of the message with the same value. */
+function matches(message: unknown, filter: Readonly<Record<string, unknown>> | undefined): boolean {
+  if (!filter) return true;
+  if (typeof message !== 'object' || message === null) return false;
+  for (const key of Object.keys(filter)) {
+    if (!Object.hasOwn(message, key) || (message as Record<string, unknown>)[key] !== filter[key]) return false;
+  }
+  return true;
 }
 
 function fallbackOf(gateway: Class, source: GatewaySource): Class | undefined {
@@ -176,6 +196,49 @@ function positive(value: number | undefined, fallback: number, cls: Class, name:
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${cls.name}: @WebSocket ${name} must be a number ≥ 0, got ${value}.`);
   return value;
+}
+
+/**
+ * Browsers send `Origin` as scheme://host[:port], lower-case, nothing more: an entry with a path or
+ * a trailing slash would never match and silently refuse the site it was meant for.
+ */
+function originsOf(origins: unknown, cls: Class): ReadonlySet<string> | undefined {
+  if (origins === undefined) return undefined;
+  if (!Array.isArray(origins)) {
+    throw new ConfigError(`${cls.name}: @WebSocket origins must be a list of origins, e.g. ['https://app.example.com'], got ${describeValue(origins)}.`);
+  }
+  for (const origin of origins as unknown[]) {
+    if (typeof origin !== 'string' || originOf(origin) !== origin) {
+      throw new ConfigError(
+        `${cls.name}: @WebSocket origins entry ${describeValue(origin)} is not an origin: write scheme, host and port only, ` +
+          `e.g. 'https://app.example.com' (lower-case, no path, no trailing slash).`,
+      );
+    }
+  }
+  return new Set(origins as string[]);
+}
+
+function originOf(text: string): string | undefined {
+  try {
+    const { origin } = new URL(text);
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function rateLimitOf(rateLimit: unknown, cls: Class): RateLimit | undefined {
+  if (rateLimit === undefined) return undefined;
+  const { messages, per } = (rateLimit ?? {}) as Partial<Record<keyof RateLimit, unknown>>;
+  const wrong = (what: string) =>
+    new ConfigError(`${cls.name}: @WebSocket rateLimit ${what}; write e.g. rateLimit: { messages: 100, per: 1_000 } (100 messages a second).`);
+  if (typeof rateLimit !== 'object' || rateLimit === null || Array.isArray(rateLimit)) throw wrong(`must be an object, got ${describeValue(rateLimit)}`);
+  for (const key of Object.keys(rateLimit)) if (key !== 'messages' && key !== 'per') throw wrong(`has no option '${key}'`);
+  if (typeof messages !== 'number' || !Number.isSafeInteger(messages) || messages < 1) {
+    throw wrong(`.messages must be a whole number ≥ 1, got ${describeValue(messages)}`);
+  }
+  if (typeof per !== 'number' || !Number.isFinite(per) || per <= 0) throw wrong(`.per must be a number of milliseconds > 0, got ${describeValue(per)}`);
+  return { messages, per };
 }
 
 /** Malformed percent-encoding in a path is kept as it is rather than thrown mid-upgrade. */

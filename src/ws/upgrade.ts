@@ -1,7 +1,8 @@
 // The HTTP side of a WebSocket: the server's 'upgrade' event runs a Koa context through the
 // gateway's middleware and security, like a route. Accepted upgrades go to ws for the 101; every
-// refusal (404 no gateway, 403 origin, 401, a security Result, 500) is a real HTTP response written
-// on the raw socket before any 101, rendered by the same status pages as HTTP errors.
+// refusal (404 no gateway, 400/405 malformed handshake, 403 origin, 401, a security Result, 500) is
+// a real HTTP response written on the raw socket before any 101, rendered by the same status pages
+// as HTTP errors.
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Stream, type Duplex } from 'node:stream';
@@ -10,9 +11,11 @@ import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from '../logger.js';
 import type { ResultRenderer } from '../http/renderer.js';
+import { HttpError } from '../http/http-error.js';
 import { requestInfo } from '../http/request-info.js';
 import { securityMiddleware } from '../http/security.js';
 import { sessionIdOf } from '../session/index.js';
+import type { ConnectionRequest } from './connection.js';
 import type { ConnectionIds } from './connection-id.js';
 import type { GatewayDefinition } from './gateway-table.js';
 import type { GatewayServer } from './gateway-server.js';
@@ -53,6 +56,7 @@ export class UpgradeHandler {
       definition: server.runtime.definition,
       chain: compose<Context>([
         markGateway(server.runtime.definition),
+        checkHandshake,
         checkOrigin(server.runtime.definition),
         ...(session ? [session] : []),
         ...(server.runtime.definition.middleware as Middleware[]),
@@ -103,6 +107,9 @@ export class UpgradeHandler {
       // The boundary renders every error; reaching here means even that failed.
       this.#logger.error('upgrade failed', { path: req.url, error });
       socket.destroy();
+    } finally {
+      // Now, not when the context is collected: a WeakMap's table only shrinks as entries go.
+      this.#pending.delete(ctx);
     }
   }
 
@@ -115,7 +122,7 @@ export class UpgradeHandler {
     ctx.status = 101;
     const identity = {
       id: this.#ids.next(),
-      request: { path: ctx.path, query: ctx.query, params: ctx.params, headers: ctx.headers },
+      request: connectionRequest(ctx),
       auth: ctx.state.auth as unknown,
       sessionId: sessionIdOf(ctx),
     };
@@ -124,6 +131,25 @@ export class UpgradeHandler {
     // for as long as the connection lasts.
     pending.socket.off('error', pending.onSocketError);
   }
+}
+
+/** Shared by every upgrade without a query string or path parameters. */
+const NONE: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * What a connection keeps of its upgrade request, for as long as it lives, so kept small: no query
+ * object for an empty query string, and path parameters copied out of path-to-regexp's
+ * null-prototype object, which V8 holds in dictionary mode (≈ 200 B per connection).
+ */
+function connectionRequest(ctx: Context): ConnectionRequest {
+  const params = Object.entries(ctx.params as Record<string, string | string[]>);
+  return {
+    path: ctx.path,
+    query: ctx.querystring === '' ? NONE : ctx.query,
+    // Object.fromEntries defines keys, so even a parameter named `__proto__` stays a key.
+    params: params.length === 0 ? NONE : Object.fromEntries(params),
+    headers: ctx.headers,
+  };
 }
 
 /**
@@ -152,18 +178,59 @@ function markGateway(definition: GatewayDefinition): Middleware {
   };
 }
 
-/** Cross-site WebSocket hijacking guard: browsers always send Origin, so a foreign one is refused. */
+/** A key is 16 random bytes in base64 (RFC 6455 §4.1). */
+const HANDSHAKE_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * Refuses a malformed handshake before sessions, middleware and security run on it (ws would refuse
+ * it too, but only after them). Only version 13 is taken: ws also speaks the draft version 8, whose
+ * browsers send `Sec-WebSocket-Origin` instead of `Origin`, which would walk past checkOrigin.
+ */
+const checkHandshake: Middleware = (ctx, next) => {
+  if (ctx.method !== 'GET') {
+    throw new HttpError(405, `A WebSocket upgrade must be a GET request, not ${ctx.method}.`, { headers: { Allow: 'GET' } });
+  }
+  if (ctx.get('Upgrade').toLowerCase() !== 'websocket') {
+    throw new HttpError(400, "Invalid Upgrade header: a WebSocket upgrade sends 'Upgrade: websocket'.");
+  }
+  if (!HANDSHAKE_KEY.test(ctx.get('Sec-WebSocket-Key'))) {
+    throw new HttpError(400, 'Missing or invalid Sec-WebSocket-Key header: it must be 16 random bytes in base64.');
+  }
+  if (ctx.get('Sec-WebSocket-Version') !== '13') {
+    throw new HttpError(400, 'Unsupported Sec-WebSocket-Version: this server speaks version 13 (RFC 6455).', {
+      headers: { 'Sec-WebSocket-Version': '13' },
+    });
+  }
+  return next();
+};
+
+/**
+ * Cross-site WebSocket hijacking guard: browsers always send Origin, so once `origins` is set, an
+ * upgrade from a site that is neither listed nor the gateway's own is refused. A client without
+ * Origin is not a browser (and could send any Origin it liked): it is let through.
+ */
 function checkOrigin(definition: GatewayDefinition): Middleware {
   const { origins } = definition;
   if (!origins) return (_ctx, next) => next();
   return (ctx, next) => {
     const origin = ctx.get('Origin');
-    if (origin && !origins.has(origin)) {
-      ctx.status = 403;
-      return;
+    if (origin && !origins.has(origin) && !isSameOrigin(ctx, origin)) {
+      throw new HttpError(403, 'Cross-origin WebSocket refused: this Origin is not in the gateway\'s origins.');
     }
     return next();
   };
+}
+
+/**
+ * `Origin` names the site the upgrade is served from: scheme and host as Koa sees them (behind a
+ * proxy, with `app.proxy`, from X-Forwarded-Proto/Host), default ports and case normalised.
+ */
+function isSameOrigin(ctx: Context, origin: string): boolean {
+  try {
+    return new URL(`${ctx.protocol}://${ctx.host}`).origin === origin;
+  } catch {
+    return false;
+  }
 }
 
 /** Headers middleware set on the context (cookies, correlation ids), for the 101 response. */

@@ -1,8 +1,9 @@
 // encodingOnce() and encodeFrame(): a broadcast turns the frame every member replies with into bytes
 // once, and only for as long as its synchronous delivery loop runs.
 import { describe, expect, it } from 'vitest';
+import * as ws from 'ws';
 import { json } from 'vela';
-import { encodeFrame, encodingOnce } from '../../src/ws/frames.js';
+import { encodeFrame, encodingOnce, wireFrame } from '../../src/ws/frames.js';
 
 describe('encodingOnce', () => {
   it('gives the same string the identical Buffer for every member', () => {
@@ -11,6 +12,12 @@ describe('encodingOnce', () => {
     expect(Buffer.isBuffer(first!.data)).toBe(true);
     expect(first!.data.toString()).toBe('hello');
     expect(second!.data).toBe(first!.data);
+  });
+
+  it('frames it once too: every member gets the identical ready-made WebSocket frame', () => {
+    const [first, second] = encodingOnce(() => [encodeFrame('hello'), encodeFrame('hello')]);
+    expect(first!.wire).toEqual(wireFrame(Buffer.from('hello'), false));
+    expect(second!.wire).toBe(first!.wire);
   });
 
   it('gives the same json(value) the identical Buffer, even through different json() wrappers', () => {
@@ -50,6 +57,20 @@ describe('encodingOnce', () => {
       }),
     ).toThrow('delivery failed');
     expect(encodeFrame('x').data).toBe('x');
+  });
+});
+
+describe('wireFrame', () => {
+  // ws's Sender is not in its type definitions; Sender.frame is what its send() writes.
+  const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+  /** What ws itself writes for `send(payload)` on a server socket without compression. */
+  const wsFrame = (payload: Buffer, binary: boolean) =>
+    Buffer.concat(Sender.frame(payload, { fin: true, mask: false, opcode: binary ? 2 : 1, readOnly: true, rsv1: false }));
+
+  it.each([0, 125, 126, 65_535, 65_536])('frames a payload of %i bytes as ws does: header, then the payload', (length) => {
+    const payload = Buffer.alloc(length, 'x');
+    expect(wireFrame(payload, false)).toEqual(wsFrame(payload, false));
+    expect(wireFrame(payload, true)).toEqual(wsFrame(payload, true));
   });
 });
 

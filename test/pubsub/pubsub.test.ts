@@ -2,8 +2,9 @@
 // broadcastFrom act on it, and its @OnInfo receives), unbound in services and app.pubsub
 // (broadcast, subscribe, members).
 import { describe, expect, it } from 'vitest';
-import type { PubSubMessage } from 'vela';
+import { Module, OnInfo, OnMessage, PubSub, WebSocket, reply, type Connection, type PubSubMessage } from 'vela';
 import { start, type TestApp } from '../support/start.js';
+import { connect } from '../support/ws-client.js';
 import { NewsService, Peer, PubSubTestModule, connectMany, sorted } from './support.js';
 
 const unbound = (method: string) =>
@@ -117,6 +118,41 @@ describe('PubSub', () => {
       expect(seen).toHaveLength(2);
       expect(seen[0]).toBe(seen[1]);
       expect(Object.isFrozen(seen[0])).toBe(true);
+    });
+
+    it("keeps every socket's frames in order when several broadcasts and its own sends meet in one tick", async () => {
+      // A socket's first frame of a tick is written at once, the rest corked until the tick ends;
+      // text frames of a broadcast are written ready-made, binary ones (never cached) through ws.
+      @WebSocket('/order')
+      class OrderGateway {
+        constructor(private readonly pubsub: PubSub) {}
+
+        init() {
+          this.pubsub.join('order');
+          return reply('joined');
+        }
+
+        @OnMessage()
+        ignore() {}
+
+        @OnInfo()
+        relay(msg: PubSubMessage<string>, conn: Connection) {
+          conn.send(Buffer.from(`before ${msg.payload}`));
+          return reply(msg.payload, `after ${msg.payload}`);
+        }
+      }
+      @Module({ gateways: [OrderGateway] })
+      class OrderModule {}
+      const a = await start(OrderModule);
+      const clients = [await connect(a, '/order'), await connect(a, '/order')];
+      for (const client of clients) expect(await client.next()).toBe('joined');
+
+      for (const n of ['1', '2', '3']) void a.pubsub.broadcast('order', 'tick', n);
+      for (const client of clients) {
+        const got = [];
+        for (let i = 0; i < 9; i += 1) got.push(String(await client.next()));
+        expect(got).toEqual(['before 1', '1', 'after 1', 'before 2', '2', 'after 2', 'before 3', '3', 'after 3']);
+      }
     });
 
     it('to a channel without members resolves', async () => {

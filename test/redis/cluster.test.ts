@@ -75,7 +75,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       expect((await far.next()).payload).toEqual({ text: 'héllo' });
       await eventually(() => seen.length, (n) => n >= 1, 'the message on the bus');
       expect(seen.map((raw) => JSON.parse(raw))).toEqual([
-        { v: 1, node: nodeOf(peer), e: { type: 'message', message: { channel: 'room', sender: peer.id, topic: 'said', payload: { text: 'héllo' } } } },
+        { v: 1, node: nodeOf(peer), seq: 1, e: { type: 'message', message: { channel: 'room', sender: peer.id, topic: 'said', payload: { text: 'héllo' } } } },
       ]);
     });
 
@@ -125,6 +125,24 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       // A message written by hand in the current version, as another node would, is delivered.
       await raw.publish(bus, JSON.stringify({ v: 1, node: 'other', e: { type: 'message', message: { channel: 'room', sender: null, topic: 'hand', payload: 2 } } }));
       for (const p of [peer, far]) expect((await p.next()).topic).toBe('hand');
+    });
+
+    it("counts and logs a gap in a node's numbered messages, and drops a number it already had", async () => {
+      const keyPrefix = testPrefix();
+      const [app] = await cluster(1, { keyPrefix });
+      const far = await Peer.connect(app!, { join: ['room'] });
+      const raw = rawRedis(REDIS_URL);
+      const from = (seq: number) =>
+        raw.publish(`${keyPrefix}:bus`, JSON.stringify({ v: 1, node: 'other', seq, e: { type: 'message', message: { channel: 'room', sender: null, topic: 't', payload: seq } } }));
+      for (const seq of [1, 2, 2, 5, 6]) await from(seq);
+
+      expect((await far.take(4)).map((message) => message.payload)).toEqual([1, 2, 5, 6]);
+      expect(entries(app!.log, 'dropped a pub/sub message already received').map((entry) => [entry.level, entry.fields])).toEqual([
+        ['warn', { node: 'other', seq: 2, last: 2 }],
+      ]);
+      expect(entries(app!.log, 'missed pub/sub messages from another node').map((entry) => [entry.level, entry.fields])).toEqual([
+        ['warn', { node: 'other', missed: 2, missedInAll: 2 }],
+      ]);
     });
   });
 

@@ -44,6 +44,7 @@ describe.skipIf(redisMissing)('redisSessionStore', () => {
         name: store.name,
         load: (id) => store.load(id),
         save: (id, data, ttl) => store.save(id, data, ttl * SCALE),
+        update: (id, data, ttl) => store.update!(id, data, ttl * SCALE),
         touch: (id, ttl) => store.touch(id, ttl * SCALE),
         destroy: (id) => store.destroy(id),
         close: async () => {

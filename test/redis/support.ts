@@ -104,12 +104,15 @@ export class RedisServer {
     );
     this.#process = child;
     let stderr = '';
+    // This start's own output: `output` keeps every start's, and an earlier "Ready" must not count.
+    let thisStart = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`redis-server on ${this.port} not ready after 5 s:\n${this.output}${stderr}`)), 5_000);
       child.stdout!.on('data', (chunk: Buffer) => {
         this.output += chunk.toString();
-        if (this.output.includes('Ready to accept connections')) {
+        thisStart += chunk.toString();
+        if (thisStart.includes('Ready to accept connections')) {
           clearTimeout(timer);
           resolve();
         }
@@ -299,6 +302,8 @@ export class ChildNode {
     });
     const logs: ChildLogEntry[] = [];
     let stderr = '';
+    // This start's own output: `output` keeps every start's, and an earlier "Ready" must not count.
+    let thisStart = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),

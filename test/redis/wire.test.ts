@@ -24,6 +24,12 @@ describe('encodeWire', () => {
     });
   });
 
+  it("writes the node's running number as seq when given, and reads it back", () => {
+    const wire = encodeWire('n1', message(1), 7);
+    expect(JSON.parse(wire)).toMatchObject({ v: 1, node: 'n1', seq: 7 });
+    expect(decodeWire(wire)).toEqual({ ok: true, node: 'n1', seq: 7, envelope: message(1) });
+  });
+
   it('writes bytes as base64, not as a JSON array of numbers', () => {
     const wire = encodeWire('n1', { type: 'session-send', sessionId: 's', frame: Buffer.from('hi') });
     expect(JSON.parse(wire).e.frame).toEqual({ '$vela:bytes': 'aGk=' });
@@ -91,6 +97,8 @@ describe('decodeWire', () => {
       ['{}', 'wire version undefined, this node speaks 1'],
       ['[1,2,3]', 'wire version undefined, this node speaks 1'],
       [JSON.stringify({ v: 2, node: 'n', e: message(1) }), 'wire version 2, this node speaks 1'],
+      [JSON.stringify({ v: 1, node: 'n', seq: 0, e: message(1) }), 'seq must be a positive integer, got 0'],
+      [JSON.stringify({ v: 1, node: 'n', seq: '3', e: message(1) }), 'seq must be a positive integer, got "3"'],
       [JSON.stringify({ v: '1', node: 'n', e: message(1) }), 'wire version "1", this node speaks 1'],
       [JSON.stringify({ v: 1 }), 'missing node or envelope'],
       [JSON.stringify({ v: 1, node: 7, e: message(1) }), 'missing node or envelope'],

@@ -5,6 +5,9 @@ import { RequestSession } from '../../src/session/session.js';
 import { start } from '../support/start.js';
 import { recordingStore, sessionCookie, SessionModule, withSession } from './support.js';
 
+/** For a RequestSession built by hand, outside the middleware: destroy and regenerate are not called. */
+const NO_HOOKS = { destroy: async () => {}, regenerate: async () => 'B'.repeat(32) };
+
 async function sessionsApp(store: SessionStore = memorySessionStore()) {
   const app = await start(SessionModule, { sessions: { store } });
   const get = (path: string, id?: string) => app.fetch(path, id ? withSession(id) : undefined);
@@ -85,7 +88,7 @@ describe('#delete', () => {
   });
 
   it('is what set(key, undefined) does, as JSON would drop the key anyway', () => {
-    const session = new RequestSession('A'.repeat(32), { a: 1, b: 2 }, false, async () => {});
+    const session = new RequestSession('A'.repeat(32), { a: 1, b: 2 }, false, NO_HOOKS);
 
     session.set('a', undefined);
     expect(session.get('a')).toBeUndefined();
@@ -95,7 +98,7 @@ describe('#delete', () => {
   });
 
   it('of a key that is not there changes nothing', () => {
-    const session = new RequestSession('A'.repeat(32), { a: 1 }, false, async () => {});
+    const session = new RequestSession('A'.repeat(32), { a: 1 }, false, NO_HOOKS);
 
     session.delete('b');
     expect(session.changed).toBe(false);

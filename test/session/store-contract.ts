@@ -53,6 +53,28 @@ export function describeSessionStore(name: string, create: () => StoreUnderTest 
       expect(await store.load(ID)).toEqual({ cart: ['apple'] });
     });
 
+    it('updates a session that exists, restarting its ttl, and answers true', async () => {
+      const { store, advance } = await open();
+      await store.save(ID, { a: 1, b: 2 }, 1_000);
+      await advance(800);
+      expect(await store.update!(ID, { b: 3 }, 1_000)).toBe(true);
+      await advance(800);
+      expect(await store.load(ID)).toEqual({ b: 3 });
+    });
+
+    it('does not bring back an unknown, destroyed or expired id on update, and answers false', async () => {
+      const { store, advance } = await open();
+      expect(await store.update!(OTHER, { a: 1 }, 1_000)).toBe(false);
+      await store.save(ID, { a: 1 }, 1_000);
+      await store.destroy(ID);
+      expect(await store.update!(ID, { a: 2 }, 1_000)).toBe(false);
+      await store.save(ID, { a: 3 }, 1_000);
+      await advance(1_002);
+      expect(await store.update!(ID, { a: 4 }, 1_000)).toBe(false);
+      expect(await store.load(OTHER)).toBeUndefined();
+      expect(await store.load(ID)).toBeUndefined();
+    });
+
     it('forgets a destroyed session, and destroying an unknown id is fine', async () => {
       const { store } = await open();
       await store.save(ID, { a: 1 }, 60_000);

@@ -1,0 +1,50 @@
+// Request bodies: @koa/bodyparser reads JSON, urlencoded and text bodies into ctx.request.body,
+// and Vela refuses a JSON body nested deeper than a limit. JSON.parse itself copes with any depth,
+// but the app's recursive code does not: JSON.stringify, a deep merge or a validator would throw
+// RangeError (a 500) on `[[[[…]]]]` a hundred thousand deep, which fits in 200 KB.
+import { bodyParser } from '@koa/bodyparser';
+import type { Middleware } from 'koa';
+import { ConfigError } from '../errors.js';
+import { HttpError } from './http-error.js';
+
+/**
+ * @koa/bodyparser's options (`jsonLimit: '1mb'`, `formLimit`, `textLimit`, enabled types…) and
+ * `jsonDepth`, the deepest nesting of arrays and objects a body may have (default 64, as .NET's
+ * System.Text.Json); a deeper one is refused with 400.
+ *
+ * @example bootstrap(AppModule, { body: { jsonLimit: '100kb', jsonDepth: 16 } })
+ */
+export type BodyOptions = NonNullable<Parameters<typeof bodyParser>[0]> & { jsonDepth?: number };
+
+const DEFAULT_DEPTH = 64;
+
+/** The body parser of every route: parses, then checks the nesting depth of what it parsed. */
+export function createBodyParser({ jsonDepth = DEFAULT_DEPTH, ...options }: BodyOptions = {}): Middleware {
+  if (!Number.isSafeInteger(jsonDepth) || jsonDepth < 1) {
+    throw new ConfigError(`bootstrap body.jsonDepth must be a whole number ≥ 1, got ${String(jsonDepth)}.`);
+  }
+  const parse = bodyParser({ enableTypes: ['json', 'form', 'text'], ...options }) as unknown as Middleware;
+  return (ctx, next) =>
+    parse(ctx, () => {
+      // Nesting n deep takes at least 2n characters: a short body needs no walk.
+      const raw: unknown = ctx.request.rawBody;
+      if (typeof raw === 'string' && raw.length > 2 * jsonDepth && deeperThan(ctx.request.body, jsonDepth)) {
+        throw new HttpError(400, `Request body is nested deeper than ${jsonDepth} levels.`);
+      }
+      return next();
+    });
+}
+
+/** Whether arrays and objects in `value` nest more than `limit` deep; iterative, so never a stack overflow. */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const stack: [object, number][] = [[value, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [node, depth] = top;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
