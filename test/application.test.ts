@@ -51,13 +51,13 @@ function slowApp(): { AppModule: Class; entered: Promise<void>; release: () => v
 const agent = new Agent({ keepAlive: true });
 afterAll(() => agent.destroy());
 
-function get(url: string): Promise<{ status: number; body: string }> {
+function get(url: string): Promise<{ status: number; body: string; connection?: string }> {
   return new Promise((resolve, reject) => {
     request(url, { agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
       res.on('error', reject);
     })
       .on('error', reject)
@@ -240,7 +240,8 @@ describe('#close', () => {
     expect(closed).toBe(false);
 
     release();
-    expect(await inFlight).toEqual({ status: 200, body: '{"done":true}' });
+    // Connection: close, so the client sends no further request on a connection about to go.
+    expect(await inFlight).toEqual({ status: 200, body: '{"done":true}', connection: 'close' });
     // The keep-alive connection went idle after its response: close() must not wait for it.
     await closing;
     expect(app.server.listening).toBe(false);
