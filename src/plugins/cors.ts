@@ -91,7 +91,8 @@ function checkOrigins({ origins, credentials }: CorsOptions): Set<string> | '*' 
   return new Set(origins);
 }
 
-function originOf(text: string): string | undefined {
+/** `text` as an origin (scheme://host[:port], normalised), or undefined when it is not one. */
+export function originOf(text: string): string | undefined {
   try {
     const url = new URL(text);
     return url.origin === 'null' ? undefined : url.origin;

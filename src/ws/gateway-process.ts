@@ -13,6 +13,8 @@ import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
 import { corkUntilTickEnd, writeTick } from './write-batch.js';
+import { deliverSynchronously, frameTurn, FRAMES_PER_TURN } from './frame-budget.js';
+import { isThenable } from '../thenable.js';
 
 /** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
 export interface GatewayRuntime {
@@ -78,6 +80,9 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
    * ms (the "theoretical arrival time" of GCRA, a token bucket kept in one number).
    */
   #rateAt = 0;
+  /** The turn (see frame-budget.ts) of the last frame read, and how many came in it. */
+  #readIn = -1;
+  #framesInTurn = 0;
   /** The tick (see write-batch.ts) of the last frame written, and of the last cork; -1 before the first. */
   #writtenIn = -1;
   #corkedIn = -1;
@@ -187,6 +192,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   }
 
   #onFrame(data: RawData, isBinary: boolean): void {
+    this.#pace();
     if (this.#closing) return;
     if (this.#runtime.definition.rateLimit && !this.#withinRate()) return this.#overRate();
     this.#idleTimer?.refresh();
@@ -214,6 +220,17 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     }
     if (text) this.#post({ kind: 'message', handler: text, payload });
     else this.#ignore('a text frame');
+  }
+
+  /** Counts a frame against this turn's budget; past it, ws hands over the rest one per turn. */
+  #pace(): void {
+    const turn = frameTurn();
+    if (turn !== this.#readIn) {
+      if (this.#framesInTurn >= FRAMES_PER_TURN) deliverSynchronously(this.#ws, true);
+      this.#readIn = turn;
+      this.#framesInTurn = 0;
+    }
+    if (++this.#framesInTurn === FRAMES_PER_TURN) deliverSynchronously(this.#ws, false);
   }
 
   /**
@@ -419,10 +436,6 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   #fields(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { gateway: this.#runtime.definition.gateway.name, connection: this.connection.id, ...extra };
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** `{ "event": name, "data": … }`, or undefined for anything else. */

@@ -4,6 +4,7 @@ import { match, type MatchFunction } from 'path-to-regexp';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { describeValue } from '../describe.js';
+import { originOf } from '../plugins/cors.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../module.js';
@@ -216,15 +217,6 @@ function originsOf(origins: unknown, cls: Class): ReadonlySet<string> | undefine
     }
   }
   return new Set(origins as string[]);
-}
-
-function originOf(text: string): string | undefined {
-  try {
-    const { origin } = new URL(text);
-    return origin === 'null' ? undefined : origin;
-  } catch {
-    return undefined;
-  }
 }
 
 function rateLimitOf(rateLimit: unknown, cls: Class): RateLimit | undefined {

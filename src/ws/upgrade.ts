@@ -38,6 +38,7 @@ interface PendingUpgrade {
   head: Buffer;
   accepted: boolean;
   onSocketError: (error: Error) => void;
+  onSocketEnd: () => void;
 }
 
 export class UpgradeHandler {
@@ -47,6 +48,7 @@ export class UpgradeHandler {
   readonly #logger: Logger;
   readonly #ids: ConnectionIds;
   readonly #run: (ctx: Context) => Promise<void>;
+  #http?: ReturnType<Koa['callback']>;
 
   constructor({ koa, gateways, renderer, boundary, session, logger, ids }: UpgradeOptions) {
     this.#koa = koa;
@@ -91,14 +93,22 @@ export class UpgradeHandler {
   }
 
   async handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!asksForWebSocket(req) && !hasBody(req)) return this.#serveAsHttp(req, socket);
     // First, before anything async: a client that resets during security must not take the process
     // down with an unhandled ECONNRESET.
     const path = req.url;
     const onSocketError = (error: Error) => this.#logger.debug('upgrade socket error', { path, error: error.message });
     socket.on('error', onSocketError);
+    // A client that half-closes (FIN) before its 101 can never speak WebSocket: dropped now, not
+    // held half-open until security answers (or for ever, if it never does).
+    const onSocketEnd = () => {
+      this.#logger.debug('upgrade socket ended by the client before the upgrade completed', { path });
+      socket.destroy();
+    };
+    socket.once('end', onSocketEnd);
     const ctx = this.#koa.createContext(req, new ServerResponse(req));
     ctx.status = 404;
-    const pending: PendingUpgrade = { socket, head, accepted: false, onSocketError };
+    const pending: PendingUpgrade = { socket, head, accepted: false, onSocketError, onSocketEnd };
     this.#pending.set(ctx, pending);
     try {
       await this.#run(ctx);
@@ -111,6 +121,21 @@ export class UpgradeHandler {
       // Now, not when the context is collected: a WeakMap's table only shrinks as entries go.
       this.#pending.delete(ctx);
     }
+  }
+
+  /**
+   * Node hands every request with an `Upgrade` header to the 'upgrade' event, so `curl --http2
+   * http://…/api/users` (Upgrade: h2c) would never reach its route. A server may ignore an upgrade
+   * it does not speak (RFC 9110 §7.8): such a request is answered as the plain HTTP request it also
+   * is, then the connection closed. Not one with a body: Node's parser has stopped at the headers,
+   * and the body cannot be fed back to it; that one still goes through the gateways (404, or 400).
+   */
+  #serveAsHttp(req: IncomingMessage, socket: Duplex): void {
+    socket.on('error', (error: Error) => this.#logger.debug('upgrade socket error', { path: req.url, error: error.message }));
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    closeAfterResponse(res, socket);
+    (this.#http ??= this.#koa.callback())(req, res);
   }
 
   #accept(ctx: Context, server: GatewayServer): void {
@@ -127,9 +152,10 @@ export class UpgradeHandler {
       sessionId: sessionIdOf(ctx),
     };
     server.accept(ctx.req, pending.socket, pending.head, identity, headerLines(ctx.res));
-    // ws now listens for the socket's errors itself; ours would keep this upgrade's state alive
-    // for as long as the connection lasts.
+    // ws now listens for the socket's errors and end itself; ours would keep this upgrade's state
+    // alive for as long as the connection lasts.
     pending.socket.off('error', pending.onSocketError);
+    pending.socket.off('end', pending.onSocketEnd);
   }
 }
 
@@ -250,6 +276,16 @@ function headerLines(res: ServerResponse): string[] {
 function respond(ctx: Context, socket: Duplex): void {
   const res = ctx.res;
   res.shouldKeepAlive = false;
+  closeAfterResponse(res, socket);
+  const body: unknown = ctx.body;
+  if (body == null) res.end();
+  else if (typeof body === 'string' || Buffer.isBuffer(body)) res.end(body);
+  else if (body instanceof Stream) body.pipe(res);
+  else res.end(JSON.stringify(body));
+}
+
+/** Gives `res` the raw socket and closes the connection once the response has been written. */
+function closeAfterResponse(res: ServerResponse, socket: Duplex): void {
   res.assignSocket(socket as Socket);
   res.once('finish', () => {
     res.detachSocket(socket as Socket);
@@ -257,9 +293,13 @@ function respond(ctx: Context, socket: Duplex): void {
     socket.once('finish', () => socket.destroy());
     socket.end();
   });
-  const body: unknown = ctx.body;
-  if (body == null) res.end();
-  else if (typeof body === 'string' || Buffer.isBuffer(body)) res.end(body);
-  else if (body instanceof Stream) body.pipe(res);
-  else res.end(JSON.stringify(body));
+}
+
+/** `Upgrade: websocket` (a list naming it counts: checkHandshake then judges it). */
+function asksForWebSocket(req: IncomingMessage): boolean {
+  return (req.headers.upgrade ?? '').split(',').some((protocol) => protocol.trim().toLowerCase() === 'websocket');
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
