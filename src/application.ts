@@ -194,7 +194,9 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const session = store ? sessionMiddleware({ ...options.sessions, store }) : undefined;
 
   const koa = new Koa();
-  const boundary = errorBoundary(pages, logger);
+  // Set once close() starts: the error boundary tells responses finished from then on to close.
+  let shuttingDown = false;
+  const boundary = errorBoundary(pages, logger, () => shuttingDown);
   // Outside the boundary: the request's log scope, and its log line with the status really sent.
   const scope = requestScope(logger, {
     log: options.requestLog !== false,
@@ -237,6 +239,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
   let closing: Promise<void> | undefined;
   const close = async () => {
+    shuttingDown = true;
     upgrades.stopAccepting();
     const http = graceful.close();
     await Promise.all(gateways.map((gateway) => gateway.close(shutdownTimeout)));

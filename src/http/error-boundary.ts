@@ -14,7 +14,11 @@ import type { StatusPages } from './status-pages.js';
 /** Marks errors already logged, so Koa's own 'error' event does not log them again. */
 export const LOGGED = Symbol('vela.logged');
 
-export function errorBoundary(pages: StatusPages, logger: Logger): Middleware {
+/**
+ * `closing` says whether the app is shutting down: a response finished meanwhile carries
+ * `Connection: close`, so its client sends nothing more on a connection about to go.
+ */
+export function errorBoundary(pages: StatusPages, logger: Logger, closing: () => boolean = () => false): Middleware {
   return async (ctx, next) => {
     try {
       rejectMalformedPath(ctx.path);
@@ -30,6 +34,7 @@ export function errorBoundary(pages: StatusPages, logger: Logger): Middleware {
       for (const [name, value] of requestInfo(ctx).keptHeaders ?? []) ctx.set(name, value);
       await pages.render(ctx, error);
     }
+    if (closing() && !ctx.headerSent) ctx.set('Connection', 'close');
     if (ctx.body instanceof Stream) logStreamFailure(logger, ctx, ctx.body);
   };
 }
