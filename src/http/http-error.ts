@@ -3,6 +3,7 @@
 // ctx.throw) are handled the same way.
 import { STATUS_CODES } from 'node:http';
 import { describeValue } from '../describe.js';
+import { isToken } from './token.js';
 
 export interface HttpErrorOptions {
   /** Whether `message` may be shown to the client. Default: true below 500, false from 500 up. */
@@ -51,7 +52,6 @@ export class HttpError extends Error {
   }
 }
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
@@ -62,7 +62,7 @@ function sendableHeaders(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null) return {};
   const headers: Record<string, string> = {};
   for (const [name, header] of Object.entries(value)) {
-    if (typeof header === 'string' && HEADER_NAME.test(name) && HEADER_VALUE.test(header)) headers[name] = header;
+    if (typeof header === 'string' && isToken(name) && HEADER_VALUE.test(header)) headers[name] = header;
   }
   return headers;
 }

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { memorySessionStore } from './memory-store.js';
 import { RequestSession } from './session.js';
 import type { SessionData, SessionStore } from './store.js';
+import { isToken } from '../http/token.js';
 
 export interface SessionOptions {
   /** Where sessions live. Default: a memory store (this process only, 100 000 sessions at most). */
@@ -21,8 +22,6 @@ const DAY = 24 * 60 * 60 * 1000;
 /** 24 random bytes: 192 bits, exactly 32 base64url characters with no padding. */
 const ID_BYTES = 24;
 const ID_SHAPE = /^[A-Za-z0-9_-]{32}$/;
-/** RFC 6265 cookie-name characters (an HTTP token). */
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const sessions = new WeakMap<Context, RequestSession>();
 
@@ -50,7 +49,7 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
       `sessionMiddleware({ ttl: ${String(ttl)} }): ttl must be a positive whole number of milliseconds, e.g. 86_400_000 for 24 hours.`,
     );
   }
-  if (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie)) {
+  if (typeof cookie !== 'string' || !isToken(cookie)) {
     throw new ConfigError(
       `sessionMiddleware({ cookie: ${JSON.stringify(cookie)} }): a cookie name is letters, digits and !#$%&'*+-.^_\`|~ only, e.g. 'session_id'.`,
     );
