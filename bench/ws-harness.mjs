@@ -3,6 +3,7 @@
 import { spawn, execSync, spawnSync } from 'node:child_process';
 import { availableParallelism, totalmem, release } from 'node:os';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { WebSocket } from 'ws';
 
 const children = new Set();
 
@@ -277,3 +278,50 @@ export function machine() {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Idle sockets (memory benches): opened in batches from several source addresses, closed together.
+
+/**
+ * Opens socket number `i` to ws://127.0.0.1:port/ws from 127.0.0.(1 + i % addresses), so that no
+ * address pair runs out of ephemeral ports. `onPing` counts the server's pings (Vela's heartbeat).
+ */
+export function openIdle(port, i, { addresses = 4, onPing } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false, localAddress: `127.0.0.${1 + (i % addresses)}` });
+    if (onPing) ws.on('ping', onPing);
+    ws.once('open', () => {
+      ws.removeListener('error', reject);
+      ws.on('error', () => {}); // the server is killed at the end of a run
+      resolve(ws);
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** Opens `count` idle sockets, `batch` at a time. */
+export async function openManyIdle(port, count, { batch = 250, ...options } = {}) {
+  const sockets = [];
+  for (let start = 0; start < count; start += batch) {
+    const opening = [];
+    for (let i = start; i < Math.min(start + batch, count); i++) opening.push(openIdle(port, i, options));
+    sockets.push(...(await Promise.all(opening)));
+  }
+  return sockets;
+}
+
+/** Closes every socket (or cuts it, with `terminate`), cutting any that has not closed after 2 s. */
+export function closeAll(sockets, { terminate = false } = {}) {
+  return Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          const timer = setTimeout(() => ws.terminate(), 2_000);
+          ws.once('close', () => (clearTimeout(timer), resolve()));
+          if (terminate) ws.terminate();
+          else ws.close(1000);
+        }),
+    ),
+  );
+}

@@ -17,8 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { WebSocket } from 'ws';
-import { spawnChild, machine, sleep } from './ws-harness.mjs';
+import { spawnChild, machine, sleep, openManyIdle, closeAll } from './ws-harness.mjs';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,28 +38,6 @@ const SERVERS = [
 
 if (!existsSync(new URL('../dist/index.js', import.meta.url))) throw new Error('dist/ is missing: run `npm run build` first');
 const dir = arg('keep') ?? mkdtempSync(join(tmpdir(), 'vela-heap-'));
-
-function open(port, i) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false, localAddress: `127.0.0.${1 + (i % ADDRESSES)}` });
-    ws.once('open', () => {
-      ws.removeListener('error', reject);
-      ws.on('error', () => {});
-      resolve(ws);
-    });
-    ws.once('error', reject);
-  });
-}
-
-async function openMany(port, count) {
-  const sockets = [];
-  for (let start = 0; start < count; start += BATCH) {
-    const batch = [];
-    for (let i = start; i < Math.min(start + BATCH, count); i++) batch.push(open(port, i));
-    sockets.push(...(await Promise.all(batch)));
-  }
-  return sockets;
-}
 
 /** Reads a .heapsnapshot into flat arrays and the few lookups the diff needs. */
 function readSnapshot(file) {
@@ -252,13 +229,13 @@ async function measure({ label, kind, env }) {
   let sockets = [];
   try {
     const port = await server.ready;
-    const warm = await openMany(port, WARMUP);
-    await Promise.all(warm.map((ws) => new Promise((resolve) => (ws.once('close', resolve), ws.close(1000)))));
+    const warm = await openManyIdle(port, WARMUP, { addresses: ADDRESSES, batch: BATCH });
+    await closeAll(warm);
     await sleep(300);
     const slug = label.replace(/\W+/g, '-').replace(/-$/, '');
     const a = (await server.request({ cmd: 'snapshot', file: join(dir, `${slug}-before.heapsnapshot`) }, 120_000)).file;
     const memA = await server.request({ cmd: 'mem' });
-    sockets = await openMany(port, SOCKETS);
+    sockets = await openManyIdle(port, SOCKETS, { addresses: ADDRESSES, batch: BATCH });
     await sleep(500);
     const memB = await server.request({ cmd: 'mem' });
     const b = (await server.request({ cmd: 'snapshot', file: join(dir, `${slug}-after.heapsnapshot`) }, 120_000)).file;

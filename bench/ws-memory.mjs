@@ -21,7 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, fdLimitFor } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, fdLimitFor, openManyIdle, closeAll } from './ws-harness.mjs';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,6 +56,7 @@ const mib = (x) => (x / 1024 / 1024).toFixed(1);
 // Default mode: bytes per idle socket, vela vs raw
 
 let pings = 0; // pings the server sent to our sockets (Vela's heartbeat)
+const idle = { addresses: ADDRESSES, batch: BATCH, onPing: () => (pings += 1) };
 
 if (process.argv[2] === 'client') await climbClient(Number(process.argv[3]));
 else {
@@ -64,46 +65,6 @@ else {
   else await perSocket();
 }
 
-function open(port, i, addresses = ADDRESSES) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-      perMessageDeflate: false,
-      localAddress: `127.0.0.${1 + (i % addresses)}`,
-    });
-    ws.on('ping', () => (pings += 1));
-    ws.once('open', () => {
-      ws.removeListener('error', reject);
-      ws.on('error', () => {}); // the server is killed at the end of a run
-      resolve(ws);
-    });
-    ws.once('error', reject);
-  });
-}
-
-async function openMany(port, count) {
-  const sockets = [];
-  for (let start = 0; start < count; start += BATCH) {
-    const batch = [];
-    for (let i = start; i < Math.min(start + BATCH, count); i++) batch.push(open(port, i));
-    sockets.push(...(await Promise.all(batch)));
-  }
-  return sockets;
-}
-
-function closeAll(sockets, { terminate = false } = {}) {
-  return Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          const timer = setTimeout(() => ws.terminate(), 2_000);
-          ws.once('close', () => (clearTimeout(timer), resolve()));
-          if (terminate) ws.terminate();
-          else ws.close(1000);
-        }),
-    ),
-  );
-}
 
 async function run(kind) {
   const server = spawnChild(serverScript, [kind], { nodeArgs: ['--expose-gc'] });
@@ -111,11 +72,11 @@ async function run(kind) {
   try {
     const port = await server.ready;
     const pingsBefore = pings;
-    await closeAll(await openMany(port, WARMUP));
+    await closeAll(await openManyIdle(port, WARMUP, idle));
     await sleep(200);
     const before = await server.request({ cmd: 'mem' });
     const t0 = performance.now();
-    sockets = await openMany(port, SOCKETS);
+    sockets = await openManyIdle(port, SOCKETS, idle);
     const openMs = performance.now() - t0;
     await sleep(SETTLE_MS);
     const after = await server.request({ cmd: 'mem' });
