@@ -3,7 +3,7 @@
 // ctx.throw) are handled the same way.
 import { STATUS_CODES } from 'node:http';
 import { describeValue } from '../describe.js';
-import { isToken } from './token.js';
+import { isSendableHeader } from './token.js';
 
 export interface HttpErrorOptions {
   /** Whether `message` may be shown to the client. Default: true below 500, false from 500 up. */
@@ -52,17 +52,15 @@ export class HttpError extends Error {
   }
 }
 
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /**
- * The headers of a thrown Koa-style error that can go on the wire: string values under valid names,
- * without control characters (CR/LF would split the header). Anything else would make Node throw while the error page is written.
+ * The headers of a thrown Koa-style error that can go on the wire. Anything else would make Node
+ * throw while the error page is written.
  */
 function sendableHeaders(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null) return {};
   const headers: Record<string, string> = {};
   for (const [name, header] of Object.entries(value)) {
-    if (typeof header === 'string' && isToken(name) && HEADER_VALUE.test(header)) headers[name] = header;
+    if (typeof header === 'string' && isSendableHeader(name, header)) headers[name] = header;
   }
   return headers;
 }
