@@ -34,7 +34,9 @@ export class HttpError extends Error {
   }
 
   /**
-   * Any thrown value as an HttpError: Koa-style errors keep their status and `expose`; everything
+   * Any thrown value as an HttpError: Koa-style errors keep their status, and their message and
+   * headers only when they say `expose: true` (as http-errors and `ctx.throw` do for 4xx), since an
+   * error that merely carries a `status` (a database driver's, say) may hold anything; everything
    * else is a 500 whose message stays private.
    */
   static from(error: unknown): HttpError {
@@ -42,9 +44,10 @@ export class HttpError extends Error {
     const candidate = error as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown; headers?: unknown };
     const status = Number(candidate?.status ?? candidate?.statusCode);
     if (Number.isInteger(status) && status >= 400 && status <= 599) {
+      const expose = candidate.expose === true;
       return new HttpError(status, typeof candidate.message === 'string' ? candidate.message : undefined, {
-        expose: typeof candidate.expose === 'boolean' ? candidate.expose : status < 500,
-        headers: sendableHeaders(candidate.headers),
+        expose,
+        headers: expose ? sendableHeaders(candidate.headers) : {},
         cause: error,
       });
     }

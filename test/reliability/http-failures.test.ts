@@ -17,6 +17,7 @@ import {
   OnMessage,
   Route,
   WebSocket,
+  HttpError,
   json,
   ok,
   sendfile,
@@ -418,5 +419,54 @@ describe('HTTP failures', () => {
     expect(body.error).toContain(secret);
     expect(body.stack).toMatch(/\bat \S+ \(/);
     console.log(`[case 29] ${paths.length} failing routes × ${accepts.length} Accept values = ${paths.length * accepts.length}/${paths.length * accepts.length} generic 500 bodies, 0 of ${leaks.length} leak markers found; ${logged.length} error lines keep the details; development shows them`);
+  });
+
+  it('36. a thrown 4xx shows its message and headers only when it says expose: true (as Koa), in production', async () => {
+    const secret = 'tenant 7 row 42 violates constraint users_email_key';
+    @Controller('')
+    class ErrorsController {
+      @Route('/plain')
+      plain() {
+        // What a database driver or library may throw: a status, a detailed message, its own headers.
+        throw Object.assign(new Error(secret), { status: 400, headers: { 'x-db-node': 'pg-3' } });
+      }
+      @Route('/exposed')
+      exposed() {
+        throw Object.assign(new Error('Title is required'), { status: 422, expose: true, headers: { 'retry-after': '5' } });
+      }
+      @Route('/private')
+      private() {
+        throw Object.assign(new Error(secret), { statusCode: 409, expose: false, headers: { 'x-db-node': 'pg-3' } });
+      }
+      @Route('/vela')
+      vela() {
+        throw new HttpError(403, 'You do not own this post');
+      }
+      @Route('/echo', { methods: ['post'] })
+      echo(ctx: Context) {
+        return json(ctx.request.body);
+      }
+    }
+    @Module({ controllers: [ErrorsController] })
+    class AppModule {}
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production'; // read at bootstrap
+    const app = await start(AppModule).finally(() => (process.env.NODE_ENV = previous));
+
+    const seen = async (path: string) => {
+      const res = await timedRequest(app.url, path, { headers: JSON_ACCEPT });
+      return { status: res.status, body: JSON.parse(res.body) as unknown, dbNode: res.headers['x-db-node'], retryAfter: res.headers['retry-after'] };
+    };
+    expect(await seen('/plain')).toEqual({ status: 400, body: { error: 'Bad Request', status: 400 }, dbNode: undefined, retryAfter: undefined });
+    expect(await seen('/private')).toEqual({ status: 409, body: { error: 'Conflict', status: 409 }, dbNode: undefined, retryAfter: undefined });
+    expect(await seen('/exposed')).toEqual({ status: 422, body: { error: 'Title is required', status: 422 }, dbNode: undefined, retryAfter: '5' });
+    // 4xx errors Vela makes itself (HttpError, body parsing) expose their message by default.
+    expect(await seen('/vela')).toMatchObject({ status: 403, body: { error: 'You do not own this post', status: 403 } });
+    const malformed = await timedRequest(app.url, '/echo', { method: 'POST', headers: { ...JSON_ACCEPT, 'content-type': 'application/json' }, body: '{' });
+    expect(malformed.status).toBe(400);
+    expect((JSON.parse(malformed.body) as { error: string }).error).toMatch(/^Request body could not be parsed: .*JSON/);
+    // The hidden details stay in the log for the developer.
+    const refused = app.log.entries.filter((entry) => entry.message === 'request refused').map((entry) => String(entry.fields.error));
+    expect(refused.filter((message) => message.includes(secret))).toHaveLength(2);
   });
 });
