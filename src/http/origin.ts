@@ -15,7 +15,7 @@ export function originOf(text: string): string | undefined {
 
 /**
  * The origin the request was served from: scheme and host as Koa sees them (behind a proxy, with
- * `app.proxy`, from X-Forwarded-Proto/Host), default ports and case normalised. Undefined without
+ * `app.koa.proxy`, from X-Forwarded-Proto/Host), default ports and case normalised. Undefined without
  * a usable Host header.
  */
 export function ownOrigin(ctx: Context): string | undefined {

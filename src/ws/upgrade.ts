@@ -250,7 +250,7 @@ function checkOrigin(definition: GatewayDefinition): Middleware {
   };
 }
 
-/** Says what to change: list the site, or, when it is this site behind a proxy, set app.proxy. */
+/** Says what to change: list the site, or, when it is this site behind a proxy, set app.koa.proxy. */
 function foreignOriginMessage(origin: string, own: string | undefined, path: string, proxy: boolean): string {
   // Echoed as a suggestion only when it is a well-formed origin (not `null`, not a joined list).
   const entry = originOf(origin) === origin ? origin : 'https://app.example.com';
@@ -258,7 +258,7 @@ function foreignOriginMessage(origin: string, own: string | undefined, path: str
     `Cross-origin WebSocket refused: Origin '${origin}' is neither this gateway's own origin ` +
     `(${own ? `'${own}'` : 'unknown: no Host header'}) nor in its origins. To let that site connect, ` +
     `list it: @WebSocket('${path}', { origins: ['${entry}'] }).` +
-    (proxy ? '' : ' If it is this site behind a proxy, set app.proxy = true so the own origin is read from X-Forwarded-Proto and X-Forwarded-Host.')
+    (proxy ? '' : ' If it is this site behind a proxy, set app.koa.proxy = true so the own origin is read from X-Forwarded-Proto and X-Forwarded-Host.')
   );
 }
 
