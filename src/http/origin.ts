@@ -15,8 +15,8 @@ export function originOf(text: string): string | undefined {
 
 /**
  * The origin the request was served from: scheme and host as Koa sees them (behind a proxy, with
- * `app.koa.proxy`, from X-Forwarded-Proto/Host), default ports and case normalised. Undefined without
- * a usable Host header.
+ * `app.koa.proxy`, from X-Forwarded-Proto/Host), default ports and case normalised. Undefined
+ * without a usable Host header.
  */
 export function ownOrigin(ctx: Context): string | undefined {
   return ctx.host ? originOf(`${ctx.protocol}://${ctx.host}`) : undefined;
