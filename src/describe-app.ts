@@ -52,7 +52,7 @@ export interface AppDescription {
 
 /**
  * Describes the app rooted at `root`. Throws the same ConfigError bootstrap would for a duplicate
- * route or a gateway without a handler; static directories are listed as declared, not checked
+ * route or gateway path; static directories are listed as declared, not checked
  * (they are relative to the directory the app runs in).
  *
  * @example

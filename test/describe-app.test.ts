@@ -94,13 +94,15 @@ describe('describeApp', () => {
   });
 
   it('throws the ConfigError bootstrap would, without starting anything', () => {
-    @WebSocket('/silent')
-    class SilentGateway {}
-    @Module({ gateways: [SilentGateway] })
+    @WebSocket('/chat')
+    class ChatGateway {}
+    @WebSocket('/Chat')
+    class ShadowedGateway {}
+    @Module({ gateways: [ChatGateway, ShadowedGateway] })
     class AppModule {}
 
     expect(() => describeApp(AppModule)).toThrow(ConfigError);
-    expect(() => describeApp(AppModule)).toThrow(/^SilentGateway has no @OnMessage handler/);
+    expect(() => describeApp(AppModule)).toThrow(/^Duplicate gateway path: ChatGateway on \/chat and ShadowedGateway on \/Chat/);
   });
 });
 

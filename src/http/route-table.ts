@@ -168,9 +168,12 @@ function normalizeMethods(methods: readonly string[] | undefined, where: string)
   });
 }
 
-/** `/users/:id` and `/users/:userId` match the same requests, so they are compared without names. */
-/** What the router matches: parameters by position, case-insensitively, a trailing slash ignored. */
-function shape(path: string): string {
+/**
+ * What the router matches, for finding duplicates: parameters by position (`/users/:id` and
+ * `/users/:userId` match the same requests), case-insensitively, a trailing slash ignored. Gateway
+ * paths are matched by path-to-regexp with the same defaults, so gateway-table.ts uses it too.
+ */
+export function pathShape(path: string): string {
   const shaped = path.replace(/:\w+/g, ':').replace(/\*\w+/g, '*').toLowerCase();
   return shaped.length > 1 && shaped.endsWith('/') ? shaped.slice(0, -1) : shaped;
 }
@@ -179,7 +182,7 @@ function rejectDuplicateRoutes(routes: readonly RouteDefinition[]): void {
   const seen = new Map<string, RouteDefinition>();
   for (const route of routes) {
     for (const method of route.httpMethods) {
-      const key = `${method} ${shape(route.path)}`;
+      const key = `${method} ${pathShape(route.path)}`;
       const first = seen.get(key);
       if (first) {
         throw new ConfigError(

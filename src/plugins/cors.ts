@@ -4,6 +4,7 @@
 import koaCors from '@koa/cors';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
+import { originOf } from '../http/origin.js';
 import { keepHeader } from '../http/request-info.js';
 
 export interface CorsOptions {
@@ -89,14 +90,4 @@ function checkOrigins({ origins, credentials }: CorsOptions): Set<string> | '*' 
     }
   }
   return new Set(origins);
-}
-
-/** `text` as an origin (scheme://host[:port], normalised), or undefined when it is not one. */
-export function originOf(text: string): string | undefined {
-  try {
-    const url = new URL(text);
-    return url.origin === 'null' ? undefined : url.origin;
-  } catch {
-    return undefined;
-  }
 }

@@ -12,11 +12,12 @@ export interface WebSocketOptions {
   middleware?: Middleware[];
   /**
    * Origins other than the gateway's own that may open a socket, e.g. `['https://app.example.com']`
-   * (scheme, host and port). Once set, a browser upgrade from any other site is refused with 403
-   * (cross-site WebSocket hijacking); the page's own origin is always accepted, so `[]` means
-   * same-origin only. Default: unset, every origin.
+   * (scheme, host and port). A browser upgrade from any other site is refused with 403 (cross-site
+   * WebSocket hijacking); the gateway's own origin is always accepted. Default: own origin only.
+   * `'*'` accepts every origin: only for gateways that trust no cookie (public data, or a token
+   * checked by `security`).
    */
-  origins?: string[];
+  origins?: string[] | '*';
   /** Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
   maxPayload?: number;
   /** Ping interval in ms; a peer that misses a pong by the next ping is dropped. Default 30 000; 0 turns it off. */

@@ -4,13 +4,13 @@ import { match, type MatchFunction } from 'path-to-regexp';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { describeValue } from '../describe.js';
-import { originOf } from '../plugins/cors.js';
+import { originOf } from '../http/origin.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../module.js';
 import { metadata } from '../metadata.js';
 import type { Security } from '../http/security.js';
-import { requireFallback } from '../http/route-table.js';
+import { pathShape, requireFallback } from '../http/route-table.js';
 import type { RateLimit, WebSocketOptions } from './decorators.js';
 
 export interface InfoHandler {
@@ -24,8 +24,8 @@ export interface GatewayDefinition {
   match: MatchFunction<Record<string, string | string[]>>;
   security: Security;
   middleware: readonly Middleware[];
-  /** Origins accepted besides the gateway's own (see checkOrigin in upgrade.ts); unset: any. */
-  origins?: ReadonlySet<string>;
+  /** Origins accepted besides the gateway's own (see checkOrigin in upgrade.ts), or '*': any. */
+  origins: ReadonlySet<string> | '*';
   maxPayload: number;
   heartbeat: number;
   idleTimeout: number;
@@ -53,7 +53,7 @@ interface GatewaySource {
 
 export function buildGatewayTable(modules: readonly LoadedModule[]): GatewayDefinition[] {
   const definitions: GatewayDefinition[] = [];
-  const byPath = new Map<string, Class>();
+  const byPath = new Map<string, GatewayDefinition>();
   const sources: GatewaySource[] = modules.map((mod) => ({
     module: mod.module,
     gateways: mod.gateways,
@@ -65,12 +65,16 @@ export function buildGatewayTable(modules: readonly LoadedModule[]): GatewayDefi
     for (const gateway of source.gateways) {
       if (definitions.some((d) => d.gateway === gateway)) continue;
       const definition = compile(gateway, source);
-      const shape = definition.path.replace(/:\w+/g, ':').replace(/\*\w+/g, '*');
+      const shape = pathShape(definition.path);
       const other = byPath.get(shape);
       if (other) {
-        throw new ConfigError(`Gateways ${other.name} and ${gateway.name} are both on ${definition.path}: give each its own path.`);
+        throw new ConfigError(
+          `Duplicate gateway path: ${other.gateway.name} on ${other.path} and ${gateway.name} on ${definition.path} match the same ` +
+            `upgrades (paths match whatever their case, trailing slash or parameter names), so ${gateway.name} could never be reached. ` +
+            `Give each its own path.`,
+        );
       }
-      byPath.set(shape, gateway);
+      byPath.set(shape, definition);
       definitions.push(definition);
     }
   }
@@ -97,12 +101,8 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     return name;
   };
 
+  // None is fine: a push-only gateway (a feed, notifications) ignores what clients send.
   const handlers = metadata.getMessageHandlers(cls);
-  if (handlers.length === 0) {
-    throw new ConfigError(
-      `${cls.name} has no @OnMessage handler: add a method decorated with @OnMessage() (text), @OnMessage({ binary: true }) or @OnMessage('event').`,
-    );
-  }
   let text: string | undefined;
   let binary: string | undefined;
   const events = new Map<string, string>();
@@ -201,14 +201,22 @@ function positive(value: number | undefined, fallback: number, cls: Class, name:
 
 /**
  * Browsers send `Origin` as scheme://host[:port], lower-case, nothing more: an entry with a path or
- * a trailing slash would never match and silently refuse the site it was meant for.
+ * a trailing slash would never match and silently refuse the site it was meant for. Unset is the
+ * gateway's own origin only; `'*'` is every origin, and only on its own: inside a list it would
+ * read as an origin that never matches, or as "all" hidden among a few.
  */
-function originsOf(origins: unknown, cls: Class): ReadonlySet<string> | undefined {
-  if (origins === undefined) return undefined;
+function originsOf(origins: unknown, cls: Class): ReadonlySet<string> | '*' {
+  if (origins === undefined) return new Set();
+  if (origins === '*') return '*';
   if (!Array.isArray(origins)) {
-    throw new ConfigError(`${cls.name}: @WebSocket origins must be a list of origins, e.g. ['https://app.example.com'], got ${describeValue(origins)}.`);
+    throw new ConfigError(
+      `${cls.name}: @WebSocket origins must be a list of origins, e.g. ['https://app.example.com'], or '*' for any, got ${describeValue(origins)}.`,
+    );
   }
   for (const origin of origins as unknown[]) {
+    if (origin === '*') {
+      throw new ConfigError(`${cls.name}: @WebSocket origins lists '*': write origins: '*' (not in a list) to accept every origin, or list origins only.`);
+    }
     if (typeof origin !== 'string' || originOf(origin) !== origin) {
       throw new ConfigError(
         `${cls.name}: @WebSocket origins entry ${describeValue(origin)} is not an origin: write scheme, host and port only, ` +

@@ -12,6 +12,7 @@ import compose from 'koa-compose';
 import type { Logger } from '../logger.js';
 import type { ResultRenderer } from '../http/renderer.js';
 import { HttpError } from '../http/http-error.js';
+import { originOf, ownOrigin } from '../http/origin.js';
 import { requestInfo } from '../http/request-info.js';
 import { securityMiddleware } from '../http/security.js';
 import { sessionIdOf } from '../session/index.js';
@@ -231,32 +232,34 @@ const checkHandshake: Middleware = (ctx, next) => {
 };
 
 /**
- * Cross-site WebSocket hijacking guard: browsers always send Origin, so once `origins` is set, an
- * upgrade from a site that is neither listed nor the gateway's own is refused. A client without
- * Origin is not a browser (and could send any Origin it liked): it is let through.
+ * Cross-site WebSocket hijacking guard. A page on any site can open a socket here, and the browser
+ * sends this site's cookies with it; browsers always send `Origin`, so an upgrade from a site that
+ * is neither the gateway's own nor listed in `origins` is refused, before sessions, middleware and
+ * security run. `origins: '*'` turns the check off. A client without Origin is not a browser (and
+ * could send any Origin it liked): it is let through.
  */
 function checkOrigin(definition: GatewayDefinition): Middleware {
-  const { origins } = definition;
-  if (!origins) return (_ctx, next) => next();
+  const { origins, path } = definition;
+  if (origins === '*') return (_ctx, next) => next();
   return (ctx, next) => {
     const origin = ctx.get('Origin');
-    if (origin && !origins.has(origin) && !isSameOrigin(ctx, origin)) {
-      throw new HttpError(403, 'Cross-origin WebSocket refused: this Origin is not in the gateway\'s origins.');
-    }
-    return next();
+    if (!origin || origins.has(origin)) return next();
+    const own = ownOrigin(ctx);
+    if (origin === own) return next();
+    throw new HttpError(403, foreignOriginMessage(origin, own, path, ctx.app.proxy));
   };
 }
 
-/**
- * `Origin` names the site the upgrade is served from: scheme and host as Koa sees them (behind a
- * proxy, with `app.proxy`, from X-Forwarded-Proto/Host), default ports and case normalised.
- */
-function isSameOrigin(ctx: Context, origin: string): boolean {
-  try {
-    return new URL(`${ctx.protocol}://${ctx.host}`).origin === origin;
-  } catch {
-    return false;
-  }
+/** Says what to change: list the site, or, when it is this site behind a proxy, set app.koa.proxy. */
+function foreignOriginMessage(origin: string, own: string | undefined, path: string, proxy: boolean): string {
+  // Echoed as a suggestion only when it is a well-formed origin (not `null`, not a joined list).
+  const entry = originOf(origin) === origin ? origin : 'https://app.example.com';
+  return (
+    `Cross-origin WebSocket refused: Origin '${origin}' is neither this gateway's own origin ` +
+    `(${own ? `'${own}'` : 'unknown: no Host header'}) nor in its origins. To let that site connect, ` +
+    `list it: @WebSocket('${path}', { origins: ['${entry}'] }).` +
+    (proxy ? '' : ' If it is this site behind a proxy, set app.koa.proxy = true so the own origin is read from X-Forwarded-Proto and X-Forwarded-Host.')
+  );
 }
 
 /** Headers middleware set on the context (cookies, correlation ids), for the 101 response. */

@@ -176,6 +176,29 @@ describe('origins', () => {
     const script = await connect(app, '/chat');
     expect(await script.nextJson()).toMatchObject({ path: '/chat' });
   });
+
+  it("accepts only the gateway's own origin when origins is not set, and says how to allow another", async () => {
+    const app = await serve(describedGateway('/chat'));
+
+    const res = await refusal(app, '/chat', { headers: { origin: 'http://good.example', accept: 'application/json' } });
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toEqual({
+      error:
+        `Cross-origin WebSocket refused: Origin 'http://good.example' is neither this gateway's own origin ('http://127.0.0.1:${app.port}') ` +
+        `nor in its origins. To let that site connect, list it: @WebSocket('/chat', { origins: ['http://good.example'] }). ` +
+        'If it is this site behind a proxy, set app.koa.proxy = true so the own origin is read from X-Forwarded-Proto and X-Forwarded-Host.',
+      status: 403,
+    });
+    const page = await connect(app, '/chat', { headers: { origin: `http://127.0.0.1:${app.port}` } });
+    expect(await page.nextJson()).toMatchObject({ path: '/chat' });
+  });
+
+  it("accepts every Origin with origins: '*'", async () => {
+    const app = await serve(describedGateway('/chat', { origins: '*' }));
+
+    const browser = await connect(app, '/chat', { headers: { origin: 'http://evil.example' } });
+    expect(await browser.nextJson()).toMatchObject({ path: '/chat' });
+  });
 });
 
 describe('security', () => {

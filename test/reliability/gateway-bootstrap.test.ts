@@ -1,0 +1,127 @@
+// Reliability battery, what bootstrap makes of gateways: a gateway path another one shadows (40)
+// is refused as a duplicate HTTP route is, and a push-only gateway without @OnMessage (41) boots
+// and ignores what clients send it.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, Controller, Module, OnInfo, OnMessage, PubSub, Route, WebSocket, json, reply, type Class, type Connection, type PubSubMessage } from 'vela';
+import { start } from '../support/start.js';
+import { connect } from '../support/ws-client.js';
+
+/** The ConfigError bootstrap rejects `gateways` with. */
+async function gatewaysError(...gateways: Class[]): Promise<ConfigError> {
+  @Module({ gateways })
+  class AppModule {}
+  const error: unknown = await start(AppModule).then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
+function gatewayOn(path: string, name: string): Class {
+  @WebSocket(path)
+  class Gateway {
+    @OnMessage()
+    echo(text: string) {
+      return reply(text);
+    }
+  }
+  Object.defineProperty(Gateway, 'name', { value: name });
+  return Gateway;
+}
+
+describe('40. shadowed gateway paths', () => {
+  it('40. two gateway paths the matcher cannot tell apart (case, trailing slash, parameter names) fail bootstrap naming both classes and the fix', async () => {
+    const pairs: [string, string][] = [
+      ['/chat', '/Chat'],
+      ['/chat', '/chat/'],
+      ['/rooms/:id', '/Rooms/:name/'],
+      ['/files/*path', '/FILES/*rest'],
+    ];
+    for (const [first, second] of pairs) {
+      const error = await gatewaysError(gatewayOn(first, 'ChatGateway'), gatewayOn(second, 'ShadowGateway'));
+      expect(error.message, second).toBe(
+        `Duplicate gateway path: ChatGateway on ${first} and ShadowGateway on ${second} match the same upgrades ` +
+          `(paths match whatever their case, trailing slash or parameter names), so ShadowGateway could never be reached. ` +
+          `Give each its own path.`,
+      );
+    }
+  });
+
+  it('40. paths that differ in what they match still boot, and HTTP routes keep the same rule', async () => {
+    @Module({ gateways: [gatewayOn('/chat', 'A'), gatewayOn('/chat/:room', 'B'), gatewayOn('/chats', 'C'), gatewayOn('/rooms/:id/log', 'D')] })
+    class DistinctModule {}
+    const app = await start(DistinctModule);
+    const client = await connect(app, '/CHAT/');
+    client.send('hi');
+    expect(await client.next()).toBe('hi');
+
+    @Controller()
+    class PagesController {
+      @Route('/about')
+      about() {}
+
+      @Route('/About/')
+      aboutAgain() {}
+    }
+    @Module({ controllers: [PagesController] })
+    class RoutesModule {}
+    await expect(start(RoutesModule)).rejects.toThrow(
+      'Duplicate route GET /About/: declared by PagesController.about and PagesController.aboutAgain. Remove one or change its path or methods.',
+    );
+  });
+});
+
+describe('41. push-only gateways', () => {
+  it('41. a gateway with only init and @OnInfo boots, delivers infos and broadcasts, ignores client frames (debug line) and still answers vela:ping', async () => {
+    const connections: Connection[] = [];
+    @WebSocket('/notifications', { heartbeat: 0 })
+    class NotificationsGateway {
+      constructor(private readonly pubsub: PubSub) {}
+
+      init(conn: Connection) {
+        connections.push(conn);
+        this.pubsub.join('news');
+        return reply('ready');
+      }
+
+      @OnInfo({ channel: 'news' })
+      news(message: PubSubMessage) {
+        return reply(json({ topic: message.topic, payload: message.payload }));
+      }
+
+      @OnInfo()
+      direct(message: unknown) {
+        return reply(json({ direct: message }));
+      }
+    }
+    @Module({ gateways: [NotificationsGateway] })
+    class AppModule {}
+    const app = await start(AppModule);
+
+    const client = await connect(app, '/notifications');
+    expect(await client.next()).toBe('ready');
+    await app.pubsub.broadcast('news', 'headline', { n: 1 });
+    expect(await client.nextJson()).toEqual({ topic: 'headline', payload: { n: 1 } });
+    connections[0]!.info({ unread: 3 });
+    expect(await client.nextJson()).toEqual({ direct: { unread: 3 } });
+
+    // What the client sends reaches nothing; the heartbeat, answered in order, proves they were read.
+    client.send('hello');
+    client.send(Buffer.from([1, 2, 3]));
+    client.sendJson({ event: 'subscribe', data: 'sports' });
+    client.send('vela:ping');
+    expect(await client.next()).toBe('vela:pong');
+    const ignored = app.log.entries.filter((e) => e.message.startsWith('websocket ignored'));
+    expect(ignored.map((e) => [e.level, e.message])).toEqual([
+      ['debug', 'websocket ignored a text frame: no handler takes it'],
+      ['debug', 'websocket ignored a binary frame: no handler takes it'],
+      ['debug', 'websocket ignored a text frame: no handler takes it'],
+    ]);
+    expect(app.log.entries.filter((e) => e.level !== 'debug')).toEqual([]);
+
+    // Still open and subscribed.
+    await app.pubsub.broadcast('news', 'headline', { n: 2 });
+    expect(await client.nextJson()).toEqual({ topic: 'headline', payload: { n: 2 } });
+  });
+});
