@@ -423,7 +423,7 @@ describe('HTTP failures', () => {
 
   it('36. a thrown 4xx shows its message and headers only when it says expose: true (as Koa), in production', async () => {
     const secret = 'tenant 7 row 42 violates constraint users_email_key';
-    @Controller('')
+    @Controller()
     class ErrorsController {
       @Route('/plain')
       plain() {
