@@ -209,11 +209,12 @@ function rejectDuplicateStatusRoutes(routes: readonly StatusRouteDefinition[]): 
 }
 
 /**
- * Orders routes so that, segment by segment, a static segment comes before a parameter, and a
- * parameter before an optional or wildcard one: `/notes/new` wins over `/notes/:id` whatever the
- * declaration order. Equal shapes keep their declaration order (the sort is stable).
+ * Orders routes (or gateways) so that, segment by segment, a static segment comes before a
+ * parameter, and a parameter before an optional or wildcard one: `/notes/new` wins over
+ * `/notes/:id` whatever the declaration order. Equal shapes keep their declaration order (the sort
+ * is stable).
  */
-function sortBySpecificity(routes: RouteDefinition[]): RouteDefinition[] {
+export function sortBySpecificity<T extends { readonly path: string }>(routes: readonly T[]): T[] {
   const rank = (segment: string): number =>
     segment.includes('*') ? 3 : /[{}]/.test(segment) ? 2 : segment.includes(':') ? 1 : 0;
   const ranks = new Map(routes.map((r) => [r, r.path.split('/').slice(1).map(rank)]));

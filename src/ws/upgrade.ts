@@ -14,6 +14,7 @@ import type { ResultRenderer } from '../http/renderer.js';
 import { HttpError } from '../http/http-error.js';
 import { originOf, ownOrigin } from '../http/origin.js';
 import { requestInfo } from '../http/request-info.js';
+import { sortBySpecificity } from '../http/route-table.js';
 import { securityMiddleware } from '../http/security.js';
 import { sessionIdOf } from '../session/index.js';
 import type { ConnectionRequest } from './connection.js';
@@ -55,7 +56,9 @@ export class UpgradeHandler {
     this.#koa = koa;
     this.#ids = ids;
     this.#logger = logger;
-    const routes = gateways.map((server) => ({
+    // Matched in the order HTTP routes are: `/rooms/new` before `/rooms/:id`, whatever the declaration order.
+    const ordered = sortBySpecificity(gateways.map((server) => ({ server, path: server.runtime.definition.path })));
+    const routes = ordered.map(({ server }) => ({
       definition: server.runtime.definition,
       chain: compose<Context>([
         markGateway(server.runtime.definition),

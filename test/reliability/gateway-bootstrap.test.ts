@@ -70,6 +70,30 @@ describe('40. shadowed gateway paths', () => {
       'Duplicate route GET /About/: declared by PagesController.about and PagesController.aboutAgain. Remove one or change its path or methods.',
     );
   });
+  it('40. a static gateway path wins over a parameter one whatever the declaration order, as HTTP routes do', async () => {
+    const replyingWith = (path: string, name: string): Class => {
+      @WebSocket(path)
+      class Gateway {
+        @OnMessage()
+        who() {
+          return reply(name);
+        }
+      }
+      return Gateway;
+    };
+    // The parameter gateway first: declaration order used to decide, and /rooms/new was unreachable.
+    @Module({ gateways: [replyingWith('/rooms/:id', 'room'), replyingWith('/rooms/new', 'new'), replyingWith('/rooms/:id/*rest', 'deep')] })
+    class RoomsModule {}
+    const app = await start(RoomsModule);
+    const answers: string[] = [];
+    for (const path of ['/rooms/new', '/rooms/42', '/rooms/42/log/today']) {
+      const client = await connect(app, path);
+      client.send('?');
+      answers.push(String(await client.next()));
+      await client.close();
+    }
+    expect(answers).toEqual(['new', 'room', 'deep']);
+  });
 });
 
 describe('41. push-only gateways', () => {
