@@ -2,6 +2,7 @@
 // event frame nested thousands deep, or carrying a __proto__ key, is refused for its sender only
 // (32), a reply that cannot be encoded is skipped rather than a reason to close (32), and a burst
 // written to a channel reaches a member that reads while one that stalls is cut loose (39).
+import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket as WsClientSocket } from 'ws';
 import {
@@ -250,10 +251,8 @@ async function fastReader(app: TestApp): Promise<{ ws: WsClientSocket; id: strin
   onTestFinished(() => {
     if (ws.readyState !== WsClientSocket.CLOSED) ws.terminate();
   });
-  const first = deferred<string>();
-  ws.once('message', (data: Buffer) => first.resolve(data.toString()));
-  ws.once('error', (error) => first.reject(error));
-  const id = await first.promise;
+  // Its connection id, sent by init; once() rejects if the socket fails first.
+  const id = String(((await once(ws, 'message')) as [Buffer])[0]);
   const wrong: string[] = [];
   let received = 0;
   let done = deferred<number>();
