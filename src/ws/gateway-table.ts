@@ -44,6 +44,7 @@ export interface GatewayDefinition {
 }
 
 const MiB = 1024 * 1024;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface GatewaySource {
   module: Class;
@@ -211,7 +212,12 @@ function slowConsumerOf(options: WebSocketOptions, cls: Class): Pick<GatewayDefi
         `the cap is the hard limit over the soft one, so make it at least as large.`,
     );
   }
-  return { maxBufferedBytes, drainTimeout: positive(options.drainTimeout, 10_000, cls, 'drainTimeout'), bufferedBytesCap };
+  const drainTimeout = positive(options.drainTimeout, 10_000, cls, 'drainTimeout');
+  // Past this, setTimeout fires after 1 ms instead: every burst would close its socket.
+  if (drainTimeout > MAX_TIMER_MS) {
+    throw new ConfigError(`${cls.name}: @WebSocket drainTimeout must be at most ${MAX_TIMER_MS} ms (setTimeout's limit), got ${drainTimeout}.`);
+  }
+  return { maxBufferedBytes, drainTimeout, bufferedBytesCap };
 }
 
 /**
