@@ -2,7 +2,8 @@
 // Vela's own frame dispatch (GatewayProcess from dist/, bundled to fuzz/.build by fuzz/run.mjs so
 // istanbul can instrument it for coverage). The gateway has JSON event handlers only, as in API.md:
 // a JSON object with a string `event` that names a handler is dispatched with its `data`, an event
-// no handler takes is ignored, anything else closes the socket with 1007; binary frames are ignored
+// no handler takes is ignored, one nested deeper than jsonDepth or with a __proto__ key and anything
+// else closes the socket with 1007; binary frames are ignored
 // (no binary handler); `vela:ping` is answered `vela:pong`. Any other outcome, or any exception,
 // is a crash. Run it with `npm run fuzz`.
 //
@@ -18,6 +19,8 @@ const { GatewayProcess } = require('./.build/gateway-process.js');
 /** Frames within one input are separated by this byte; the first byte of a frame picks text or binary. */
 const SEPARATOR = 0x1e;
 const CLOSE_1007 = 'expected JSON {"event": name, "data": value}';
+/** Small, so that generated frames reach it: event frames nested deeper are refused with 1007. */
+const JSON_DEPTH = 4;
 
 class FakeSocket extends EventEmitter {
   readyState = 1; // OPEN
@@ -93,6 +96,7 @@ const runtime = (definition) => ({
   definition,
   createGateway: () => new FuzzGateway(),
   hub: { connected() {}, disconnected() {} },
+  jsonDepth: JSON_DEPTH,
   logger: {
     ...silent,
     // Only a gateway callback failing logs an error; the handlers here never fail.
@@ -119,8 +123,22 @@ function expected(text, hasText) {
   if (typeof value !== 'object' || value === null || typeof value.event !== 'string') {
     return hasText ? { kind: 'call', event: 'text', data: text } : { kind: 'close' };
   }
+  if (hasProtoKey(value)) return { kind: 'close', reason: 'event JSON has a __proto__ key: send plain data' };
+  if (depthOf(value) > JSON_DEPTH) return { kind: 'close', reason: `event JSON is nested deeper than ${JSON_DEPTH} levels` };
   if (value.event === 'echo' || value.event === 'note') return { kind: 'call', event: value.event, data: value.data };
   return hasText ? { kind: 'call', event: 'text', data: text } : { kind: 'ignore' };
+}
+
+/** Whether an object anywhere in `value` has an own `__proto__` key (JSON.parse makes it a plain one). */
+function hasProtoKey(value) {
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.hasOwn(value, '__proto__') || Object.values(value).some(hasProtoKey);
+}
+
+/** How deep arrays and objects nest in `value`: 0 for a scalar, 1 for `{}` or `[]`. */
+function depthOf(value) {
+  if (typeof value !== 'object' || value === null) return 0;
+  return 1 + Math.max(0, ...Object.values(value).map(depthOf));
 }
 
 let id = 0;
@@ -164,8 +182,8 @@ function fuzz(buf) {
         if (got.calls.length || got.closes.length || !isDeepStrictEqual(got.sent, ['vela:pong'])) fail('vela:ping was not answered vela:pong', detail);
         break;
       case 'close':
-        if (got.calls.length || got.sent.length || !isDeepStrictEqual(got.closes, [{ code: 1007, reason: CLOSE_1007 }])) {
-          fail('a frame that is not a JSON event did not close with 1007', detail);
+        if (got.calls.length || got.sent.length || !isDeepStrictEqual(got.closes, [{ code: 1007, reason: want.reason ?? CLOSE_1007 }])) {
+          fail('a frame that is not a JSON event, or one over the limits, did not close with 1007', detail);
         }
         closed = true;
         break;

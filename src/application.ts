@@ -26,6 +26,7 @@ import { loadModules } from './module.js';
 import { GracefulServer } from './graceful-server.js';
 import { buildGatewayTable } from './ws/gateway-table.js';
 import { GatewayServer } from './ws/gateway-server.js';
+import { DEFAULT_JSON_DEPTH } from './json-depth.js';
 import { UpgradeHandler, upgradeRequired } from './ws/upgrade.js';
 import type { Fallback } from './http/decorators.js';
 import { ConnectionIds } from './ws/connection-id.js';
@@ -176,6 +177,8 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
         fallback: definition.fallback && container.get<Fallback>(definition.fallback),
         hub,
         logger,
+        // Event frames get the depth limit of JSON bodies.
+        jsonDepth: options.body?.jsonDepth ?? DEFAULT_JSON_DEPTH,
       }),
   );
 

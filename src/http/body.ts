@@ -6,6 +6,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { HttpError } from './http-error.js';
+import { DEFAULT_JSON_DEPTH, deeperThan } from '../json-depth.js';
 
 /**
  * @koa/bodyparser's options (`jsonLimit: '1mb'`, `formLimit`, `textLimit`, enabled types…) and
@@ -16,10 +17,8 @@ import { HttpError } from './http-error.js';
  */
 export type BodyOptions = NonNullable<Parameters<typeof bodyParser>[0]> & { jsonDepth?: number };
 
-const DEFAULT_DEPTH = 64;
-
 /** The body parser of every route: parses, then checks the nesting depth of what it parsed. */
-export function createBodyParser({ jsonDepth = DEFAULT_DEPTH, ...options }: BodyOptions = {}): Middleware {
+export function createBodyParser({ jsonDepth = DEFAULT_JSON_DEPTH, ...options }: BodyOptions = {}): Middleware {
   if (!Number.isSafeInteger(jsonDepth) || jsonDepth < 1) {
     throw new ConfigError(`bootstrap body.jsonDepth must be a whole number ≥ 1, got ${String(jsonDepth)}.`);
   }
@@ -51,18 +50,4 @@ function parseError(error: unknown): unknown {
   const { status, expose, message } = (error ?? {}) as { status?: unknown; expose?: unknown; message?: unknown };
   if (status !== 400 || expose === true || typeof message !== 'string') return error;
   return new HttpError(400, `Request body could not be parsed: ${message}`, { cause: error });
-}
-
-/** Whether arrays and objects in `value` nest more than `limit` deep; iterative, so never a stack overflow. */
-function deeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const stack: [object, number][] = [[value, 1]];
-  for (let top = stack.pop(); top; top = stack.pop()) {
-    const [node, depth] = top;
-    if (depth > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }

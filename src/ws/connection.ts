@@ -42,7 +42,10 @@ export class Connection {
     this.#driver = driver;
   }
 
-  /** Sends a frame now. False when the socket is no longer open (the frame is dropped). */
+  /**
+   * Sends a frame now. False when the socket is no longer open, or for a `json(value)` that cannot
+   * be encoded (logged as an error): the frame is dropped, the connection stays as it was.
+   */
   send(frame: Frame): boolean {
     return this.#driver.send(frame);
   }

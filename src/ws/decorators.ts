@@ -28,8 +28,15 @@ export interface WebSocketOptions {
    * not pages left idle; protocol pongs do not count.
    */
   idleTimeout?: number;
-  /** A socket whose unsent data passes this many bytes is a slow consumer: closed with 1008. Default 1 MiB. */
+  /**
+   * Slow consumers. A socket's unsent data may pass `maxBufferedBytes` (default 1 MiB) in a burst,
+   * but must fall back under it within `drainTimeout` ms (default 10 000), and may never pass
+   * `bufferedBytesCap` (default 16 × maxBufferedBytes: 16 MiB, room for a 200 × 64 KiB burst); a
+   * socket that does either is closed with 1008 `slow consumer`.
+   */
   maxBufferedBytes?: number;
+  drainTimeout?: number;
+  bufferedBytesCap?: number;
   /**
    * Most messages a client may send: bursts of up to `messages`, refilled at `messages` per `per`
    * ms. A socket over it is closed with 1008 `rate limit exceeded`. Every message counts (text,

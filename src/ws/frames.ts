@@ -60,7 +60,7 @@ export interface EncodedFrame {
  * the cache turns it into a frame once and every socket gets the same bytes. It only lives for the
  * synchronous delivery loop, so a value mutated later is encoded afresh.
  */
-let broadcastCache: { strings: Map<string, EncodedFrame>; values: Map<unknown, EncodedFrame> } | undefined;
+let broadcastCache: { strings: Map<string, EncodedFrame>; values: Map<unknown, EncodedFrame | FrameEncodingError> } | undefined;
 
 /** Runs `deliver` with frames encoded once for all the sockets it sends to. */
 export function encodingOnce<T>(deliver: () => T): T {
@@ -73,28 +73,63 @@ export function encodingOnce<T>(deliver: () => T): T {
   }
 }
 
-/** Throws a TypeError naming what was given, so a wrong frame is reported where it was returned. */
+/**
+ * `json(value)` whose value JSON.stringify cannot encode (a BigInt, a cycle, nesting deep enough to
+ * overflow the stack, a throwing toJSON). Unlike a wrong-typed frame, it can depend on data a client
+ * sent, so a gateway skips the reply and logs it rather than closing the connection.
+ */
+export class FrameEncodingError extends TypeError {
+  constructor(cause: unknown) {
+    super(
+      `json(value) cannot be encoded as JSON (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        `send plain data, without BigInt or cycles, at most a few thousand levels deep.`,
+      { cause },
+    );
+    this.name = 'FrameEncodingError';
+  }
+}
+
+/**
+ * Throws a TypeError naming what was given, so a wrong frame is reported where it was returned, or
+ * a FrameEncodingError for `json(value)` whose value has no JSON text.
+ */
 export function encodeFrame(frame: unknown): EncodedFrame {
   if (typeof frame === 'string') {
     if (!broadcastCache) return { data: frame, binary: false };
-    return cached(broadcastCache.strings, frame, frame);
+    return cached(broadcastCache.strings, frame);
   }
   if (frame instanceof Uint8Array) return { data: frame, binary: true };
   if (isTagged(frame) && frame[0] === 'json') {
     if (!broadcastCache) return { data: toJson(frame[1]), binary: false };
-    return cached(broadcastCache.values, frame[1], undefined);
+    return cachedJson(broadcastCache.values, frame[1]);
   }
   throw new TypeError(`${describe(frame)} is not a frame: send a string, a Buffer or Uint8Array, or json(value).`);
 }
 
-function cached<K>(cache: Map<K, EncodedFrame>, key: K, text: string | undefined): EncodedFrame {
-  let encoded = cache.get(key);
-  if (!encoded) {
-    const data = Buffer.from(text ?? toJson(key));
-    encoded = { data, binary: false, wire: wireFrame(data, false) };
-    cache.set(key, encoded);
-  }
+function cached(cache: Map<string, EncodedFrame>, text: string): EncodedFrame {
+  let encoded = cache.get(text);
+  if (!encoded) cache.set(text, (encoded = textFrame(text)));
   return encoded;
+}
+
+/** A failure is kept too: a thousand members replying with a value 5,000 deep overflow the stack once. */
+function cachedJson(cache: Map<unknown, EncodedFrame | FrameEncodingError>, value: unknown): EncodedFrame {
+  let encoded = cache.get(value);
+  if (!encoded) {
+    try {
+      encoded = textFrame(toJson(value));
+    } catch (error) {
+      encoded = error as FrameEncodingError;
+    }
+    cache.set(value, encoded);
+  }
+  if (encoded instanceof FrameEncodingError) throw encoded;
+  return encoded;
+}
+
+function textFrame(text: string): EncodedFrame {
+  const data = Buffer.from(text);
+  return { data, binary: false, wire: wireFrame(data, false) };
 }
 
 /**
@@ -121,7 +156,11 @@ export function wireFrame(payload: Uint8Array, binary: boolean): Buffer {
 }
 
 function toJson(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    throw new FrameEncodingError(error);
+  }
 }
 
 function describe(value: unknown): string {

@@ -8,7 +8,8 @@ import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logger.js';
 import { isTagged } from '../http/results.js';
 import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
-import { checkClose, encodeFrame, HEARTBEAT_PING, HEARTBEAT_PONG, type EncodedFrame, type Frame } from './frames.js';
+import { checkClose, encodeFrame, FrameEncodingError, HEARTBEAT_PING, HEARTBEAT_PONG, type EncodedFrame, type Frame } from './frames.js';
+import { parseEvent, RefusedFrame } from './event-frame.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
@@ -28,6 +29,8 @@ export interface GatewayRuntime {
   /** The gateway's (or its module's) @FallbackController, for returns that are not frame results. */
   fallback?: { resolve(target: Connection, returned: unknown): unknown };
   logger: Logger;
+  /** The deepest nesting an event frame's JSON may have: the app's `body.jsonDepth`. */
+  jsonDepth: number;
 }
 
 /** Who the client is, as the upgrade established it. */
@@ -75,6 +78,8 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   /** The socket's byte count at the last heartbeat ping; -1 before the first one. */
   #readAtPing = -1;
   #idleTimer?: NodeJS.Timeout;
+  /** Armed while the socket's unsent data is over maxBufferedBytes: it must drain before it fires. */
+  #drainTimer?: NodeJS.Timeout;
   /**
    * With a rateLimit: when the connection's allowance would be back to empty, in performance.now()
    * ms (the "theoretical arrival time" of GCRA, a token bucket kept in one number).
@@ -135,8 +140,17 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     return !this.#closing && this.#ws.readyState === WebSocket.OPEN;
   }
 
+  /** A frame that cannot be encoded is logged and skipped (false), like a reply of one. */
   send(frame: Frame): boolean {
-    return this.#write(encodeFrame(frame));
+    let encoded: EncodedFrame;
+    try {
+      encoded = encodeFrame(frame);
+    } catch (error) {
+      if (!(error instanceof FrameEncodingError)) throw error;
+      this.#unencodable('conn.send', error);
+      return false;
+    }
+    return this.#write(encoded);
   }
 
   info(message: unknown): void {
@@ -209,7 +223,11 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
       return;
     }
     if (events.size > 0) {
-      const event = parseEvent(payload);
+      const event = parseEvent(payload, this.#runtime.jsonDepth);
+      if (event instanceof RefusedFrame) {
+        this.#runtime.logger.warn('websocket event frame refused', this.#fields({ reason: event.reason, frame: preview(payload) }));
+        return this.close(1007, event.reason);
+      }
       const handler = event && events.get(event.event);
       if (handler) return this.#post({ kind: 'message', handler, payload: event.data });
       if (!text) {
@@ -257,6 +275,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     // Out of every channel and registry at once, so no broadcast reaches a closed socket.
     this.#runtime.hub.disconnected(this);
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#drainTimer);
     // Frames and infos still queued have no one to answer; only the one running now finishes.
     this.#queue = undefined;
     this.#post({ kind: 'terminate', reason: { code, reason } });
@@ -321,7 +340,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   /** Applies a callback's return; anything but nothing, reply or stop goes to the fallback, if any. */
   #apply(job: Job, returned: unknown): void | Promise<void> {
     try {
-      if (this.#perform(returned)) return;
+      if (this.#perform(job, returned)) return;
       const { fallback } = this.#runtime;
       const where = this.#where(job);
       if (!fallback) {
@@ -338,12 +357,12 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
         );
       const resolved = fallback.resolve(this.connection, returned);
       if (!isThenable(resolved)) {
-        if (!this.#perform(resolved)) throw unresolved(resolved);
+        if (!this.#perform(job, resolved)) throw unresolved(resolved);
         return;
       }
       return Promise.resolve(resolved).then(
         (value) => {
-          if (!this.#perform(value)) throw unresolved(value);
+          if (!this.#perform(job, value)) throw unresolved(value);
         },
       ).catch((error: unknown) => this.#fail(job, error));
     } catch (error) {
@@ -352,15 +371,11 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   }
 
   /** True when `value` is a gateway result, after carrying it out. */
-  #perform(value: unknown): boolean {
+  #perform(job: Job, value: unknown): boolean {
     if (value === undefined) return true;
     if (!isTagged(value)) return false;
     if (value[0] === 'reply' && Array.isArray(value[1])) {
-      const frames = value[1] as unknown[];
-      // The usual reply of one frame needs no array of encoded frames.
-      if (frames.length === 1) this.#write(encodeFrame(frames[0]));
-      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
-      else for (const frame of frames.map(encodeFrame)) this.#write(frame);
+      this.#reply(job, value[1] as unknown[]);
       return true;
     }
     if (value[0] === 'stop') {
@@ -370,8 +385,31 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     return false;
   }
 
+  /**
+   * Sends a reply's frames. A wrong-typed frame (a number, an object not wrapped in json()) is a bug
+   * in the handler and throws, as it always has (→ 1011). A json(value) that cannot be encoded may
+   * come from data a client sent: the reply is skipped and logged, the connection stays open.
+   */
+  #reply(job: Job, frames: readonly unknown[]): void {
+    try {
+      // The usual reply of one frame needs no array of encoded frames.
+      if (frames.length === 1) return void this.#write(encodeFrame(frames[0]));
+      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
+      for (const frame of frames.map(encodeFrame)) this.#write(frame);
+    } catch (error) {
+      if (!(error instanceof FrameEncodingError)) throw error;
+      this.#unencodable(this.#where(job), error);
+    }
+  }
+
+  #unencodable(handler: string, error: FrameEncodingError): void {
+    this.#runtime.logger.error('websocket frame skipped: it cannot be encoded', this.#fields({ handler, error: error.message }));
+  }
+
   #write({ data, binary, wire }: EncodedFrame): boolean {
     if (!this.open) return false;
+    // Under the limit again since the last write: the frames of that burst went out.
+    if (this.#drainTimer && this.#ws.bufferedAmount <= this.#runtime.definition.maxBufferedBytes) this.#drained();
     this.#coalesce();
     // A frame built once for a broadcast goes to the socket as it is, in one write: ws's send would
     // frame it again for every socket and write header and payload apart. Safe because ws's Sender
@@ -380,12 +418,44 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     const socket = socketOf(this.#ws);
     if (wire && socket) socket.write(wire);
     else this.#ws.send(data, binary ? BINARY : TEXT);
-    // A peer that stops reading would make the server buffer without bound: cut it loose instead.
-    if (this.#ws.bufferedAmount > this.#runtime.definition.maxBufferedBytes) {
-      this.#runtime.logger.warn('websocket slow consumer closed', this.#fields({ bufferedBytes: this.#ws.bufferedAmount }));
-      this.close(1008, 'slow consumer');
-    }
+    if (this.#ws.bufferedAmount > this.#runtime.definition.maxBufferedBytes) this.#overLimit();
     return true;
+  }
+
+  /**
+   * A peer that stops reading would make the server buffer without bound, but a burst (a handler
+   * broadcasting 200 × 64 KiB in one loop) lands in the buffer of a peer that reads as fast as it
+   * can too. So over maxBufferedBytes, a socket gets drainTimeout to fall back under it; only past
+   * bufferedBytesCap, which bounds the memory, is it cut at once. One timer, and only while over.
+   */
+  #overLimit(): void {
+    const { bufferedBytesCap, drainTimeout } = this.#runtime.definition;
+    if (this.#ws.bufferedAmount > bufferedBytesCap) return this.#slowConsumer('bufferedBytesCap');
+    if (drainTimeout === 0) return this.#slowConsumer('drainTimeout');
+    if (this.#drainTimer) return;
+    this.#drainTimer = setTimeout(GatewayProcess.#drainTimedOut, drainTimeout, this);
+    this.#drainTimer.unref();
+  }
+
+  #drained(): void {
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+  }
+
+  /** Any write since the timer was armed that found the buffer back under the limit disarmed it. */
+  static #drainTimedOut(owner: GatewayProcess): void {
+    owner.#drainTimer = undefined;
+    if (owner.open && owner.#ws.bufferedAmount > owner.#runtime.definition.maxBufferedBytes) owner.#slowConsumer('drainTimeout');
+  }
+
+  #slowConsumer(limit: 'bufferedBytesCap' | 'drainTimeout'): void {
+    this.#drained();
+    const { maxBufferedBytes, drainTimeout, bufferedBytesCap } = this.#runtime.definition;
+    this.#runtime.logger.warn(
+      'websocket slow consumer closed',
+      this.#fields({ bufferedBytes: this.#ws.bufferedAmount, limit, maxBufferedBytes, drainTimeout, bufferedBytesCap }),
+    );
+    this.close(1008, 'slow consumer');
   }
 
   /** A socket's first frame of a tick is written at once; from its second on, it is corked (see write-batch.ts). */
@@ -436,18 +506,6 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   #fields(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { gateway: this.#runtime.definition.gateway.name, connection: this.connection.id, ...extra };
   }
-}
-
-/** `{ "event": name, "data": … }`, or undefined for anything else. */
-function parseEvent(text: string): { event: string; data: unknown } | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null || typeof (value as { event?: unknown }).event !== 'string') return undefined;
-  return value as { event: string; data: unknown };
 }
 
 /** ws's socket under a WebSocket (`_socket` is ws's own field). */

@@ -30,6 +30,8 @@ export interface GatewayDefinition {
   heartbeat: number;
   idleTimeout: number;
   maxBufferedBytes: number;
+  drainTimeout: number;
+  bufferedBytesCap: number;
   rateLimit?: RateLimit;
   text?: string;
   binary?: string;
@@ -42,6 +44,7 @@ export interface GatewayDefinition {
 }
 
 const MiB = 1024 * 1024;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface GatewaySource {
   module: Class;
@@ -150,7 +153,7 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     maxPayload: positive(options.maxPayload, MiB, cls, 'maxPayload'),
     heartbeat: positive(options.heartbeat, 30_000, cls, 'heartbeat'),
     idleTimeout: positive(options.idleTimeout, 0, cls, 'idleTimeout'),
-    maxBufferedBytes: positive(options.maxBufferedBytes, MiB, cls, 'maxBufferedBytes'),
+    ...slowConsumerOf(options, cls),
     rateLimit: rateLimitOf(options.rateLimit, cls),
     text,
     binary,
@@ -197,6 +200,24 @@ function positive(value: number | undefined, fallback: number, cls: Class, name:
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${cls.name}: @WebSocket ${name} must be a number ≥ 0, got ${value}.`);
   return value;
+}
+
+/** The three numbers of the slow-consumer policy (see WebSocketOptions.maxBufferedBytes). */
+function slowConsumerOf(options: WebSocketOptions, cls: Class): Pick<GatewayDefinition, 'maxBufferedBytes' | 'drainTimeout' | 'bufferedBytesCap'> {
+  const maxBufferedBytes = positive(options.maxBufferedBytes, MiB, cls, 'maxBufferedBytes');
+  const bufferedBytesCap = positive(options.bufferedBytesCap, 16 * maxBufferedBytes, cls, 'bufferedBytesCap');
+  if (bufferedBytesCap < maxBufferedBytes) {
+    throw new ConfigError(
+      `${cls.name}: @WebSocket bufferedBytesCap (${bufferedBytesCap}) is below maxBufferedBytes (${maxBufferedBytes}): ` +
+        `the cap is the hard limit over the soft one, so make it at least as large.`,
+    );
+  }
+  const drainTimeout = positive(options.drainTimeout, 10_000, cls, 'drainTimeout');
+  // Past this, setTimeout fires after 1 ms instead: every burst would close its socket.
+  if (drainTimeout > MAX_TIMER_MS) {
+    throw new ConfigError(`${cls.name}: @WebSocket drainTimeout must be at most ${MAX_TIMER_MS} ms (setTimeout's limit), got ${drainTimeout}.`);
+  }
+  return { maxBufferedBytes, drainTimeout, bufferedBytesCap };
 }
 
 /**

@@ -235,11 +235,23 @@ describe('gateway dependencies', () => {
 });
 
 describe('@WebSocket options', () => {
-  for (const name of ['maxPayload', 'heartbeat', 'idleTimeout', 'maxBufferedBytes'] as const) {
+  for (const name of ['maxPayload', 'heartbeat', 'idleTimeout', 'maxBufferedBytes', 'drainTimeout', 'bufferedBytesCap'] as const) {
     it(`rejects a negative ${name}`, async () => {
       expect(await gatewaysError(echoGateway('/ws', { [name]: -1 }))).toBe(`EchoGateway: @WebSocket ${name} must be a number ≥ 0, got -1.`);
     });
   }
+
+  it('rejects a drainTimeout setTimeout cannot hold', async () => {
+    expect(await gatewaysError(echoGateway('/ws', { drainTimeout: 2 ** 31 }))).toBe(
+      'EchoGateway: @WebSocket drainTimeout must be at most 2147483647 ms (setTimeout\'s limit), got 2147483648.',
+    );
+  });
+
+  it('rejects a bufferedBytesCap below maxBufferedBytes', async () => {
+    expect(await gatewaysError(echoGateway('/ws', { maxBufferedBytes: 2048, bufferedBytesCap: 1024 }))).toBe(
+      'EchoGateway: @WebSocket bufferedBytesCap (1024) is below maxBufferedBytes (2048): the cap is the hard limit over the soft one, so make it at least as large.',
+    );
+  });
 
   it('rejects a maxPayload that is not a finite number', async () => {
     expect(await gatewaysError(echoGateway('/ws', { maxPayload: Number.POSITIVE_INFINITY }))).toBe(
