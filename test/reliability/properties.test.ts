@@ -281,7 +281,7 @@ const eventName = fc.oneof(
   fc.string(),
 );
 const eventObject = fc
-  .record({ event: eventName, data: fc.option(fc.jsonValue(), { nil: undefined }), extra: fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }) })
+  .record({ event: eventName, data: fc.option(fc.jsonValue(), { nil: undefined }), extra: fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor')), fc.jsonValue(), { maxKeys: 3 }) })
   .map(({ event, data, extra }) => JSON.stringify({ ...extra, event, ...(data === undefined ? {} : { data }) }));
 const frame: fc.Arbitrary<Sent> = fc.oneof(
   { weight: 4, arbitrary: eventObject.map((text) => ({ text })) },
@@ -294,13 +294,17 @@ const frame: fc.Arbitrary<Sent> = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((binary) => ({ binary })) },
 );
 
+const NOT_AN_EVENT = 'expected JSON {"event": name, "data": value}';
+const PROTO_KEY = 'event JSON has a __proto__ key: send plain data';
+
 /**
  * What the documented dispatch does with these frames (API.md, WebSocket gateways): the replies
- * expected in order, and whether the socket must be closed with 1007. Binary frames and events no
- * handler takes are ignored; `vela:ping` is answered `vela:pong`; text that is not a JSON object
- * with a string `event` closes with 1007, and nothing after it is read.
+ * expected in order, and the 1007 close reason if the socket must be closed. Binary frames and
+ * events no handler takes are ignored; `vela:ping` is answered `vela:pong`; text that is not a JSON
+ * object with a string `event` closes with 1007, as does an event with a `__proto__` key anywhere
+ * (generated values stay far below the depth limit), and nothing after it is read.
  */
-function expectedFor(frames: Sent[]): { replies: string[]; closes1007: boolean } {
+function expectedFor(frames: Sent[]): { replies: string[]; closes?: string } {
   const replies: string[] = [];
   for (const sent of frames) {
     if ('binary' in sent) continue;
@@ -310,19 +314,21 @@ function expectedFor(frames: Sent[]): { replies: string[]; closes1007: boolean }
       continue;
     }
     let value: unknown;
+    let protoKey = false;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(text, (key, item: unknown) => ((protoKey ||= key === '__proto__'), item));
     } catch {
-      return { replies, closes1007: true };
+      return { replies, closes: NOT_AN_EVENT };
     }
     if (typeof value !== 'object' || value === null || typeof (value as { event?: unknown }).event !== 'string') {
-      return { replies, closes1007: true };
+      return { replies, closes: NOT_AN_EVENT };
     }
+    if (protoKey) return { replies, closes: PROTO_KEY };
     const { event, data } = value as { event: string; data?: unknown };
     if (event === 'echo') replies.push(JSON.stringify({ echo: data }));
     if (event === 'probe') replies.push(JSON.stringify({ probe: data }));
   }
-  return { replies, closes1007: false };
+  return { replies };
 }
 
 /** Every message still queued on a closed client. */
@@ -352,12 +358,12 @@ describe('30. property: frame dispatch', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 6 }), async (frames) => {
         const client = await connect(app, '/events');
-        const { replies, closes1007 } = expectedFor(frames);
+        const { replies, closes } = expectedFor(frames);
         for (const sent of frames) client.send('text' in sent ? sent.text : sent.binary);
-        if (closes1007) {
+        if (closes) {
           closedRuns += 1;
           const closed = await within(client.closed, HANG_MS, 'expected a 1007 close');
-          expect(closed).toEqual({ code: 1007, reason: 'expected JSON {"event": name, "data": value}' });
+          expect(closed).toEqual({ code: 1007, reason: closes });
           expect(await drain(client)).toEqual(replies);
         } else {
           // Replies leave in order: once the probe's is here, every earlier one has arrived.
