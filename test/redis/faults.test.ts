@@ -209,7 +209,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
 
     // B stops reading; 64 KB messages (for a channel nobody joined) pile up in Redis for it.
     proxy.pauseSubscribers();
-    const flood = JSON.stringify({ v: 1, node: 'flood', e: { type: 'message', message: { channel: 'nobody', sender: null, topic: 'x', payload: 'x'.repeat(64 * 1024) } } });
+    const flood = JSON.stringify({ v: 2, node: 'flood', e: { type: 'message', message: { channel: 'nobody', sender: null, topic: 'x', payload: 'x'.repeat(64 * 1024) } } });
     const logFrom = server.output.length;
     await eventually(
       async () => {
