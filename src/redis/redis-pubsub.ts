@@ -14,7 +14,7 @@
 // payload JSON cannot carry is refused to its caller before anything is sent, and any PUBLISH that
 // succeeds ends an outage. Every envelope carries its node's running
 // number, so a receiver also counts, and logs, what it missed whichever side the outage was on.
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { Envelope } from '../pubsub/message.js';
@@ -139,6 +139,9 @@ class RedisPubSub implements PubSubAdapter {
       await this.#pub!.publish(this.#bus, wire);
       this.#recovered();
     } catch (error) {
+      // Redis answered, with an error (an ACL without PUBLISH, say): the link is up, so this message
+      // is lost but nothing else is. The Hub logs it; the receivers count the gap.
+      if (error instanceof ReplyError) throw error;
       this.#lost(error);
       this.#countDropped();
     }
