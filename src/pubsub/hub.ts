@@ -132,7 +132,7 @@ export class Hub implements PubSubNode {
       try {
         carried = this.forward({ type: 'message', message });
       } catch (error) {
-        return this.#refuse(message, error);
+        return this.#refuse(message, error as PubSubEncodingError); // the only thing forward throws
       }
     }
     this.#deliver(message, options.except);
@@ -147,7 +147,7 @@ export class Hub implements PubSubNode {
   forward(envelope: Envelope): Promise<void> {
     let sent: Promise<void>;
     try {
-      sent = this.#adapter.publish(envelope);
+      sent = Promise.resolve(this.#adapter.publish(envelope)); // an adapter of the user's may return nothing
     } catch (error) {
       if (error instanceof PubSubEncodingError) throw error;
       sent = Promise.reject(error);
@@ -162,8 +162,7 @@ export class Hub implements PubSubNode {
    * does not await its broadcast (`this.pubsub.broadcast(…)` as a handler's last line) must not turn
    * one bad payload into an unhandled rejection, which ends a Node process.
    */
-  #refuse(message: PubSubMessage, error: unknown): Promise<void> {
-    if (!(error instanceof PubSubEncodingError)) throw error;
+  #refuse(message: PubSubMessage, error: PubSubEncodingError): Promise<void> {
     this.#logger.warn('pub/sub broadcast refused: its payload cannot be encoded for other nodes', {
       channel: message.channel,
       topic: message.topic,

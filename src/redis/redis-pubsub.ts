@@ -10,10 +10,11 @@
 //
 // Outages are at most once: while Redis is away, local delivery carries on and envelopes for other
 // nodes are dropped — counted and logged when it comes back — rather than queued and replayed
-// after the subscribers may or may not have re-subscribed. Only the connection makes an outage: a
-// payload JSON cannot carry is refused to its caller before anything is sent, and any PUBLISH that
-// succeeds ends an outage. Every envelope carries its node's running
+// after the subscribers may or may not have re-subscribed. Every envelope carries its node's running
 // number, so a receiver also counts, and logs, what it missed whichever side the outage was on.
+// Only the connection makes an outage: a payload JSON cannot carry is refused to its caller before
+// anything is sent, an error Redis answers loses that one message, and a PUBLISH that succeeds ends
+// any outage.
 import { ReplyError, type Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';

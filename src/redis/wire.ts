@@ -43,7 +43,7 @@ export function decodeWire(raw: string): Decoded {
   }
   const message = value as Partial<WireMessage> | null;
   if (typeof message !== 'object' || message === null) return { ok: false, reason: 'not an object' };
-  // JSON.stringify: a version "1" (a string) must not read as "wire version 1, this node speaks 1".
+  // JSON.stringify: a version "2" (a string) must not read as "wire version 2, this node speaks 2".
   if (message.v !== WIRE_VERSION) return { ok: false, reason: `wire version ${String(JSON.stringify(message.v))}, this node speaks ${WIRE_VERSION}` };
   if (typeof message.node !== 'string' || typeof message.e !== 'object' || message.e === null || typeof message.e.type !== 'string') {
     return { ok: false, reason: 'missing node or envelope' };
