@@ -25,7 +25,11 @@ export interface PortableEnvelope {
  */
 export function portableEnvelope(envelope: Envelope): PortableEnvelope {
   const walk = new Walk(envelope);
-  return { json: walk.value(envelope, '', 0), bytes: walk.bytes };
+  try {
+    return { json: walk.value(envelope, '', 0), bytes: walk.bytes };
+  } catch (error) {
+    throw walk.failure(error);
+  }
 }
 
 class Walk {
@@ -45,7 +49,7 @@ class Walk {
       this.bytes.push([...this.#path]);
       return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
     }
-    if (typeof value === 'bigint' || (typeof value === 'object' && value !== null)) value = this.#toJson(value, key);
+    if (typeof value === 'bigint' || (typeof value === 'object' && value !== null)) value = toJson(value, key);
     switch (typeof value) {
       case 'string':
       case 'number': // NaN and ±Infinity are written as null by JSON.stringify, as on this node's sockets
@@ -91,15 +95,14 @@ class Walk {
     return copy;
   }
 
-  /** Calls `toJSON` as JSON.stringify would (a Date becomes its ISO string). */
-  #toJson(value: object | bigint, key: string): unknown {
-    const toJson = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJson !== 'function') return value;
-    try {
-      return toJson.call(value, key) as unknown;
-    } catch (error) {
-      throw this.#fail(`has a toJSON() that threw (${error instanceof Error ? error.message : String(error)})`, 'Fix its toJSON(), or send plain data');
-    }
+  /**
+   * What a throw met during the walk becomes: ours as it is; any other (a getter, a toJSON() or a
+   * Proxy of the caller's that threw) names where it happened, which the path still holds.
+   */
+  failure(error: unknown): PubSubEncodingError {
+    if (error instanceof PubSubEncodingError) return error;
+    const reason = error instanceof Error ? error.message : String(error);
+    return this.#fail(`could not be read: a getter or toJSON() of it threw "${reason}"`, 'Send plain data');
   }
 
   #fail(problem: string, fix: string): PubSubEncodingError {
@@ -118,4 +121,10 @@ function displayPath(envelope: Envelope, path: readonly PathKey[]): string {
     else text += `[${JSON.stringify(step)}]`;
   }
   return steps.length > 8 ? `${text}…` : text;
+}
+
+/** Calls `toJSON` as JSON.stringify would (a Date becomes its ISO string). */
+function toJson(value: object | bigint, key: string): unknown {
+  const method = (value as { toJSON?: unknown }).toJSON;
+  return typeof method === 'function' ? (method.call(value, key) as unknown) : value;
 }

@@ -73,7 +73,11 @@ describe('encodeWire', () => {
       ],
       [
         { type: 'session-info', sessionId: 's', message: { 'odd key': { toJSON: () => { throw new Error('no'); } } } },
-        'comms.info(sessionId, message): the message cannot be encoded as JSON for other nodes: message["odd key"] has a toJSON() that threw (no). Fix its toJSON(), or send plain data. Nothing was delivered.',
+        'comms.info(sessionId, message): the message cannot be encoded as JSON for other nodes: message["odd key"] could not be read: a getter or toJSON() of it threw "no". Send plain data. Nothing was delivered.',
+      ],
+      [
+        { type: 'session-info', sessionId: 's', message: { list: [{ get secret() { throw new Error('locked'); } }] } },
+        'comms.info(sessionId, message): the message cannot be encoded as JSON for other nodes: message.list[0].secret could not be read: a getter or toJSON() of it threw "locked". Send plain data. Nothing was delivered.',
       ],
       [
         { type: 'send-all', frame: json([2n]) },
