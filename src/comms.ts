@@ -1,5 +1,6 @@
 // Rwf's Comms: reach a client by its session id from anywhere — a controller, a job — on whichever
-// node its sockets are. Local sockets are reached at once; the adapter carries the rest.
+// node its sockets are. Local sockets are reached at once; the adapter carries the rest. What the
+// adapter cannot encode for other nodes (PubSubEncodingError) is thrown before any socket gets it.
 import type { Hub } from './pubsub/hub.js';
 import { encodeFrame, type Frame } from './ws/frames.js';
 
@@ -15,25 +16,22 @@ export class Comms {
   send(sessionId: string, frame: Frame): number {
     requireSession(sessionId, 'send');
     encodeFrame(frame); // a bad frame fails here, in the caller, not on every node
-    const reached = this.#hub.sendToSession(sessionId, frame);
-    void this.#hub.forward({ type: 'session-send', sessionId, frame });
-    return reached;
+    void this.#hub.forward({ type: 'session-send', sessionId, frame }); // throws first for a frame other nodes cannot get
+    return this.#hub.sendToSession(sessionId, frame);
   }
 
   /** Posts `message` to the @OnInfo of every open socket of the session, as `conn.info` does. */
   info(sessionId: string, message: unknown): number {
     requireSession(sessionId, 'info');
-    const reached = this.#hub.infoToSession(sessionId, message);
-    void this.#hub.forward({ type: 'session-info', sessionId, message });
-    return reached;
+    void this.#hub.forward({ type: 'session-info', sessionId, message }); // throws first for a message other nodes cannot get
+    return this.#hub.infoToSession(sessionId, message);
   }
 
   /** Sends `frame` to every open socket of every gateway, except those of the `except` session. */
   broadcast(frame: Frame, options: { except?: string } = {}): number {
     encodeFrame(frame);
-    const reached = this.#hub.sendToAll(frame, options.except);
-    void this.#hub.forward({ type: 'send-all', frame, exceptSession: options.except });
-    return reached;
+    void this.#hub.forward({ type: 'send-all', frame, exceptSession: options.except }); // throws first, as in send
+    return this.#hub.sendToAll(frame, options.except);
   }
 }
 

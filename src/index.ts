@@ -46,6 +46,7 @@ export { Connection, type CloseReason, type ConnectionRequest } from './ws/conne
 export { reply, stop, type Frame, type ReplyResult, type StopResult } from './ws/frames.js';
 export { HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';
 export { PubSub, type PubSubListener } from './pubsub/pubsub.js';
+export { PubSubEncodingError } from './pubsub/encoding-error.js';
 export type { PubSubMessage, Envelope } from './pubsub/message.js';
 export type { PubSubAdapter, PubSubNode } from './pubsub/adapter.js';
 export { memoryPubSub, MemoryBus, type MemoryPubSubOptions } from './pubsub/memory-adapter.js';

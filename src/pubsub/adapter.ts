@@ -23,7 +23,12 @@ export interface PubSubAdapter {
   readonly name: string;
   /** Called once by bootstrap, before the server listens. */
   start(node: PubSubNode): Promise<void>;
-  /** Carries the envelope to every other node, in publish order; never back to this one. */
+  /**
+   * Carries the envelope to every other node, in publish order; never back to this one. An envelope
+   * it cannot encode is refused by throwing PubSubEncodingError synchronously, before sending
+   * anything (the caller is told, and nothing is delivered anywhere); a rejected promise is a failure
+   * to carry it, which the Hub logs.
+   */
   publish(envelope: Envelope): Promise<void>;
   /** Connection ids in `channel` on the other nodes. */
   remoteMembers(channel: string): Promise<string[]>;

@@ -4,6 +4,7 @@
 import type { Logger } from '../logger.js';
 import { encodingOnce, type Frame } from '../ws/frames.js';
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
+import { PubSubEncodingError } from './encoding-error.js';
 import type { Envelope, PubSubMessage } from './message.js';
 
 /** Something that can be in a channel: a connection, or a `subscribe()` listener (id null). */
@@ -19,6 +20,8 @@ export interface LocalConnection extends Member {
   send(frame: Frame): boolean;
   info(message: unknown): void;
 }
+
+const DONE = Promise.resolve();
 
 export class Hub implements PubSubNode {
   readonly id: string;
@@ -118,19 +121,56 @@ export class Hub implements PubSubNode {
     }
   }
 
-  /** Delivers here, then (unless `local`) hands the message to the adapter for the other nodes. */
-  async publish(message: PubSubMessage, options: { except?: Member; local?: boolean } = {}): Promise<void> {
+  /**
+   * Hands the message to the adapter for the other nodes (unless `local`), then delivers it here.
+   * A payload the adapter cannot encode fails the whole broadcast before anyone has it: the promise
+   * rejects with PubSubEncodingError (see #refuse). A failure to carry it is logged, never thrown.
+   */
+  publish(message: PubSubMessage, options: { except?: Member; local?: boolean } = {}): Promise<void> {
+    let carried = DONE;
+    if (!options.local) {
+      try {
+        carried = this.forward({ type: 'message', message });
+      } catch (error) {
+        return this.#refuse(message, error as PubSubEncodingError); // the only thing forward throws
+      }
+    }
     this.#deliver(message, options.except);
-    if (!options.local) await this.forward({ type: 'message', message });
+    return carried;
   }
 
-  /** Carries an envelope to the other nodes. A failure there never undoes local delivery: it is logged. */
-  async forward(envelope: Envelope): Promise<void> {
+  /**
+   * Carries an envelope to the other nodes. Throws PubSubEncodingError, synchronously and with nothing
+   * sent, when it cannot be encoded: that is the caller's to fix. Any other failure (Redis away) is the
+   * cluster's: logged, and the promise resolves, so one broadcast never fails for another's outage.
+   */
+  forward(envelope: Envelope): Promise<void> {
+    let sent: Promise<void>;
     try {
-      await this.#adapter.publish(envelope);
+      sent = Promise.resolve(this.#adapter.publish(envelope)); // an adapter of the user's may return nothing
     } catch (error) {
-      this.#logger.error('pub/sub could not reach the other nodes', { adapter: this.#adapter.name, type: envelope.type, error });
+      if (error instanceof PubSubEncodingError) throw error;
+      sent = Promise.reject(error);
     }
+    return sent.then(undefined, (error: unknown) => {
+      this.#logger.error('pub/sub could not reach the other nodes', { adapter: this.#adapter.name, type: envelope.type, error });
+    });
+  }
+
+  /**
+   * The rejected promise of a refused broadcast, already marked handled and logged: a caller that
+   * does not await its broadcast (`this.pubsub.broadcast(…)` as a handler's last line) must not turn
+   * one bad payload into an unhandled rejection, which ends a Node process.
+   */
+  #refuse(message: PubSubMessage, error: PubSubEncodingError): Promise<void> {
+    this.#logger.warn('pub/sub broadcast refused: its payload cannot be encoded for other nodes', {
+      channel: message.channel,
+      topic: message.topic,
+      error: error.message,
+    });
+    const refused = Promise.reject(error);
+    refused.catch(() => {});
+    return refused;
   }
 
   receive(envelope: Envelope): void {

@@ -1,8 +1,14 @@
 // The embedded default: one process is the whole cluster, so there is nothing to carry. Several apps
 // in one process can share a MemoryBus to act as a cluster, which is how the adapter contract tests
-// (and users' own multi-node tests) run without Redis.
+// (and users' own multi-node tests) run without Redis. Envelopes are handed over as they are, not
+// encoded: an app alone on its bus (the default) pays nothing, and its local members get any value.
+// A bus shared by several apps stands in for Redis, so it refuses what Redis would (a BigInt, a
+// cycle: see portable-envelope.ts) and a multi-node test catches it before production does.
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import type { Envelope } from './message.js';
+import { portableEnvelope } from './portable-envelope.js';
+
+const DONE = Promise.resolve();
 
 /** Links the apps that share it, as Redis links processes. */
 export class MemoryBus {
@@ -16,7 +22,9 @@ export class MemoryBus {
     this.#nodes.delete(node);
   }
 
+  /** Throws PubSubEncodingError, with nothing delivered, for an envelope Redis could not carry either. */
   publish(from: PubSubNode, envelope: Envelope): void {
+    if (this.#nodes.size > 1) portableEnvelope(envelope);
     // Delivered after the publisher's own synchronous work, as a network would; microtasks keep order.
     for (const node of this.#nodes) if (node !== from) queueMicrotask(() => node.receive(envelope));
   }
@@ -42,8 +50,9 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
       self = node;
       bus.attach(node);
     },
-    async publish(envelope) {
-      if (self) bus.publish(self, envelope);
+    publish(envelope) {
+      if (self) bus.publish(self, envelope); // not async: a refused envelope throws in the caller
+      return DONE;
     },
     async remoteMembers(channel) {
       return self ? bus.membersElsewhere(self, channel) : [];

@@ -27,12 +27,17 @@ export class PubSub {
     this.#hub.leave(requireChannel(channel), this.#requireSelf('leave'));
   }
 
-  /** To every member on every node, the sender included (Nova's semantics). */
+  /**
+   * To every member on every node, the sender included (Nova's semantics). Rejects with
+   * PubSubEncodingError, having delivered nothing, when the payload cannot travel to the other nodes
+   * as JSON (a BigInt, a cycle, nesting over 510 levels; checked by the Redis adapter and by a shared
+   * MemoryBus). A lost Redis connection does not reject: it is logged, and local members still get it.
+   */
   broadcast<T>(channel: string, topic: string, payload: T): Promise<void> {
     return this.#hub.publish(this.#message(channel, topic, payload));
   }
 
-  /** To every member on every node except this connection. */
+  /** To every member on every node except this connection. Rejects as `broadcast` does. */
   broadcastFrom<T>(channel: string, topic: string, payload: T): Promise<void> {
     const self = this.#requireSelf('broadcastFrom');
     return this.#hub.publish(this.#message(channel, topic, payload), { except: self });

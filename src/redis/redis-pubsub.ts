@@ -12,12 +12,17 @@
 // nodes are dropped — counted and logged when it comes back — rather than queued and replayed
 // after the subscribers may or may not have re-subscribed. Every envelope carries its node's running
 // number, so a receiver also counts, and logs, what it missed whichever side the outage was on.
+// Only the connection makes an outage: a payload JSON cannot carry is refused to its caller before
+// anything is sent, an error Redis answers loses that one message, and a PUBLISH that succeeds ends
+// any outage.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { Envelope } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
 import { decodeWire, encodeWire } from './wire.js';
+
+const DONE = Promise.resolve();
 
 /** How long another node may stay silent before its message count is forgotten. */
 const FORGET_QUIET_NODE_MS = 10 * 60_000;
@@ -114,13 +119,31 @@ class RedisPubSub implements PubSubAdapter {
     this.#heartbeat.unref();
   }
 
-  async publish(envelope: Envelope): Promise<void> {
+  /** Not async: an envelope JSON cannot carry throws PubSubEncodingError here, in the caller (see encodeWire). */
+  publish(envelope: Envelope): Promise<void> {
+    // Encoded before it is numbered: a refused payload is the caller's error, not a lost message,
+    // so it neither touches the outage state nor leaves a gap the other nodes would count as missed.
+    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1);
     // Numbered even when dropped here: the receivers count the gap, whoever lost the message.
     this.#sent += 1;
-    if (this.#outage) return this.#countDropped();
+    // Nothing is queued while the connection is down. A ready connection is always tried: the
+    // outage flag then is stale, and the PUBLISH that succeeds ends it.
+    if (this.#outage && this.#pub!.status !== 'ready') {
+      this.#countDropped();
+      return DONE;
+    }
+    return this.#send(wire);
+  }
+
+  async #send(wire: string): Promise<void> {
     try {
-      await this.#pub!.publish(this.#bus, encodeWire(this.#node!.id, envelope, this.#sent));
+      await this.#pub!.publish(this.#bus, wire);
+      this.#recovered();
     } catch (error) {
+      // Redis answered, with an error (an ACL without PUBLISH, say): the link is up, so this message
+      // is lost but nothing else is. The Hub logs it; the receivers count the gap.
+      // By name, not instanceof: importing ioredis's class here would load ioredis with 'vela'.
+      if (error instanceof Error && error.name === 'ReplyError') throw error;
       this.#lost(error);
       this.#countDropped();
     }
@@ -198,16 +221,7 @@ class RedisPubSub implements PubSubAdapter {
   /** Logs outages once, with what they cost, and republishes membership when Redis is back. */
   #watch(pub: Redis, sub: Redis): void {
     pub.on('close', () => this.#lost(undefined));
-    pub.on('ready', () => {
-      const outage = this.#outage;
-      if (!outage) return;
-      this.#outage = undefined;
-      this.#logger.info('redis pub/sub connection is back', {
-        downMs: Date.now() - outage.since,
-        droppedForOtherNodes: outage.dropped,
-      });
-      void this.#publishMembership();
-    });
+    pub.on('ready', () => this.#recovered());
     let subscriberDown = false;
     sub.on('close', () => {
       if (this.#stopping || subscriberDown) return;
@@ -220,6 +234,18 @@ class RedisPubSub implements PubSubAdapter {
       subscriberDown = false;
       this.#logger.info('redis subscriber re-subscribed', { channel: this.#bus });
     });
+  }
+
+  /** Ends an outage, if there is one (Redis is ready again, or a PUBLISH just succeeded): logged once, with its cost. */
+  #recovered(): void {
+    const outage = this.#outage;
+    if (!outage) return;
+    this.#outage = undefined;
+    this.#logger.info('redis pub/sub connection is back', {
+      downMs: Date.now() - outage.since,
+      droppedForOtherNodes: outage.dropped,
+    });
+    void this.#publishMembership();
   }
 
   #countDropped(): void {

@@ -1,33 +1,34 @@
-// How envelopes travel between nodes over Redis: versioned JSON that carries the sender node's id,
-// with bytes (Buffer / Uint8Array frames or payloads) as base64 so binary frames survive the trip.
+// How envelopes travel between nodes over Redis: versioned JSON that carries the sender node's id.
+// Bytes (Buffer / Uint8Array frames or payloads) travel as base64 strings whose places are listed
+// beside the envelope (`b`), never as a marker inside it: whatever keys a payload has, it arrives as sent.
 import type { Envelope } from '../pubsub/message.js';
+import { portableEnvelope, type PathKey } from '../pubsub/portable-envelope.js';
 
-/** Bumped when the shape changes; a node drops (and logs) messages of a version it does not know. */
-export const WIRE_VERSION = 1;
+/**
+ * Bumped when the shape changes; a node drops (and logs) messages of a version it does not know.
+ * 2: bytes listed in `b` (version 1 marked them in place as `{"$vela:bytes": …}`, which a payload
+ * with that key was mistaken for). Nodes of versions 1 and 2 do not read each other.
+ */
+export const WIRE_VERSION = 2;
 
 interface WireMessage {
   v: number;
   node: string;
   /**
-   * The sending node's running number for this envelope, from 1 (added within version 1: a reader
-   * that ignores it loses nothing, and a message without one is read as before). A receiver that
-   * sees a gap knows how many it missed.
+   * The sending node's running number for this envelope, from 1 (a message without one is read as
+   * before). A receiver that sees a gap knows how many it missed.
    */
   seq?: number;
   e: Envelope;
+  /** Paths (keys and indexes from `e`) of the base64 strings that are bytes; absent when there are none. */
+  b?: PathKey[][];
 }
 
-const BYTES = '$vela:bytes';
-
+/** Throws PubSubEncodingError (before anything is sent) for an envelope JSON cannot carry. */
 export function encodeWire(node: string, envelope: Envelope, seq?: number): string {
-  return JSON.stringify({ v: WIRE_VERSION, node, seq, e: envelope } satisfies WireMessage, bytesAsBase64);
-}
-
-/** A replacer sees a Buffer only after its toJSON ran, so it looks at the holder's original value. */
-function bytesAsBase64(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const original = this[key];
-  if (!(original instanceof Uint8Array)) return value;
-  return { [BYTES]: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
+  const { json, bytes } = portableEnvelope(envelope);
+  const message = { v: WIRE_VERSION, node, seq, e: json as Envelope, b: bytes.length === 0 ? undefined : bytes } satisfies WireMessage;
+  return JSON.stringify(message);
 }
 
 export type Decoded = { ok: true; node: string; seq?: number; envelope: Envelope } | { ok: false; reason: string };
@@ -36,24 +37,23 @@ export type Decoded = { ok: true; node: string; seq?: number; envelope: Envelope
 export function decodeWire(raw: string): Decoded {
   let value: unknown;
   try {
-    value = JSON.parse(raw, (_key, item: unknown) => {
-      if (typeof item === 'object' && item !== null && typeof (item as Record<string, unknown>)[BYTES] === 'string') {
-        return Buffer.from((item as Record<string, string>)[BYTES]!, 'base64');
-      }
-      return item;
-    });
+    value = JSON.parse(raw);
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
   const message = value as Partial<WireMessage> | null;
   if (typeof message !== 'object' || message === null) return { ok: false, reason: 'not an object' };
-  // JSON.stringify: a version "1" (a string) must not read as "wire version 1, this node speaks 1".
+  // JSON.stringify: a version "2" (a string) must not read as "wire version 2, this node speaks 2".
   if (message.v !== WIRE_VERSION) return { ok: false, reason: `wire version ${String(JSON.stringify(message.v))}, this node speaks ${WIRE_VERSION}` };
   if (typeof message.node !== 'string' || typeof message.e !== 'object' || message.e === null || typeof message.e.type !== 'string') {
     return { ok: false, reason: 'missing node or envelope' };
   }
   if (message.seq !== undefined && !(Number.isSafeInteger(message.seq) && message.seq > 0)) {
     return { ok: false, reason: `seq must be a positive integer, got ${String(JSON.stringify(message.seq))}` };
+  }
+  if (message.b !== undefined) {
+    const problem = restoreBytes(message.e, message.b);
+    if (problem) return { ok: false, reason: `malformed bytes list: ${problem}` };
   }
   // Checked here because the Hub trusts envelopes: a 'message' without a message, or a frame that is
   // not one, used to throw inside ioredis's data handler — an uncaught exception that ended the process.
@@ -86,4 +86,29 @@ function envelopeProblem(e: Record<string, unknown>): string | undefined {
 
 function isFrame(frame: unknown): boolean {
   return typeof frame === 'string' || frame instanceof Uint8Array || (Array.isArray(frame) && frame[0] === 'json' && frame.length >= 2);
+}
+
+/** Turns the base64 strings at `paths` back into Buffers; what is wrong with the list, or undefined. */
+function restoreBytes(envelope: object, paths: unknown): string | undefined {
+  if (!Array.isArray(paths)) return 'b must be an array of paths';
+  for (const path of paths as unknown[]) {
+    if (!Array.isArray(path) || path.length === 0) return `${JSON.stringify(path)} is not a path`;
+    let holder: unknown = envelope;
+    for (let i = 0; i < path.length - 1; i += 1) holder = child(holder, path[i]);
+    const last: unknown = path[path.length - 1];
+    const text = child(holder, last);
+    if (typeof text !== 'string') return `${JSON.stringify(path)} does not lead to a base64 string`;
+    (holder as Record<PathKey, unknown>)[last as PathKey] = Buffer.from(text, 'base64');
+  }
+  return undefined;
+}
+
+/**
+ * The own child of an array (by index) or an object (by key), else undefined. Own only: a path
+ * through `__proto__` or `constructor` must not reach, and write into, a shared prototype.
+ */
+function child(holder: unknown, key: unknown): unknown {
+  if (typeof holder !== 'object' || holder === null) return undefined;
+  const fits = Array.isArray(holder) ? Number.isSafeInteger(key) : typeof key === 'string';
+  return fits && Object.hasOwn(holder, key as PathKey) ? (holder as Record<PathKey, unknown>)[key as PathKey] : undefined;
 }

@@ -6,7 +6,7 @@
 //   describeAdapterContract('memory', (count) => { const bus = new MemoryBus(); return … memoryPubSub({ bus }) });
 //   describeAdapterContract('redis', (count) => Array.from({ length: count }, () => redisPubSub({ url })));
 import { describe, expect, it } from 'vitest';
-import type { PubSubAdapter, PubSubMessage } from 'vela';
+import { PubSubEncodingError, type PubSubAdapter, type PubSubMessage } from 'vela';
 import { start, type TestApp } from '../support/start.js';
 import { Peer, PubSubTestModule, Tracker, eventually, sorted } from './support.js';
 
@@ -53,6 +53,18 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
         await a!.broadcast('room', 'said', payload);
         const expected: PubSubMessage = { channel: 'room', sender: a!.id, topic: 'said', payload };
         for (const peer of [a!, b!, c!]) expect(await peer.next()).toEqual(expected);
+      });
+
+      it('refuses a payload JSON cannot carry (PubSubEncodingError, nothing delivered on any node), and carries the next one', async () => {
+        const apps = await cluster(2);
+        const [a, b] = await peerPerNode(apps, 'room');
+        const cycle: Record<string, unknown> = {};
+        cycle.self = cycle;
+        for (const payload of [{ n: 1n }, cycle]) {
+          await expect(apps[0]!.pubsub.broadcast('room', 'bad', payload)).rejects.toBeInstanceOf(PubSubEncodingError);
+        }
+        await apps[0]!.pubsub.broadcast('room', 'good', 1);
+        for (const peer of [a!, b!]) expect((await peer.next()).topic).toBe('good');
       });
 
       it('carries messages without a sender (app.pubsub) with sender null', async () => {

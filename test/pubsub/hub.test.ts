@@ -1,7 +1,7 @@
 // The Hub, this node's half of pub/sub: local delivery in order per sender, and a connection's
 // whole footprint (channels, registries, timers) gone once it closes.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { memoryPubSub, type Envelope, type PubSubAdapter } from 'vela';
+import { PubSubEncodingError, memoryPubSub, type Envelope, type PubSubAdapter } from 'vela';
 import { Hub } from '../../src/pubsub/hub.js';
 import { start } from '../support/start.js';
 import { Gate, IDLE_MS, Peer, PubSubTestModule, Tracker, connectMany, withHub } from './support.js';
@@ -33,6 +33,26 @@ describe('Hub', () => {
         message: 'pub/sub could not reach the other nodes',
         fields: { adapter: 'flaky', type: 'message', error: failing },
       });
+    });
+
+    it('refuses a broadcast the adapter cannot encode: no local member gets it, the promise rejects, a warning is logged', async () => {
+      const refusing: PubSubAdapter = {
+        ...memoryPubSub(),
+        name: 'refusing',
+        publish: (envelope) => {
+          throw new PubSubEncodingError(envelope, 'payload.n', 'is a BigInt, which JSON has no way to write', 'Send it as a string');
+        },
+      };
+      const app = await start(PubSubTestModule, { pubsub: refusing });
+      const member = await Peer.connect(app, { join: ['room'] });
+      const refused = app.pubsub.broadcast('room', 'never', { n: 1n });
+      await expect(refused).rejects.toThrow(
+        "pubsub.broadcast('room', 'never', payload): the payload cannot be encoded as JSON for other nodes: payload.n is a BigInt, which JSON has no way to write. Send it as a string. Nothing was delivered.",
+      );
+      void app.pubsub.broadcast('room', 'never', { n: 2n }); // not awaited: no unhandled rejection
+      app.pubsub.localBroadcast('room', 'local', 1); // this node only: nothing to encode
+      expect((await member.next()).topic).toBe('local');
+      expect(app.log.entries.filter((entry) => entry.message.startsWith('pub/sub broadcast refused'))).toHaveLength(2);
     });
 
     it('drops (and logs) an envelope of a type it does not know', async () => {

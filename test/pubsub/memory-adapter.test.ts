@@ -3,7 +3,7 @@
 // synchronous work).
 import { memoryLogger } from '../support/memory-logger.js';
 import { describe, expect, it } from 'vitest';
-import { MemoryBus, memoryPubSub, type Envelope, type PubSubMessage, type PubSubNode } from 'vela';
+import { MemoryBus, PubSubEncodingError, memoryPubSub, type Envelope, type PubSubMessage, type PubSubNode } from 'vela';
 import { start } from '../support/start.js';
 import { describeAdapterContract } from './adapter-contract.js';
 import { Peer, PubSubTestModule } from './support.js';
@@ -40,6 +40,18 @@ describe('MemoryBus', () => {
       expect(b.received).toEqual([envelope('1'), envelope('2')]);
       expect(c.received).toEqual([envelope('1'), envelope('2')]);
       expect(a.received).toEqual([]);
+    });
+
+    it('refuses, with nothing delivered, what Redis could not carry once it links several nodes; alone it checks nothing', async () => {
+      const bus = new MemoryBus();
+      const [a, b] = [fakeNode('a'), fakeNode('b')];
+      bus.attach(a);
+      const bigint: Envelope = { type: 'message', message: { channel: 'c', sender: null, topic: 't', payload: 1n } };
+      expect(() => bus.publish(a, bigint)).not.toThrow(); // a single app: its members may get any value
+      bus.attach(b);
+      expect(() => bus.publish(a, bigint)).toThrow(PubSubEncodingError);
+      await Promise.resolve();
+      expect(b.received).toEqual([]);
     });
 
     it('no longer reaches a detached node', async () => {

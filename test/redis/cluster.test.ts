@@ -75,7 +75,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       expect((await far.next()).payload).toEqual({ text: 'héllo' });
       await eventually(() => seen.length, (n) => n >= 1, 'the message on the bus');
       expect(seen.map((raw) => JSON.parse(raw))).toEqual([
-        { v: 1, node: nodeOf(peer), seq: 1, e: { type: 'message', message: { channel: 'room', sender: peer.id, topic: 'said', payload: { text: 'héllo' } } } },
+        { v: 2, node: nodeOf(peer), seq: 1, e: { type: 'message', message: { channel: 'room', sender: peer.id, topic: 'said', payload: { text: 'héllo' } } } },
       ]);
     });
 
@@ -101,29 +101,32 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       const raw = rawRedis(REDIS_URL);
       const bus = `${keyPrefix}:bus`;
       await raw.publish(bus, 'garbage');
-      await raw.publish(bus, JSON.stringify({ v: 2, node: 'future', e: { type: 'message', message: { channel: 'room', sender: null, topic: 't', payload: 1 } } }));
-      await raw.publish(bus, JSON.stringify({ v: 1, node: 'broken', e: { type: 'message' } }));
-      await raw.publish(bus, JSON.stringify({ v: 1, node: 'broken', e: { type: 'session-send', sessionId: 's', frame: 42 } }));
-      await raw.publish(bus, JSON.stringify({ v: 1, node: 'newer', e: { type: 'presence-diff' } }));
+      await raw.publish(bus, JSON.stringify({ v: 3, node: 'future', e: { type: 'message', message: { channel: 'room', sender: null, topic: 't', payload: 1 } } }));
+      // A node not yet upgraded: version 1 marked bytes in place, and is not read (see wire.ts).
+      await raw.publish(bus, JSON.stringify({ v: 1, node: 'older', e: { type: 'message', message: { channel: 'room', sender: null, topic: 't', payload: { '$vela:bytes': 'aGk=' } } } }));
+      await raw.publish(bus, JSON.stringify({ v: 2, node: 'broken', e: { type: 'message' } }));
+      await raw.publish(bus, JSON.stringify({ v: 2, node: 'broken', e: { type: 'session-send', sessionId: 's', frame: 42 } }));
+      await raw.publish(bus, JSON.stringify({ v: 2, node: 'newer', e: { type: 'presence-diff' } }));
       await peer.broadcast('room', 'after', 1);
 
       for (const p of [peer, far]) expect(await p.next()).toEqual({ channel: 'room', sender: peer.id, topic: 'after', payload: 1 });
       for (const app of apps) {
         const dropped = await eventually(
           () => entries(app.log, 'dropped a pub/sub message from Redis that this node cannot read'),
-          (found) => found.length === 4,
-          'four unreadable messages logged',
+          (found) => found.length === 5,
+          'five unreadable messages logged',
         );
         expect(dropped.map((entry) => [entry.level, entry.fields])).toEqual([
           ['warn', { reason: 'not JSON', channel: bus }],
-          ['warn', { reason: 'wire version 2, this node speaks 1', channel: bus }],
+          ['warn', { reason: 'wire version 3, this node speaks 2', channel: bus }],
+          ['warn', { reason: 'wire version 1, this node speaks 2', channel: bus }],
           ['warn', { reason: 'malformed message envelope: no message', channel: bus }],
           ['warn', { reason: 'malformed session-send envelope: frame must be a string, bytes or json(value)', channel: bus }],
         ]);
         expect((await logged(app.log, 'warn', 'pub/sub dropped an envelope of an unknown type')).fields).toEqual({ envelope: { type: 'presence-diff' } });
       }
       // A message written by hand in the current version, as another node would, is delivered.
-      await raw.publish(bus, JSON.stringify({ v: 1, node: 'other', e: { type: 'message', message: { channel: 'room', sender: null, topic: 'hand', payload: 2 } } }));
+      await raw.publish(bus, JSON.stringify({ v: 2, node: 'other', e: { type: 'message', message: { channel: 'room', sender: null, topic: 'hand', payload: 2 } } }));
       for (const p of [peer, far]) expect((await p.next()).topic).toBe('hand');
     });
 
@@ -133,7 +136,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       const far = await Peer.connect(app!, { join: ['room'] });
       const raw = rawRedis(REDIS_URL);
       const from = (seq: number) =>
-        raw.publish(`${keyPrefix}:bus`, JSON.stringify({ v: 1, node: 'other', seq, e: { type: 'message', message: { channel: 'room', sender: null, topic: 't', payload: seq } } }));
+        raw.publish(`${keyPrefix}:bus`, JSON.stringify({ v: 2, node: 'other', seq, e: { type: 'message', message: { channel: 'room', sender: null, topic: 't', payload: seq } } }));
       for (const seq of [1, 2, 2, 5, 6]) await from(seq);
 
       expect((await far.take(4)).map((message) => message.payload)).toEqual([1, 2, 5, 6]);

@@ -171,6 +171,37 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     expect(far.unread).toBe(0);
   });
 
+  it('Redis refusing a PUBLISH (an ACL without it) is no outage: each refused broadcast is logged, and the next one Redis accepts crosses', async () => {
+    const admin = rawRedis(server.url);
+    const user = `node-${uniquePrefix().slice(-12)}`;
+    await admin.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all');
+    const keyPrefix = uniquePrefix();
+    const url = new URL(server.url);
+    url.username = user;
+    url.password = 'secret';
+    const [a, b] = await Promise.all([
+      start(PubSubTestModule, { pubsub: redisPubSub({ url: url.href, keyPrefix }) }),
+      start(PubSubTestModule, { pubsub: redisPubSub({ url: server.url, keyPrefix }) }),
+    ]);
+    const heard: unknown[] = [];
+    b!.pubsub.subscribe('room', (message) => void heard.push(message.payload));
+    await a!.pubsub.broadcast('room', 'said', 'before');
+    await eventually(() => heard, (got) => got.length === 1, 'the first broadcast on node B');
+
+    await admin.call('ACL', 'SETUSER', user, '-publish');
+    await a!.pubsub.broadcast('room', 'said', 'refused by Redis');
+    const refused = await logged(a!.log, 'error', 'pub/sub could not reach the other nodes');
+    expect((refused.fields.error as Error).message).toMatch(/^NOPERM/);
+    await admin.call('ACL', 'SETUSER', user, '+publish');
+    await a!.pubsub.broadcast('room', 'said', 'accepted');
+
+    await eventually(() => heard, (got) => got.length === 2, 'the accepted broadcast on node B');
+    expect(heard).toEqual(['before', 'accepted']);
+    expect(entries(a!.log, LOST)).toEqual([]);
+    expect((await logged(b!.log, 'warn', 'missed pub/sub messages from another node')).fields).toMatchObject({ missed: 1 });
+    await admin.call('ACL', 'DELUSER', user);
+  });
+
   it('a dropped connection (CLIENT KILL) is logged and healed, and delivery carries on', async () => {
     const { apps, keyPrefix } = await cluster(2);
     const [a, b] = apps as [TestApp, TestApp];
@@ -209,7 +240,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
 
     // B stops reading; 64 KB messages (for a channel nobody joined) pile up in Redis for it.
     proxy.pauseSubscribers();
-    const flood = JSON.stringify({ v: 1, node: 'flood', e: { type: 'message', message: { channel: 'nobody', sender: null, topic: 'x', payload: 'x'.repeat(64 * 1024) } } });
+    const flood = JSON.stringify({ v: 2, node: 'flood', e: { type: 'message', message: { channel: 'nobody', sender: null, topic: 'x', payload: 'x'.repeat(64 * 1024) } } });
     const logFrom = server.output.length;
     await eventually(
       async () => {

@@ -1,8 +1,8 @@
 // encodeWire / decodeWire: what travels on `<prefix>:bus`. Versioned JSON carrying the sender node's
-// id; bytes survive as Buffers; anything another program (or another version) published is reported
+// id; bytes survive as Buffers, listed beside the envelope so no payload key is taken for them; anything another program (or another version) published is reported
 // with a reason, never thrown on, since it is decoded inside ioredis's socket handler.
 import { describe, expect, it } from 'vitest';
-import { json, type Envelope } from 'vela';
+import { PubSubEncodingError, json, type Envelope } from 'vela';
 import { WIRE_VERSION, decodeWire, encodeWire } from '../../src/redis/wire.js';
 
 const message = (payload: unknown): Envelope => ({ type: 'message', message: { channel: 'room', sender: 'n1.1', topic: 'said', payload } });
@@ -16,9 +16,9 @@ function roundTrip(envelope: Envelope): Envelope {
 
 describe('encodeWire', () => {
   it('writes the wire version, the sending node and the envelope as JSON', () => {
-    expect(WIRE_VERSION).toBe(1);
+    expect(WIRE_VERSION).toBe(2);
     expect(JSON.parse(encodeWire('q3XkP9aZ', message({ n: 1 })))).toEqual({
-      v: 1,
+      v: 2,
       node: 'q3XkP9aZ',
       e: { type: 'message', message: { channel: 'room', sender: 'n1.1', topic: 'said', payload: { n: 1 } } },
     });
@@ -26,13 +26,78 @@ describe('encodeWire', () => {
 
   it("writes the node's running number as seq when given, and reads it back", () => {
     const wire = encodeWire('n1', message(1), 7);
-    expect(JSON.parse(wire)).toMatchObject({ v: 1, node: 'n1', seq: 7 });
+    expect(JSON.parse(wire)).toMatchObject({ v: 2, node: 'n1', seq: 7 });
     expect(decodeWire(wire)).toEqual({ ok: true, node: 'n1', seq: 7, envelope: message(1) });
   });
 
-  it('writes bytes as base64, not as a JSON array of numbers', () => {
+  it('writes bytes as base64 strings, not as JSON arrays of numbers, and lists their paths in b', () => {
     const wire = encodeWire('n1', { type: 'session-send', sessionId: 's', frame: Buffer.from('hi') });
-    expect(JSON.parse(wire).e.frame).toEqual({ '$vela:bytes': 'aGk=' });
+    expect(JSON.parse(wire)).toMatchObject({ e: { frame: 'aGk=' }, b: [['frame']] });
+    const nested = JSON.parse(encodeWire('n1', message({ list: ['x', new Uint8Array([1])] })));
+    expect(nested).toMatchObject({ e: { message: { payload: { list: ['x', 'AQ=='] } } }, b: [['message', 'payload', 'list', 1]] });
+  });
+
+  it('writes what JSON.stringify writes: toJSON called, undefined and functions left out (null in arrays), NaN as null', () => {
+    const payload = { at: new Date(0), skip: undefined, fn: () => 1, list: [undefined, NaN, () => 1], boxed: new String('s'), n: new Number(2) };
+    const e = JSON.parse(encodeWire('n1', message(payload))).e.message.payload;
+    expect(e).toEqual(JSON.parse(JSON.stringify(payload)));
+    expect(e).toEqual({ at: '1970-01-01T00:00:00.000Z', list: [null, null, null], boxed: 's', n: 2 });
+  });
+
+  it('writes an object met twice (not a cycle) twice, and a "__proto__" key as an ordinary key', () => {
+    const shared = { id: 1 };
+    const parsed = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
+    const back = roundTrip(message({ left: shared, right: shared, parsed })) as Extract<Envelope, { type: 'message' }>;
+    expect(back.message.payload).toEqual({ left: { id: 1 }, right: { id: 1 }, parsed: JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') });
+    expect(Object.hasOwn((back.message.payload as { parsed: object }).parsed, '__proto__')).toBe(true);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it('refuses what JSON cannot carry with a PubSubEncodingError naming the call, the path, the problem and the fix', () => {
+    const cycle: Record<string, unknown> = { items: [] };
+    (cycle.items as unknown[]).push({ owner: cycle });
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 511; i += 1) deep = [deep];
+    const cases: [Envelope, string][] = [
+      [
+        message({ total: 1n }),
+        "pubsub.broadcast('room', 'said', payload): the payload cannot be encoded as JSON for other nodes: payload.total is a BigInt, which JSON has no way to write. Send it as a string (String(n)) or a number. Nothing was delivered.",
+      ],
+      [
+        message(cycle),
+        "pubsub.broadcast('room', 'said', payload): the payload cannot be encoded as JSON for other nodes: payload.items[0].owner refers back to an object that contains it (a cycle). JSON has no references: send an id instead of the object itself. Nothing was delivered.",
+      ],
+      [
+        message(deep),
+        "pubsub.broadcast('room', 'said', payload): the payload cannot be encoded as JSON for other nodes: payload[0][0][0][0][0][0][0]… nests arrays and objects more than 510 levels deep. Flatten it, or send it in parts. Nothing was delivered.",
+      ],
+      [
+        { type: 'session-info', sessionId: 's', message: { 'odd key': { toJSON: () => { throw new Error('no'); } } } },
+        'comms.info(sessionId, message): the message cannot be encoded as JSON for other nodes: message["odd key"] could not be read: a getter or toJSON() of it threw "no". Send plain data. Nothing was delivered.',
+      ],
+      [
+        { type: 'session-info', sessionId: 's', message: { list: [{ get secret() { throw new Error('locked'); } }] } },
+        'comms.info(sessionId, message): the message cannot be encoded as JSON for other nodes: message.list[0].secret could not be read: a getter or toJSON() of it threw "locked". Send plain data. Nothing was delivered.',
+      ],
+      [
+        { type: 'send-all', frame: json([2n]) },
+        'comms.broadcast(frame): the frame cannot be encoded as JSON for other nodes: frame[1][0] is a BigInt, which JSON has no way to write. Send it as a string (String(n)) or a number. Nothing was delivered.',
+      ],
+    ];
+    for (const [envelope, text] of cases) {
+      const error = (() => {
+        try {
+          encodeWire('n1', envelope);
+        } catch (thrown) {
+          return thrown;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(PubSubEncodingError);
+      expect((error as Error).message).toBe(text);
+    }
+    // One level less is fine.
+    expect(() => encodeWire('n1', message((deep as unknown[])[0]))).not.toThrow();
   });
 });
 
@@ -78,7 +143,7 @@ describe('decodeWire', () => {
   });
 
   it('passes an envelope of a type it does not know (the Hub logs and drops it)', () => {
-    expect(decodeWire(JSON.stringify({ v: 1, node: 'n2', e: { type: 'presence-diff', joins: {} } }))).toEqual({
+    expect(decodeWire(JSON.stringify({ v: 2, node: 'n2', e: { type: 'presence-diff', joins: {} } }))).toEqual({
       ok: true,
       node: 'n2',
       envelope: { type: 'presence-diff', joins: {} },
@@ -94,27 +159,34 @@ describe('decodeWire', () => {
       ['null', 'not an object'],
       ['42', 'not an object'],
       ['"a string"', 'not an object'],
-      ['{}', 'wire version undefined, this node speaks 1'],
-      ['[1,2,3]', 'wire version undefined, this node speaks 1'],
-      [JSON.stringify({ v: 2, node: 'n', e: message(1) }), 'wire version 2, this node speaks 1'],
-      [JSON.stringify({ v: 1, node: 'n', seq: 0, e: message(1) }), 'seq must be a positive integer, got 0'],
-      [JSON.stringify({ v: 1, node: 'n', seq: '3', e: message(1) }), 'seq must be a positive integer, got "3"'],
-      [JSON.stringify({ v: '1', node: 'n', e: message(1) }), 'wire version "1", this node speaks 1'],
-      [JSON.stringify({ v: 1 }), 'missing node or envelope'],
-      [JSON.stringify({ v: 1, node: 7, e: message(1) }), 'missing node or envelope'],
-      [JSON.stringify({ v: 1, node: 'n', e: null }), 'missing node or envelope'],
-      [JSON.stringify({ v: 1, node: 'n', e: { message: ok } }), 'missing node or envelope'],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'message' } }), 'malformed message envelope: no message'],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'message', message: { ...ok, channel: 5 } } }), 'malformed message envelope: channel and topic must be strings'],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'message', message: { ...ok, sender: 5 } } }), 'malformed message envelope: sender must be a string or null'],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'session-send', frame: 'x' } }), 'malformed session-send envelope: sessionId must be a string'],
+      ['{}', 'wire version undefined, this node speaks 2'],
+      ['[1,2,3]', 'wire version undefined, this node speaks 2'],
+      [JSON.stringify({ v: 3, node: 'n', e: message(1) }), 'wire version 3, this node speaks 2'],
+      [JSON.stringify({ v: 1, node: 'n', e: message({ '$vela:bytes': 'aGk=' }) }), 'wire version 1, this node speaks 2'],
+      [JSON.stringify({ v: 2, node: 'n', seq: 0, e: message(1) }), 'seq must be a positive integer, got 0'],
+      [JSON.stringify({ v: 2, node: 'n', seq: '3', e: message(1) }), 'seq must be a positive integer, got "3"'],
+      [JSON.stringify({ v: '2', node: 'n', e: message(1) }), 'wire version "2", this node speaks 2'],
+      [JSON.stringify({ v: 2 }), 'missing node or envelope'],
+      [JSON.stringify({ v: 2, node: 7, e: message(1) }), 'missing node or envelope'],
+      [JSON.stringify({ v: 2, node: 'n', e: null }), 'missing node or envelope'],
+      [JSON.stringify({ v: 2, node: 'n', e: { message: ok } }), 'missing node or envelope'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'message' } }), 'malformed message envelope: no message'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'message', message: { ...ok, channel: 5 } } }), 'malformed message envelope: channel and topic must be strings'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'message', message: { ...ok, sender: 5 } } }), 'malformed message envelope: sender must be a string or null'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'session-send', frame: 'x' } }), 'malformed session-send envelope: sessionId must be a string'],
       [
-        JSON.stringify({ v: 1, node: 'n', e: { type: 'session-send', sessionId: 's', frame: 42 } }),
+        JSON.stringify({ v: 2, node: 'n', e: { type: 'session-send', sessionId: 's', frame: 42 } }),
         'malformed session-send envelope: frame must be a string, bytes or json(value)',
       ],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'send-all', frame: { data: 'x' } } }), 'malformed send-all envelope: frame must be a string, bytes or json(value)'],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'send-all', frame: 'x', exceptSession: 1 } }), 'malformed send-all envelope: exceptSession must be a string'],
-      [JSON.stringify({ v: 1, node: 'n', e: { type: 'session-info', message: 1 } }), 'malformed session-info envelope: sessionId must be a string'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'send-all', frame: { data: 'x' } } }), 'malformed send-all envelope: frame must be a string, bytes or json(value)'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'send-all', frame: 'x', exceptSession: 1 } }), 'malformed send-all envelope: exceptSession must be a string'],
+      [JSON.stringify({ v: 2, node: 'n', e: { type: 'session-info', message: 1 } }), 'malformed session-info envelope: sessionId must be a string'],
+      [JSON.stringify({ v: 2, node: 'n', e: message('aGk='), b: 'payload' }), 'malformed bytes list: b must be an array of paths'],
+      [JSON.stringify({ v: 2, node: 'n', e: message('aGk='), b: [[]] }), 'malformed bytes list: [] is not a path'],
+      [JSON.stringify({ v: 2, node: 'n', e: message(5), b: [['message', 'payload']] }), 'malformed bytes list: ["message","payload"] does not lead to a base64 string'],
+      [JSON.stringify({ v: 2, node: 'n', e: message(['aGk=']), b: [['message', 'payload', '0']] }), 'malformed bytes list: ["message","payload","0"] does not lead to a base64 string'],
+      [JSON.stringify({ v: 2, node: 'n', e: message({}), b: [['message', 'payload', '__proto__', 'x']] }), 'malformed bytes list: ["message","payload","__proto__","x"] does not lead to a base64 string'],
+      [JSON.stringify({ v: 2, node: 'n', e: message('aGk='), b: [['message', 'payload'], ['message', 'payload']] }), 'malformed bytes list: ["message","payload"] does not lead to a base64 string'],
     ];
     for (const [raw, reason] of cases) expect(decodeWire(raw), raw).toEqual({ ok: false, reason });
   });
@@ -130,7 +202,23 @@ describe('decodeWire', () => {
       const raw = chars.join('');
       expect(() => decodeWire(raw), raw).not.toThrow();
     }
-    const odd = ['{"v":1,"node":"n","e":{"type":"message","message":{"channel":"c","topic":"t","sender":null,"payload":{"$vela:bytes":"%%%"}}}}', '{"__proto__":{"v":1}}'];
+    const odd = [
+      '{"v":2,"node":"n","e":{"type":"message","message":{"channel":"c","topic":"t","sender":null,"payload":"%%%"}},"b":[["message","payload"]]}',
+      '{"v":2,"node":"n","e":{"type":"message","message":{"channel":"c","topic":"t","sender":null,"payload":1}},"b":[["constructor","prototype","x"],[null],[{}]]}',
+      '{"__proto__":{"v":2}}',
+    ];
     for (const raw of odd) expect(() => decodeWire(raw), raw).not.toThrow();
+  });
+
+  it('brings back, exactly, payload objects with "$vela:bytes" keys, whatever their values, beside real bytes', () => {
+    const payload = {
+      '$vela:bytes': 'aGk=',
+      nested: { '$vela:bytes': 'AAEC', other: 'kept' },
+      values: [{ '$vela:bytes': 7 }, { '$vela:bytes': null }, { '$$vela:bytes': 'x', '$vela:bytes': { '$vela:bytes': 'aGk=' } }],
+      real: Buffer.from('hi'),
+    };
+    const back = roundTrip(message(payload)) as Extract<Envelope, { type: 'message' }>;
+    expect(back.message.payload).toStrictEqual(payload);
+    expect(Buffer.isBuffer((back.message.payload as typeof payload).real)).toBe(true);
   });
 });
