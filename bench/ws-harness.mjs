@@ -91,11 +91,16 @@ export function spawnChild(script, args = [], { nodeArgs = [], waitFor = 'port',
     const done = (value) => (clearTimeout(timer), resolve(value));
     child.once('exit', (code, signal) => reject(new Error(`${script} ${args.join(' ')} exited (${code ?? signal}) before it was ready`)));
     if (waitFor === 'port') {
+      // Read to the end (a server that logs to stdout must never block on a full pipe), kept only until the port.
       let out = '';
       child.stdout.on('data', (chunk) => {
+        if (out === undefined) return;
         out += chunk;
         const match = /port=(\d+)/.exec(out);
-        if (match) done(Number(match[1]));
+        if (match) {
+          out = undefined;
+          done(Number(match[1]));
+        }
       });
     } else {
       child.stdout.pipe(process.stdout);
