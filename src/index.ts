@@ -59,6 +59,8 @@ export {
   type SessionOptions,
   type MemorySessionStore,
   type MemorySessionStoreOptions,
+  type SaveOptions,
+  type SessionSecret,
 } from './session/index.js';
 export { redisPubSub, type RedisPubSubOptions } from './redis/redis-pubsub.js';
 export { redisSessionStore, type RedisSessionStoreOptions } from './redis/redis-session-store.js';

@@ -1,12 +1,18 @@
 // The example blog answers the seeds' routes: this is what `npm start` serves.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from 'vela/testing';
-import { AppModule, BLOG_VIEWS } from '../example/blog/app.module.js';
+import { AppModule, BLOG_OPTIONS, BLOG_VIEWS } from '../example/blog/app.module.js';
 
 let app: TestApp;
 afterEach(() => app?.close());
 
-const startBlog = async () => (app = await startTestApp(AppModule, { views: BLOG_VIEWS }));
+const startBlog = async () => (app = await startTestApp(AppModule, { views: BLOG_VIEWS, middleware: BLOG_OPTIONS.middleware }));
+
+/** What the blog's own scripts do before posting to /api: fetch the session's CSRF token, sent as x-csrf-token. */
+async function apiHeaders(): Promise<{ headers: Record<string, string> }> {
+  const { token } = (await (await app.http.get('/api/csrf-token')).json()) as { token: string };
+  return { headers: { 'x-csrf-token': token } };
+}
 
 /** What a browser does before posting a form: load the page (its cookie is kept), read the hidden token. */
 async function formPage(path: string): Promise<{ token: string; html: string }> {
@@ -25,7 +31,7 @@ describe('example/blog', () => {
       { id: 2, name: 'Joe', email: 'joe@example.com' },
     ]);
 
-    const created = await app.http.post('/api/users', { name: 'Grace', email: 'grace@example.com' });
+    const created = await app.http.post('/api/users', { name: 'Grace', email: 'grace@example.com' }, await apiHeaders());
     expect(created.status).toBe(201);
     expect(await created.json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
     expect(await (await app.http.get('/api/users/3')).json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
@@ -33,7 +39,7 @@ describe('example/blog', () => {
 
   it('rejects an invalid user with 422', async () => {
     await startBlog();
-    const res = await app.http.post('/api/users', { name: 1 });
+    const res = await app.http.post('/api/users', { name: 1 }, await apiHeaders());
     expect(res.status).toBe(422);
     expect(await res.json()).toEqual({ error: 'name and email are required strings' });
   });

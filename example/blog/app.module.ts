@@ -1,6 +1,6 @@
 // The blog app: the seeds' routes, echo socket and live comments, server-rendered posts; one
 // module, one fallback for every controller and gateway.
-import { FallbackController, Module, type BootstrapOptions } from 'vela';
+import { FallbackController, Module, csrf, type BootstrapOptions } from 'vela';
 import { BlogFallback } from './blog.fallback.js';
 import { EchoGateway } from './echo.gateway.js';
 import { ChatGateway } from './comments/chat.gateway.js';
@@ -26,5 +26,9 @@ export class AppModule {}
 /** The blog's templates, relative to the repository root like its static files. */
 export const BLOG_VIEWS = { dir: 'example/blog/views' };
 
-/** How the blog boots (main.ts and the tests): its views, and the browser client at /vela/client.js for its pages. */
-export const BLOG_OPTIONS = { views: BLOG_VIEWS, client: true } satisfies BootstrapOptions;
+/**
+ * How the blog boots (main.ts and the tests): its views, the browser client at /vela/client.js for
+ * its pages, and csrf() on every route, as the README recommends: a form or script on another site
+ * cannot post to the blog (its login, comments, or `/api/users` and `/api/comments`).
+ */
+export const BLOG_OPTIONS = { views: BLOG_VIEWS, client: true, middleware: [csrf()] } satisfies BootstrapOptions;

@@ -1,7 +1,7 @@
-// Cross-site request forgery protection with a synchronizer token: one random token per session,
+// Cross-site request forgery protection with a synchronizer token: one random token per session id,
 // handed to pages (`ctx.state.csrfToken`, `csrf_token` in templates) and required back on every
 // request that can change something. Another site can make a browser send the session cookie, but
-// it cannot read the token.
+// it cannot read the token. Bound to the id, the token changes when the session is regenerated.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
@@ -37,6 +37,12 @@ declare module 'koa' {
 
 /** The session key holding the token. Reserved: an app writing it changes every form's token. */
 export const CSRF_SESSION_KEY = 'vela.csrf';
+
+/** What the session holds: the token and the session id it was made for. */
+interface StoredToken {
+  sessionId: string;
+  token: string;
+}
 /** 32 random bytes as base64url, no padding. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** Methods that must not change anything (RFC 9110 safe methods); every other one needs the token. */
@@ -45,8 +51,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /**
  * Requires the session's CSRF token on every request other than GET, HEAD, OPTIONS and TRACE,
  * in the `x-csrf-token` header or the `_csrf` field of the body; a missing or wrong token fails
- * the request with 403 (rendered by the 403 status route). Every request gets the token on
+ * the request with 403 (rendered by the 403 status route). Every request can read the token on
  * `ctx.state.csrfToken`; it lives in the session, so sessions must be on (they are by default).
+ * It is made when first read, so a request that renders no form starts no session. It belongs to
+ * the session's id: `session.regenerate()` (at login) makes every earlier token worthless, and the
+ * next read of `ctx.state.csrfToken` makes a new one.
  *
  * Placement: as group middleware (`@Controller({ middleware: [csrf()] })`) it runs after body
  * parsing and reads urlencoded and JSON fields; as global middleware (`bootstrap({ middleware })`)
@@ -68,19 +77,29 @@ export function csrf(options: CsrfOptions = {}): Middleware {
   const parseForm = bodyParser({ enableTypes: ['form'], ...(formLimit === undefined ? {} : { formLimit }) }) as unknown as Middleware;
 
   return async (ctx, next) => {
-    const token = sessionToken(ctx);
-    ctx.state.csrfToken = token;
+    const session = sessionOf(ctx);
+    // A getter: only a request that reads the token (a page with a form) makes one, and with it
+    // the session's id and a store write. Assigning it replaces it, as with any state.
+    Object.defineProperty(ctx.state, 'csrfToken', {
+      get: () => sessionToken(session),
+      set: (value: unknown) => Object.defineProperty(ctx.state, 'csrfToken', { value, writable: true, enumerable: true, configurable: true }),
+      enumerable: true,
+      configurable: true,
+    });
     if (SAFE_METHODS.has(ctx.method) || excluded(ctx.path)) return next();
 
     const presented = ctx.get(header) || (await bodyField(ctx, field, parseForm));
     if (!presented) throw new HttpError(403, `CSRF token missing: send it in the ${header} header or the ${field} form field.`);
+    const token = existingToken(session);
+    if (token === undefined) {
+      throw new HttpError(403, 'CSRF token invalid: this session has no token (it is new, or it was regenerated at login): load the form again.');
+    }
     if (!matches(presented, token)) throw new HttpError(403, `CSRF token invalid: it does not match this session's token.`);
     return next();
   };
 }
 
-/** The session's token, made and stored on first use. */
-function sessionToken(ctx: Context): string {
+function sessionOf(ctx: Context): Session {
   const session = ctx.state.session as Session | undefined;
   if (!session) {
     throw new ConfigError(
@@ -88,10 +107,25 @@ function sessionToken(ctx: Context): string {
         `or run sessionMiddleware() before csrf() if you manage sessions yourself.`,
     );
   }
-  const stored = session.get<unknown>(CSRF_SESSION_KEY);
-  if (typeof stored === 'string' && TOKEN_SHAPE.test(stored)) return stored;
+  return session;
+}
+
+/** The token made for this session id, if there is one. */
+function existingToken(session: Session): string | undefined {
+  const stored = session.get<Partial<StoredToken>>(CSRF_SESSION_KEY);
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const { sessionId, token } = stored;
+  // A token made for another id came from before regenerate(): it would let a page taken before
+  // login act after it.
+  return typeof token === 'string' && TOKEN_SHAPE.test(token) && sessionId === session.id ? token : undefined;
+}
+
+/** The session's token, made and stored on first use. */
+function sessionToken(session: Session): string {
+  const existing = existingToken(session);
+  if (existing !== undefined) return existing;
   const token = randomBytes(32).toString('base64url');
-  session.set(CSRF_SESSION_KEY, token);
+  session.set(CSRF_SESSION_KEY, { sessionId: session.id, token } satisfies StoredToken);
   return token;
 }
 

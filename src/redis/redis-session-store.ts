@@ -1,26 +1,65 @@
 // Sessions in Redis, so that a session created on one node is read on the others. One string key
 // per session holding its JSON, expiring with the session (PX), refreshed by touch (PEXPIRE);
-// update writes only over a key that still exists (SET … XX).
+// update writes only over a key that still exists (SET … XX). Anonymous sessions are also listed in
+// one sorted set, capped, so a flood of visitors stays bounded and never evicts a logged-in user.
 import type { Redis } from 'ioredis';
+import { ConfigError } from '../errors.js';
+import { randomSecret } from '../session/signed-id.js';
 import type { SessionData, SessionStore } from '../session/store.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisSessionStoreOptions extends RedisConnectionOptions {
   /** Prefix of every session key. Default 'vela:session:'. */
   keyPrefix?: string;
+  /**
+   * Most anonymous sessions kept (started by a request writing to its session, never regenerated);
+   * saving one more deletes the oldest. Regenerated (logged-in) sessions are never counted or
+   * deleted for it. Default 100 000.
+   */
+  maxAnonymous?: number;
 }
 
+// Saves an anonymous session and lists it, dropping the oldest anonymous sessions past the cap, in
+// one step so that nodes saving at the same time cannot overshoot it. The index expires when the
+// newest session in it would. Keys: the session, the index. Args: data, ttl ms, id, cap, prefix.
+const SAVE_ANONYMOUS = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if excess > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], excess)
+  for i = 1, #oldest, 2 do redis.call('DEL', ARGV[5] .. oldest[i]) end
+end
+`;
+
+type WithSaveAnonymous = Redis & {
+  velaSaveAnonymous(key: string, index: string, data: string, ttlMs: number, id: string, cap: number, prefix: string): Promise<unknown>;
+};
+
 /**
+ * The signing secret is kept in Redis too (`<keyPrefix>secret`, made once with SET NX), so every
+ * node signs and checks session cookies alike with nothing to configure; pass `sessions: { secret }`
+ * to use your own instead.
+ *
  * @example
  * await bootstrap(AppModule, { sessions: { store: redisSessionStore({ url }) } });
  */
 export function redisSessionStore(options: RedisSessionStoreOptions = {}): SessionStore {
   const prefix = options.keyPrefix ?? 'vela:session:';
+  const maxAnonymous = options.maxAnonymous ?? 100_000;
+  if (!Number.isSafeInteger(maxAnonymous) || maxAnonymous < 1) {
+    throw new ConfigError(`redisSessionStore({ maxAnonymous: ${String(maxAnonymous)} }): maxAnonymous must be a positive integer, e.g. 100_000.`);
+  }
+  // Session ids are 32 characters: neither name can collide with one.
+  const index = `${prefix}anonymous`;
+  const secretKey = `${prefix}secret`;
   let redis: Redis | undefined;
-  let connecting: Promise<Redis> | undefined;
+  let connecting: Promise<WithSaveAnonymous> | undefined;
   // Connects on first use, so building the options object for bootstrap needs no await; a Redis
   // that is down then fails that request with 500 (the middleware names the store), not the app.
-  const client = (): Promise<Redis> =>
+  const client = (): Promise<WithSaveAnonymous> =>
     (connecting ??= (async () => {
       const connection = await openRedis(options);
       connection.on('error', () => {}); // failures surface on the commands that need Redis
@@ -28,7 +67,8 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
         connecting = undefined;
         throw error;
       });
-      return (redis = connection);
+      connection.defineCommand('velaSaveAnonymous', { numberOfKeys: 2, lua: SAVE_ANONYMOUS });
+      return (redis = connection) as WithSaveAnonymous;
     })());
 
   return {
@@ -37,8 +77,13 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
       const json = await (await client()).get(prefix + id);
       return json === null ? undefined : (JSON.parse(json) as SessionData);
     },
-    async save(id, data, ttlMs) {
-      await (await client()).set(prefix + id, JSON.stringify(data), 'PX', ttlMs);
+    async save(id, data, ttlMs, saveOptions) {
+      const connection = await client();
+      if (saveOptions?.anonymous) {
+        await connection.velaSaveAnonymous(prefix + id, index, JSON.stringify(data), ttlMs, id, maxAnonymous, prefix);
+      } else {
+        await connection.multi().set(prefix + id, JSON.stringify(data), 'PX', ttlMs).zrem(index, id).exec();
+      }
     },
     async update(id, data, ttlMs) {
       // XX: only if the key is still there, in the same command, so no destroy can fall in between.
@@ -48,7 +93,15 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
       await (await client()).pexpire(prefix + id, ttlMs);
     },
     async destroy(id) {
-      await (await client()).del(prefix + id);
+      await (await client()).multi().del(prefix + id).zrem(index, id).exec();
+    },
+    async secret() {
+      const connection = await client();
+      // NX: the first node to ask makes it; every other node (and restart) reads that one.
+      await connection.set(secretKey, randomSecret(), 'NX');
+      const secret = await connection.get(secretKey);
+      if (secret === null) throw new Error(`the session secret ${secretKey} was deleted while it was being read; retry`);
+      return secret;
     },
     async close() {
       await redis?.quit().catch(() => redis?.disconnect());

@@ -1,5 +1,6 @@
 // The session a request sees on `ctx.state.session`: a copy of the stored data, loaded once, read
 // and written synchronously, and handed back to the middleware to save once when the request ends.
+// Its id is made on first need, so that a request which never uses its session costs nothing.
 import type { SessionData } from './store.js';
 
 /**
@@ -19,7 +20,12 @@ import type { SessionData } from './store.js';
  * }
  */
 export interface Session {
-  /** 32 base64url characters (192 random bits); the value of the session cookie. */
+  /**
+   * 32 base64url characters (192 random bits); the session cookie carries it, signed. Sessions are
+   * lazy: a client that sent no valid cookie has no id until one is needed, and reading `id` is a
+   * need: it starts one and sends the cookie (no store write; that waits for a `set`). Read it in
+   * a page whose sockets `Comms` should reach, so the browser has the cookie when it opens them.
+   */
   readonly id: string;
   /**
    * The value stored under `key`, or undefined. `T` is not checked: it is what you say was stored.
@@ -39,7 +45,9 @@ export interface Session {
    * Moves the session to a new random id: the data goes along, the old id is forgotten by the store
    * and the cookie is set to the new one. Call it when a client logs in (or gains any privilege), so
    * that an id an attacker planted in the browser before (session fixation) is worth nothing after.
-   * WebSockets opened before keep the old id as `conn.sessionId`; reconnect them.
+   * WebSockets opened before keep the old id as `conn.sessionId`; reconnect them. A regenerated
+   * session counts as authenticated: stores drop anonymous sessions first when they must drop any,
+   * so a flood of visitors never logs anyone out. It also gets a new CSRF token (csrf()).
    *
    * @example
    * await ctx.state.session.regenerate();
@@ -55,33 +63,48 @@ declare module 'koa' {
   }
 }
 
-/** What the middleware does when a request destroys or regenerates its session. */
+/** What the middleware does when a request starts, destroys or regenerates its session. */
 export interface SessionHooks {
-  destroy(id: string): Promise<void>;
+  /** Makes a new id and sends it in the cookie; synchronous, as reading `id` is. */
+  start(): string;
+  /** Forgets `id` (if the session had one) and clears the cookie. */
+  destroy(id: string | undefined): Promise<void>;
   /** Stores `data` under a new id, forgets `id`, sets the cookie; resolves with the new id. */
-  regenerate(id: string, data: SessionData): Promise<string>;
+  regenerate(id: string | undefined, data: SessionData): Promise<string>;
 }
 
 /** The middleware's side of a Session: what changed, and whether it is gone. */
 export class RequestSession implements Session {
-  /** Created by this request (no valid cookie came with it). */
-  readonly isNew: boolean;
-  #id: string;
+  #id: string | undefined;
+  #persisted: boolean;
   // A Map, not the stored object: a key such as '__proto__' stays a plain key.
   readonly #values: Map<string, unknown>;
   readonly #hooks: SessionHooks;
   #changed = false;
   #destroyed = false;
 
-  constructor(id: string, data: SessionData, isNew: boolean, hooks: SessionHooks) {
+  /** `id` undefined: no valid cookie came, one is made on first need. `persisted`: the store holds `data` under `id`. */
+  constructor(id: string | undefined, data: SessionData, persisted: boolean, hooks: SessionHooks) {
     this.#id = id;
-    this.isNew = isNew;
+    this.#persisted = persisted;
     this.#values = new Map(Object.entries(data));
     this.#hooks = hooks;
   }
 
   get id(): string {
+    // After destroy() a session starts nothing: '' for one that never had an id.
+    if (this.#destroyed) return this.#id ?? '';
+    return (this.#id ??= this.#hooks.start());
+  }
+
+  /** The id if one was presented or made, without making one. */
+  get existingId(): string | undefined {
     return this.#id;
+  }
+
+  /** Whether the store held this session when the request began, or regenerate() stored it. */
+  get persisted(): boolean {
+    return this.#persisted;
   }
 
   /** Whether `set` or `delete` changed anything since the session was loaded (or regenerated). */
@@ -105,6 +128,8 @@ export class RequestSession implements Session {
       );
     }
     if (value === undefined) return this.delete(key);
+    // A written session needs an id (and the client its cookie) before the response starts.
+    void this.id;
     this.#values.set(key, value);
     this.#changed = true;
   }
@@ -131,6 +156,7 @@ export class RequestSession implements Session {
     this.#changed = false;
     try {
       this.#id = await this.#hooks.regenerate(this.#id, this.data());
+      this.#persisted = true;
     } catch (error) {
       this.#changed ||= changed;
       throw error;

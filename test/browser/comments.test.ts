@@ -46,9 +46,13 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
     const app = await start(AppModule, BLOG_OPTIONS);
     const first = await openPage(app);
 
+    // A script posting over HTTP: the session's CSRF token first, then the comment with it.
+    const tokenRes = await app.fetch('/api/csrf-token');
+    const { token } = (await tokenRes.json()) as { token: string };
+    const cookie = tokenRes.headers.getSetCookie()[0]!.split(';')[0]!;
     const res = await app.fetch('/api/comments', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': token },
       body: JSON.stringify({ text: 'Posted over HTTP' }),
     });
     expect(res.status).toBe(201);

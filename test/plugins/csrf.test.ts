@@ -29,6 +29,12 @@ class FormController {
     return json({ method: ctx.method, body: ctx.request.body ?? null }, { status: 200 });
   }
 
+  @Route('/login', { methods: ['post'] })
+  async login(ctx: Context) {
+    await ctx.state.session.regenerate();
+    return json({ token: ctx.state.csrfToken }, { status: 200 });
+  }
+
   @Route('/hooks/stripe', { methods: ['post'] })
   hook() {
     return json({ hooked: true }, { status: 200 });
@@ -76,7 +82,9 @@ async function client(options: CsrfOptions = {}, boot: BootstrapOptions = {}): P
     const headers = new Headers(init.headers);
     if (cookie) headers.set('cookie', `session_id=${cookie}`);
     const res = await app.fetch(path, { ...init, headers });
-    cookie ??= sessionCookie(res)?.value;
+    // As a browser: a new cookie replaces the old one (regenerate), an empty one clears it.
+    const set = sessionCookie(res);
+    if (set) cookie = set.value || undefined;
     return res;
   };
   const token = async (path = '/form') => ((await (await fetch(path)).json()) as { token: string }).token;
@@ -92,6 +100,7 @@ const withHeader = (token: string, method = 'POST'): RequestInit => ({ method, h
 
 const MISSING = 'CSRF token missing: send it in the x-csrf-token header or the _csrf form field.';
 const INVALID = "CSRF token invalid: it does not match this session's token.";
+const NO_TOKEN = 'CSRF token invalid: this session has no token (it is new, or it was regenerated at login): load the form again.';
 
 describe('the CSRF token', () => {
   it('is handed to every request on ctx.state.csrfToken: 32 random bytes, base64url', async () => {
@@ -162,13 +171,36 @@ describe('csrf() on unsafe requests', () => {
     expect(await res.json()).toEqual({ forbidden: INVALID });
   });
 
-  it('refuses a token sent without its session (a client with no cookie gets a new session)', async () => {
+  it('refuses a token sent without its session, and starts no session for it', async () => {
     const { app, token } = await client();
     const stolen = await token();
 
     const res = await app.fetch('/submit', withHeader(stolen));
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ forbidden: INVALID });
+    expect(await res.json()).toEqual({ forbidden: NO_TOKEN });
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('makes a token only for a request that reads it: a GET that renders no form starts no session', async () => {
+    const { app } = await client();
+
+    const res = await app.fetch('/submit', { method: 'OPTIONS' });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('rotates the token when the session is regenerated (login): the old one is refused, the new one works', async () => {
+    const { fetch, token } = await client();
+    const before = await token();
+
+    const login = await fetch('/login', withHeader(before));
+    expect(login.status).toBe(200);
+    const after = ((await login.json()) as { token: string }).token;
+    expect(after).toMatch(TOKEN_SHAPE);
+    expect(after).not.toBe(before);
+    expect((await fetch('/submit', withHeader(before))).status).toBe(403);
+    expect((await fetch('/submit', withHeader(after))).status).toBe(200);
+    expect(await token()).toBe(after);
   });
 
   it('checks PUT, PATCH and DELETE too, and never GET, HEAD or OPTIONS', async () => {

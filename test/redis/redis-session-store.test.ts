@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { redisSessionStore, type SessionStore } from 'vela';
 import { describeSessionStore } from '../session/store-contract.js';
-import { SessionModule, sessionCookie, withSession } from '../session/support.js';
+import { idOf, SessionModule, sessionCookie, withSession } from '../session/support.js';
 import { start } from '../support/start.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
@@ -109,34 +109,70 @@ describe.skipIf(redisMissing)('redisSessionStore', () => {
     it('a session set on one node is read, changed and destroyed on another with the same cookie', async () => {
       const { apps: [a, b], keyPrefix } = await twoNodes();
       const first = await a!.fetch(`/set?key=cart&value=${encodeURIComponent('["apple"]')}`);
-      const id = sessionCookie(first)!.value;
+      const cookie = sessionCookie(first)!.value;
+      const id = idOf(cookie);
       expect(await first.json()).toEqual({ id });
       const redis = rawRedis(REDIS_URL);
       expect(await redis.pttl(`${keyPrefix}${id}`)).toBeGreaterThan(59_000);
 
-      const onB = await b!.fetch('/session?keys=cart', withSession(id));
-      expect(sessionCookie(onB)).toBeUndefined(); // the same session, not a new one
+      // b signs and checks with the secret a made in Redis: the same session, not a new one.
+      const onB = await b!.fetch('/session?keys=cart', withSession(cookie));
+      expect(sessionCookie(onB)).toBeUndefined();
       expect(await onB.json()).toEqual({ id, values: { cart: ['apple'] } });
 
-      await b!.fetch(`/set?key=cart&value=${encodeURIComponent('["apple","pear"]')}`, withSession(id));
-      expect(await (await a!.fetch('/session?keys=cart', withSession(id))).json()).toEqual({ id, values: { cart: ['apple', 'pear'] } });
+      await b!.fetch(`/set?key=cart&value=${encodeURIComponent('["apple","pear"]')}`, withSession(cookie));
+      expect(await (await a!.fetch('/session?keys=cart', withSession(cookie))).json()).toEqual({ id, values: { cart: ['apple', 'pear'] } });
 
-      await a!.fetch('/destroy', withSession(id));
+      await a!.fetch('/destroy', withSession(cookie));
       expect(await redis.exists(`${keyPrefix}${id}`)).toBe(0);
-      const after = await b!.fetch('/session?keys=cart', withSession(id));
-      expect(sessionCookie(after)!.value).not.toBe(id);
-      expect(await after.json()).toMatchObject({ values: { cart: null } });
+      const after = await b!.fetch('/session?keys=cart', withSession(cookie));
+      expect(await after.json()).toEqual({ id, values: { cart: null } });
+      expect(await redis.exists(`${keyPrefix}${id}`)).toBe(0);
     });
 
     it('a request on any node restarts the session ttl in Redis (sliding expiry)', async () => {
       const { apps: [a, b], keyPrefix } = await twoNodes(2_000);
-      const id = sessionCookie(await a!.fetch('/session'))!.value;
+      const cookie = sessionCookie(await a!.fetch('/set?key=a&value=1'))!.value;
       const redis = rawRedis(REDIS_URL);
-      const key = `${keyPrefix}${id}`;
+      const key = `${keyPrefix}${idOf(cookie)}`;
       expect(await redis.pttl(key)).toBeLessThanOrEqual(2_000);
       await redis.pexpire(key, 500); // as if 1.5 s had passed
-      await b!.fetch('/session', withSession(id));
+      await b!.fetch('/session', withSession(cookie));
       expect(await redis.pttl(key)).toBeGreaterThan(1_500);
+    });
+
+    it('keeps one signing secret under <keyPrefix>secret, made once (SET NX) and read by every node', async () => {
+      const keyPrefix = `${testPrefix()}:session:`;
+      const stores = [redisStore({ keyPrefix }), redisStore({ keyPrefix })];
+      const secrets = await Promise.all(stores.map((store) => store.secret!()));
+      expect(secrets[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(secrets[1]).toBe(secrets[0]);
+      expect(await rawRedis(REDIS_URL).get(`${keyPrefix}secret`)).toBe(secrets[0]);
+    });
+  });
+
+  describe('anonymous sessions', () => {
+    it('are capped at maxAnonymous: the oldest go, a regenerated session never does', async () => {
+      const keyPrefix = `${testPrefix()}:s:`;
+      const store = redisStore({ keyPrefix, maxAnonymous: 3 });
+      const redis = rawRedis(REDIS_URL);
+      await store.save(ID, { user: 'ada' }, 60_000, { anonymous: false });
+      const visitor = (n: number) => `visitor-${String(n).padStart(24, '0')}`;
+      for (let n = 0; n < 50; n++) await store.save(visitor(n), { n }, 60_000, { anonymous: true });
+
+      expect(await store.load(ID)).toEqual({ user: 'ada' });
+      expect((await redis.keys(`${keyPrefix}*`)).sort()).toEqual(
+        [ID, visitor(47), visitor(48), visitor(49), 'anonymous'].map((key) => keyPrefix + key).sort(),
+      );
+      expect(await redis.zcard(`${keyPrefix}anonymous`)).toBe(3);
+      await store.destroy(visitor(49));
+      expect(await redis.zcard(`${keyPrefix}anonymous`)).toBe(2);
+    });
+
+    it('refuses a maxAnonymous that is not a positive integer', () => {
+      expect(() => redisSessionStore({ maxAnonymous: 0 })).toThrow(
+        'redisSessionStore({ maxAnonymous: 0 }): maxAnonymous must be a positive integer, e.g. 100_000.',
+      );
     });
   });
 
@@ -162,7 +198,7 @@ describe.skipIf(redisMissing)('redisSessionStore', () => {
       const failures = app.log.entries.filter((entry) => entry.level === 'error');
       expect(failures).toHaveLength(2);
       expect(String((failures[0]!.fields.error as Error).message)).toContain(
-        "Session store 'redis' failed in save(): Cannot reach Redis at 127.0.0.1:1 for sessions: connect ECONNREFUSED 127.0.0.1:1.",
+        "Session store 'redis' failed in secret(): Cannot reach Redis at 127.0.0.1:1 for sessions: connect ECONNREFUSED 127.0.0.1:1.",
       );
     });
   });

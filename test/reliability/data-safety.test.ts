@@ -25,7 +25,7 @@ import { wsUrl } from '../support/ws-client.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 // Gate holds one request mid-way (`entered`) until the test lets it go (`release()`).
 import { Gate, eventually } from '../pubsub/support.js';
-import { manualClock, sessionCookie, withSession } from '../session/support.js';
+import { idOf, manualClock, sessionCookie, withSession } from '../session/support.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
 
 describe('25. broadcast under load', () => {
@@ -198,7 +198,8 @@ class AccountModule {}
 interface StoreKind {
   name: string;
   skip: string | undefined;
-  create(): { store: SessionStore; raw(id: string): Promise<string | undefined> };
+  /** raw: what the store holds for the id inside a session cookie's value. */
+  create(): { store: SessionStore; raw(cookie: string): Promise<string | undefined> };
 }
 
 const memory: StoreKind = {
@@ -206,7 +207,7 @@ const memory: StoreKind = {
   skip: undefined,
   create() {
     const store = memorySessionStore();
-    return { store, raw: async (id) => ((data) => (data === undefined ? undefined : JSON.stringify(data)))(await store.load(id)) };
+    return { store, raw: async (cookie) => ((data) => (data === undefined ? undefined : JSON.stringify(data)))(await store.load(idOf(cookie))) };
   },
 };
 
@@ -216,7 +217,7 @@ const redis: StoreKind = {
   create() {
     const keyPrefix = `${testPrefix()}:session:`;
     const client = rawRedis(REDIS_URL);
-    return { store: redisSessionStore({ url: REDIS_URL, keyPrefix }), raw: async (id) => (await client.get(keyPrefix + id)) ?? undefined };
+    return { store: redisSessionStore({ url: REDIS_URL, keyPrefix }), raw: async (cookie) => (await client.get(keyPrefix + idOf(cookie))) ?? undefined };
   },
 };
 
@@ -253,7 +254,7 @@ describe('26. sessions', () => {
       // Every writer loaded { cart } before any saved: what is left is exactly one writer's view.
       const winner = stored.last as number;
       expect(stored).toEqual({ cart: ['apple'], [`k${winner}`]: winner, last: winner });
-      expect(await app.whoami(id)).toMatchObject({ id, cart: ['apple'], cookie: undefined });
+      expect(await app.whoami(id)).toMatchObject({ id: idOf(id), cart: ['apple'], cookie: undefined });
       console.info(`[26] ${kind.name}: 50 concurrent writers, stored ${raw} (writer ${winner} finished last)`);
     });
 
@@ -270,10 +271,11 @@ describe('26. sessions', () => {
       expect(await (await slow).json()).toEqual({ user: 'ada' });
 
       expect(await app.raw(id)).toBeUndefined();
+      // A copy of the old cookie still carries a validly signed id, but an empty session: the
+      // log-out holds. (The browser itself dropped the cookie: /logout cleared it.)
       const after = await app.whoami(id);
       expect(after.user).toBeNull();
-      expect(after.cookie).toBeDefined();
-      expect(after.cookie).not.toBe(id);
+      expect(await app.raw(id)).toBeUndefined();
     });
 
     it.skipIf(kind.skip)(`26. sessions: a forged id never reads another session, and is never adopted (${kind.name})`, async () => {
@@ -284,24 +286,29 @@ describe('26. sessions', () => {
       await app.send('/logout', destroyed, {});
       const flip = (id: string, at: number) => id.slice(0, at) + (id[at] === 'A' ? 'B' : 'A') + id.slice(at + 1);
       const forged = [
-        'AbCdEfGhIjKlMnOpQrStUvWxYz012345', // well-shaped, never issued
+        'AbCdEfGhIjKlMnOpQrStUvWxYz012345', // well-shaped, unsigned, never issued
+        idOf(victim), // the victim's id without its signature (a cookie from before signing)
+        `AbCdEfGhIjKlMnOpQrStUvWxYz012345${victim.slice(32)}`, // another id under the victim's signature
         flip(victim, 0),
         flip(victim, 31),
-        victim.slice(0, 31), // too short
+        flip(victim, 75), // the signature's last character
+        victim.slice(0, 75), // too short
         `${victim}A`, // too long
         victim.toLowerCase() === victim ? victim.toUpperCase() : victim.toLowerCase(),
-        `${victim.slice(0, 31)}=`,
-        destroyed, // issued once, destroyed since
+        `${victim.slice(0, 75)}=`,
       ];
 
       for (const id of forged) {
         const seen = await app.whoami(id);
         expect(seen.user, id).toBeNull();
-        expect(seen.cookie, id).toMatch(/^[A-Za-z0-9_-]{32}$/); // a new session for this client…
-        expect(seen.cookie, id).not.toBe(id);
-        expect(seen.id, id).toBe(seen.cookie);
-        if (/^[A-Za-z0-9_-]{32}$/.test(id)) expect(await app.raw(id), id).toBeUndefined(); // …and the forged id never stored
+        expect(seen.cookie, id).toMatch(/^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/); // a new session for this client…
+        expect(idOf(seen.cookie!), id).not.toBe(idOf(victim));
+        expect(seen.id, id).toBe(idOf(seen.cookie!));
+        expect(await app.raw(seen.cookie!), id).toBeUndefined(); // …that costs nothing until it is written
       }
+      // Issued once, destroyed since: still signed, so the same id, but nothing of what it held.
+      const after = await app.whoami(destroyed);
+      expect(after).toMatchObject({ id: idOf(destroyed), user: null, cookie: undefined });
       expect((await app.whoami(victim)).user).toBe('victim');
     });
 
@@ -325,17 +332,17 @@ describe('26. sessions', () => {
       expect(await (await slow).json()).toEqual({ user: null });
       expect(login.status).toBe(200);
       const fresh = sessionCookie(login)!.value;
-      expect(fresh).toMatch(/^[A-Za-z0-9_-]{32}$/);
-      expect(fresh).not.toBe(fixed);
-      expect(await login.json()).toEqual({ id: fresh });
+      expect(fresh).toMatch(/^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/);
+      expect(idOf(fresh)).not.toBe(idOf(fixed));
+      expect(await login.json()).toEqual({ id: idOf(fresh) });
 
       // The victim's browser, now on the new id: logged in, the cart carried over.
-      expect(await app.whoami(fresh)).toEqual({ id: fresh, user: 'victim', cart: ['book'], cookie: undefined });
-      // The attacker, on the planted id: nothing; the store forgot it, and it is not handed out again.
+      expect(await app.whoami(fresh)).toEqual({ id: idOf(fresh), user: 'victim', cart: ['book'], cookie: undefined });
+      // The attacker, on the planted id: nothing; the store forgot it, and its id is not the victim's.
       expect(await app.raw(fixed)).toBeUndefined();
       const attacker = await app.whoami(fixed);
       expect(attacker).toMatchObject({ user: null, cart: null });
-      expect(attacker.cookie).not.toBe(fixed);
+      expect(attacker.id).not.toBe(idOf(fresh));
       expect(JSON.parse((await app.raw(fresh))!)).toEqual({ cart: ['book'], user: 'victim' });
     });
   }
@@ -361,17 +368,16 @@ describe('26. sessions', () => {
     await app.fetch('/cart/tea', { method: 'POST', ...withSession(id) });
 
     clock.advance(50_000);
-    expect(await whoami(id)).toEqual({ id, user: null, cart: ['tea'], cookie: undefined }); // used: 60 s more from now
+    expect(await whoami(id)).toEqual({ id: idOf(id), user: null, cart: ['tea'], cookie: undefined }); // used: 60 s more from now
     clock.advance(50_000);
-    expect(await whoami(id)).toEqual({ id, user: null, cart: ['tea'], cookie: undefined });
+    expect(await whoami(id)).toEqual({ id: idOf(id), user: null, cart: ['tea'], cookie: undefined });
     clock.advance(60_001);
-    const expired = await whoami(id);
-    expect(expired.cart).toBeNull();
-    expect(expired.cookie).not.toBe(id);
-    expect(await store.load(id)).toBeUndefined();
+    // Still a signed id, now of an empty session.
+    expect(await whoami(id)).toEqual({ id: idOf(id), user: null, cart: null, cookie: undefined });
+    expect(await store.load(idOf(id))).toBeUndefined();
   });
 
-  it.skipIf(redisMissing)('26. sessions: expiry — Redis drops a session after its ttl, and its id then gets a new session (Redis store)', async () => {
+  it.skipIf(redisMissing)('26. sessions: expiry — Redis drops a session after its ttl, and its id then has an empty session (Redis store)', async () => {
     const app = await accountApp(redis, 500);
     const id = await app.newSession();
     await app.send('/cart/tea', id, {});
@@ -382,8 +388,7 @@ describe('26. sessions', () => {
     const expiredAfterMs = Date.now() - saved;
     expect(expiredAfterMs).toBeGreaterThanOrEqual(400);
     const after = await app.whoami(id);
-    expect(after.cart).toBeNull();
-    expect(after.cookie).not.toBe(id);
+    expect(after).toMatchObject({ id: idOf(id), cart: null, cookie: undefined });
     console.info(`[26] Redis store: a 500 ms session was gone ${expiredAfterMs} ms after its last save`);
   });
 });

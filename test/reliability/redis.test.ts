@@ -6,7 +6,7 @@ import { Module, redisPubSub, redisSessionStore } from 'vela';
 import { start, type TestApp } from '../support/start.js';
 import { uniquePrefix } from '../support/redis.js';
 import { Peer, PubSubTestModule, eventually } from '../pubsub/support.js';
-import { SessionModule, sessionCookie, withSession } from '../session/support.js';
+import { idOf, SessionModule, sessionCookie, withSession } from '../session/support.js';
 import { RedisServer, entries, freePort, logged, rawRedis, redisServerMissing } from '../redis/support.js';
 
 const LOST = 'redis pub/sub connection lost';
@@ -136,15 +136,15 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
     expect(tookMs).toBeLessThan(2_000);
     const [failure] = errors(app);
     expect((failure?.fields.error as Error).message).toBe(
-      `Session store 'redis' failed in save(): Cannot reach Redis at 127.0.0.1:${server.port} for sessions: connect ECONNREFUSED 127.0.0.1:${server.port}. ` +
+      `Session store 'redis' failed in secret(): Cannot reach Redis at 127.0.0.1:${server.port} for sessions: connect ECONNREFUSED 127.0.0.1:${server.port}. ` +
         'Start Redis, or fix the url. Requests that need a session fail with 500 until the store answers again.',
     );
 
     await server.start();
     const up = await app.fetch('/set?key=n&value=1');
     expect(up.status, `after Redis started: ${errors(app).slice(1).map((e) => String(e.fields.error)).join('; ')}`).toBe(200);
-    const id = sessionCookie(up)!.value;
-    expect(await (await app.fetch('/session?keys=n', withSession(id))).json()).toEqual({ id, values: { n: 1 } });
+    const cookie = sessionCookie(up)!.value;
+    expect(await (await app.fetch('/session?keys=n', withSession(cookie))).json()).toEqual({ id: idOf(cookie), values: { n: 1 } });
     console.info(`[19] session store down: 500 after ${tookMs} ms; healed on the first request after Redis started`);
   });
 });

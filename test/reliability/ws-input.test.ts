@@ -403,8 +403,8 @@ describe('WebSocket input', () => {
     closes.forEach((closed, i) => expect(closed, bad[i]).toEqual({ code: 1007, reason }));
     for (const id of ids) await life.gone(id);
     expect(received).toHaveLength(40);
-    // Only the bystanders are left: their connections and sessions, nothing of the others.
-    expect(hub().sizes).toEqual({ ...EMPTY_HUB, connections: 2, sessions: 2 });
+    // Only the bystanders are left: their connections, nothing of the others (no cookie, so no sessions).
+    expect(hub().sizes).toEqual({ ...EMPTY_HUB, connections: 2 });
     expect(await connectionCount(app.server)).toBe(2);
     // The control: a well-formed frame on a fresh socket is served.
     const fresh = await connect(app, '/events');

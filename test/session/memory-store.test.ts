@@ -68,6 +68,32 @@ describe('memorySessionStore({ maxEntries })', () => {
   });
 });
 
+describe('memorySessionStore({ maxAnonymous })', () => {
+  it('keeps anonymous sessions apart: a flood of them evicts only anonymous ones, never a regenerated one', async () => {
+    const sessions = store({ maxEntries: 2, maxAnonymous: 3 });
+    await sessions.save(id(1), { user: 'ada' }, 60_000, { anonymous: false });
+    for (let n = 100; n < 1_100; n++) await sessions.save(id(n), { visitor: n }, 60_000, { anonymous: true });
+
+    expect(await sessions.load(id(1))).toEqual({ user: 'ada' });
+    expect(sessions.size).toBe(4);
+    expect(await sessions.load(id(1_099))).toEqual({ visitor: 1_099 });
+    expect(await sessions.load(id(1_096))).toBeUndefined();
+  });
+
+  it('update and touch keep an entry in its own pool; a save as the other kind moves it', async () => {
+    const sessions = store({ maxEntries: 1, maxAnonymous: 1 });
+    await sessions.save(id(1), { n: 1 }, 60_000, { anonymous: true });
+    expect(await sessions.update!(id(1), { n: 2 }, 60_000)).toBe(true);
+    await sessions.touch(id(1), 60_000);
+    await sessions.save(id(2), { user: 'ada' }, 60_000);
+    expect(await sessions.load(id(1))).toEqual({ n: 2 });
+
+    await sessions.save(id(1), { n: 3 }, 60_000);
+    expect(sessions.size).toBe(1);
+    expect(await sessions.load(id(2))).toBeUndefined();
+  });
+});
+
 describe('memorySessionStore eviction order', () => {
   it('evicts the next oldest after the oldest was destroyed, and a re-saved session counts as new', async () => {
     const sessions = store({ maxEntries: 3 });

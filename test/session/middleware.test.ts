@@ -12,18 +12,21 @@ import {
   sessionMiddleware,
   type Connection,
   type Context,
+  type Middleware,
   type Session,
   type SessionStore,
 } from 'vela';
 import { start } from '../support/start.js';
-import { failingStore, manualClock, recordingStore, sessionCookie, SessionModule, withSession } from './support.js';
+import { failingStore, idOf, manualClock, recordingStore, sessionCookie, SessionModule, signedCookie, TEST_SECRET, withSession } from './support.js';
 
 const ID_SHAPE = /^[A-Za-z0-9_-]{32}$/;
+/** The cookie's value: the id, a dot, its HMAC-SHA256 signature in base64url. */
+const COOKIE_SHAPE = /^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/;
 
 async function sessionsApp(store: SessionStore = memorySessionStore(), ttl?: number) {
-  const app = await start(SessionModule, { sessions: { store, ttl } });
-  const get = (path: string, id?: string) => app.fetch(path, id ? withSession(id) : undefined);
-  /** A fresh client's first request: its session id. */
+  const app = await start(SessionModule, { sessions: { store, ttl, secret: TEST_SECRET } });
+  const get = (path: string, cookie?: string) => app.fetch(path, cookie ? withSession(cookie) : undefined);
+  /** A fresh client's first request that reads its id: its session cookie. */
   const newSession = async () => sessionCookie(await get('/session'))!.value;
   return Object.assign(app, { get, newSession });
 }
@@ -36,7 +39,8 @@ describe('the session cookie on first contact', () => {
     expect(res.status).toBe(200);
     const cookie = sessionCookie(res)!;
     expect(cookie.attributes).toEqual({ path: '/', samesite: 'lax', httponly: '' });
-    expect(((await res.json()) as { id: string }).id).toBe(cookie.value);
+    expect(cookie.value).toMatch(COOKIE_SHAPE);
+    expect(((await res.json()) as { id: string }).id).toBe(idOf(cookie.value));
   });
 
   it('is Secure when the request is HTTPS (here through a trusted proxy)', async () => {
@@ -57,7 +61,7 @@ describe('the session cookie on first contact', () => {
   it('carries a 192-bit random id: 32 base64url characters, different for every client', async () => {
     const app = await sessionsApp();
 
-    const ids = await Promise.all(Array.from({ length: 50 }, () => app.newSession()));
+    const ids = (await Promise.all(Array.from({ length: 50 }, () => app.newSession()))).map(idOf);
     for (const id of ids) {
       expect(id).toMatch(ID_SHAPE);
       expect(Buffer.from(id, 'base64url')).toHaveLength(24);
@@ -67,102 +71,134 @@ describe('the session cookie on first contact', () => {
 
   it('is sent once: a request with a valid cookie gets none back and keeps its id', async () => {
     const app = await sessionsApp();
-    const id = await app.newSession();
+    const cookie = await app.newSession();
 
-    const res = await app.get('/session', id);
+    const res = await app.get('/session', cookie);
     expect(res.headers.getSetCookie()).toEqual([]);
-    expect(((await res.json()) as { id: string }).id).toBe(id);
+    expect(((await res.json()) as { id: string }).id).toBe(idOf(cookie));
   });
 
-  it('is for every request, routed or not', async () => {
-    const app = await sessionsApp();
+  it('is sent only when a request needs an id: a request that never uses its session gets none and stores nothing', async () => {
+    const store = recordingStore(memorySessionStore());
+    const app = await sessionsApp(store);
 
     const res = await app.get('/no/such/route');
     expect(res.status).toBe(404);
-    expect(sessionCookie(res)!.value).toMatch(ID_SHAPE);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(store.calls).toEqual([]);
+  });
+
+  it('is signed with the first secret of a list, and one signed with an older secret is signed again', async () => {
+    const older = 'the secret being rotated out, 32+ characters';
+    const app = await start(SessionModule, { sessions: { secret: [TEST_SECRET, older] } });
+    const id = 'R'.repeat(32);
+    const { signedIds } = await import('../../src/session/signed-id.js');
+
+    const res = await app.fetch('/session', withSession(signedIds(older, 'test').sign(id)));
+    expect(((await res.json()) as { id: string }).id).toBe(id);
+    expect(sessionCookie(res)!.value).toBe(signedCookie(id));
   });
 });
 
 describe('ids the client presents', () => {
-  it('a forged, well-formed id gets a fresh id and none of the data of any session', async () => {
+  it('a forged or altered signature gets a fresh id and none of the data of any session, with no store lookup', async () => {
     const store = recordingStore(memorySessionStore());
     const app = await sessionsApp(store);
     const victim = await app.newSession();
     await app.get('/set?key=secret&value="victim"', victim);
-    const forged = `${victim.slice(0, 31)}${victim[31] === 'A' ? 'B' : 'A'}`;
+    const flip = (text: string, at: number) => `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`;
+    const { signedIds } = await import('../../src/session/signed-id.js');
 
-    const res = await app.get('/session?keys=secret', forged);
-    const fresh = sessionCookie(res)!.value;
-    expect(fresh).toMatch(ID_SHAPE);
-    expect(fresh).not.toBe(forged);
-    expect(fresh).not.toBe(victim);
-    expect(await res.json()).toEqual({ id: fresh, values: { secret: null } });
-    // The forged id was looked up, then never stored: it cannot become a session later.
-    expect(store.calls).toContainEqual(['load', forged]);
-    expect(store.calls.filter(([, id]) => id === forged)).toEqual([['load', forged]]);
-    expect(await store.load(forged)).toBeUndefined();
+    for (const forged of [flip(victim, 31), flip(victim, 75), signedIds('another app, another secret: 32+ chars', 'test').sign(idOf(victim))]) {
+      store.calls.length = 0;
+      const res = await app.get('/session?keys=secret', forged);
+      const fresh = sessionCookie(res)!.value;
+      expect(fresh).toMatch(COOKIE_SHAPE);
+      expect(idOf(fresh)).not.toBe(idOf(forged));
+      expect(idOf(fresh)).not.toBe(idOf(victim));
+      expect(await res.json()).toEqual({ id: idOf(fresh), values: { secret: null } });
+      expect(store.calls).toEqual([]);
+    }
   });
 
-  it('a malformed id gets a fresh id without a store lookup', async () => {
+  it('a malformed id gets no session and no store lookup', async () => {
     const store = recordingStore(memorySessionStore());
     const app = await sessionsApp(store);
     const valid = await app.newSession();
 
-    for (const malformed of [`${valid}A`, valid.slice(1), `${valid.slice(0, 31)}.`, `${valid.slice(0, 30)}%3D`, '', 'x']) {
+    for (const malformed of [`${valid}A`, valid.slice(1), idOf(valid), `${valid.slice(0, 74)}%3D`, '', 'x']) {
       store.calls.length = 0;
       const res = await app.get('/session', malformed);
       const fresh = sessionCookie(res)!.value;
-      expect(fresh).toMatch(ID_SHAPE);
+      expect(fresh).toMatch(COOKIE_SHAPE);
       expect(fresh).not.toBe(valid);
-      expect(store.calls).toEqual([['save', fresh]]);
+      expect(store.calls).toEqual([]);
     }
   });
 
-  it('an expired session gets a fresh id and its data is gone', async () => {
+  it('an expired session keeps its id, and its data is gone', async () => {
     const clock = manualClock();
     const app = await sessionsApp(memorySessionStore({ now: clock.now }), 60_000);
-    const id = await app.newSession();
-    await app.get('/set?key=user&value=7', id);
+    const cookie = await app.newSession();
+    await app.get('/set?key=user&value=7', cookie);
 
     clock.advance(60_001);
-    const res = await app.get('/session?keys=user', id);
-    const fresh = sessionCookie(res)!.value;
-    expect(fresh).not.toBe(id);
-    expect(await res.json()).toEqual({ id: fresh, values: { user: null } });
+    const res = await app.get('/session?keys=user', cookie);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(await res.json()).toEqual({ id: idOf(cookie), values: { user: null } });
   });
 
   it('a session in use does not expire: every request restarts its ttl', async () => {
     const clock = manualClock();
     const app = await sessionsApp(memorySessionStore({ now: clock.now }), 60_000);
-    const id = await app.newSession();
-    await app.get('/set?key=user&value=7', id);
+    const cookie = await app.newSession();
+    await app.get('/set?key=user&value=7', cookie);
 
     for (let minute = 0; minute < 5; minute++) {
       clock.advance(59_000);
-      const res = await app.get('/session?keys=user', id);
+      const res = await app.get('/session?keys=user', cookie);
       expect(res.headers.getSetCookie()).toEqual([]);
-      expect(await res.json()).toEqual({ id, values: { user: 7 } });
+      expect(await res.json()).toEqual({ id: idOf(cookie), values: { user: 7 } });
     }
   });
 });
 
 describe('a new session', () => {
-  it('is in the store before the handler runs, empty, under the cookie id', async () => {
-    const store = memorySessionStore();
-    const seen: unknown[] = [];
-    const app = await start(SessionModule, {
-      sessions: { store },
-      middleware: [
-        async (ctx, next) => {
-          seen.push(await store.load((ctx.state.session as Session).id));
-          await next();
-        },
-      ],
-    });
+  it('is stored only once a request writes to it, as anonymous, under the cookie id', async () => {
+    const store = recordingStore(memorySessionStore());
+    const app = await sessionsApp(store);
 
-    const id = sessionCookie(await app.fetch('/session'))!.value;
-    expect(seen).toEqual([{}]);
-    expect(await store.load(id)).toEqual({});
+    const cookie = sessionCookie(await app.get('/session'))!.value;
+    expect(store.calls).toEqual([]);
+    expect(await store.load(idOf(cookie))).toBeUndefined();
+    const res = await app.get('/set?key=cart&value=["tea"]', cookie);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(await store.load(idOf(cookie))).toEqual({ cart: ['tea'] });
+  });
+
+  it('a first request that writes gets its cookie and is stored', async () => {
+    const store = memorySessionStore();
+    const app = await sessionsApp(store);
+
+    const res = await app.get('/set?key=cart&value=["tea"]');
+    const cookie = sessionCookie(res)!.value;
+    expect(((await res.json()) as { id: string }).id).toBe(idOf(cookie));
+    expect(await store.load(idOf(cookie))).toEqual({ cart: ['tea'] });
+  });
+});
+
+describe('a second session middleware on the same request', () => {
+  it('fails the request with 500 and logs how to configure the one bootstrap runs', async () => {
+    const app = await start(SessionModule, { middleware: [sessionMiddleware({ secret: TEST_SECRET })] });
+
+    const res = await app.fetch('/session');
+    expect(res.status).toBe(500);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect((app.log.entries[0]!.fields.error as Error).message).toBe(
+      'A second session middleware ran on this request: bootstrap already runs one (for HTTP and WebSocket upgrades ' +
+        "alike), and a second one gives the page a session id its sockets' conn.sessionId does not have, so Comms misses them. " +
+        'Remove sessionMiddleware() from your middleware and configure the one bootstrap runs: bootstrap(App, { sessions: { store, ttl } }).',
+    );
   });
 });
 
@@ -171,7 +207,7 @@ describe('a failing store', () => {
     const inner = memorySessionStore();
     const app = await sessionsApp(failingStore(inner, 'load', 'connection refused'));
 
-    const res = await app.get('/session', 'A'.repeat(32));
+    const res = await app.get('/session', signedCookie('A'.repeat(32)));
     expect(res.status).toBe(500);
     expect(await res.text()).not.toContain('connection refused');
     expect(app.log.entries).toHaveLength(1);
@@ -183,10 +219,10 @@ describe('a failing store', () => {
     expect((entry.fields.error as Error).cause).toEqual(new Error('connection refused'));
   });
 
-  it('fails a first request with 500 when save() throws, and sends no session cookie', async () => {
+  it('fails a first request that writes with 500 when save() throws, and sends no session cookie', async () => {
     const app = await sessionsApp(failingStore(memorySessionStore(), 'save', 'disk full'));
 
-    const res = await app.get('/session');
+    const res = await app.get('/set?key=a&value=1');
     expect(res.status).toBe(500);
     expect(res.headers.getSetCookie()).toEqual([]);
     expect((app.log.entries[0]!.fields.error as Error).message).toBe(
@@ -200,7 +236,7 @@ describe('a failing store', () => {
     await inner.save(id, {}, 60_000);
     const app = await sessionsApp(failingStore(inner, 'touch', 'timeout'));
 
-    const res = await app.get('/session', id);
+    const res = await app.get('/session', signedCookie(id));
     expect(res.status).toBe(500);
     expect((app.log.entries[0]!.fields.error as Error).message).toMatch(/^Session store 'broken' failed in touch\(\): timeout\./);
   });
@@ -211,11 +247,11 @@ describe('sessionMiddleware options', () => {
     const app = await start(SessionModule, { sessions: { cookie: 'sid' } });
 
     const first = await app.fetch('/session');
-    const id = sessionCookie(first, 'sid')!.value;
+    const cookie = sessionCookie(first, 'sid')!.value;
     expect(sessionCookie(first)).toBeUndefined();
-    const again = await app.fetch('/session', withSession(id, 'sid'));
+    const again = await app.fetch('/session', withSession(cookie, 'sid'));
     expect(again.headers.getSetCookie()).toEqual([]);
-    expect(((await again.json()) as { id: string }).id).toBe(id);
+    expect(((await again.json()) as { id: string }).id).toBe(idOf(cookie));
   });
 
   it('refuses a ttl that is not a positive whole number of milliseconds', () => {
@@ -223,6 +259,24 @@ describe('sessionMiddleware options', () => {
     expect(() => sessionMiddleware({ ttl: 1.5 })).toThrow(
       'sessionMiddleware({ ttl: 1.5 }): ttl must be a positive whole number of milliseconds, e.g. 86_400_000 for 24 hours.',
     );
+  });
+
+  it('refuses a secret shorter than 32 characters, or an empty list', () => {
+    const message =
+      'sessionMiddleware({ secret }): a session secret is a string of 32 characters or more (or a non-empty list of them, newest first), ' +
+      'e.g. process.env.SESSION_SECRET made with `openssl rand -base64 32`.';
+    expect(() => sessionMiddleware({ secret: 'short' })).toThrow(message);
+    expect(() => sessionMiddleware({ secret: [] })).toThrow(message);
+    expect(() => sessionMiddleware({ secret: [TEST_SECRET, 'short'] })).toThrow(ConfigError);
+  });
+
+  it('refuses a store without a secret of its own when no secret is given', () => {
+    const store: SessionStore = { name: 'mine', load: async () => undefined, save: async () => {}, touch: async () => {}, destroy: async () => {} };
+    expect(() => sessionMiddleware({ store })).toThrow(
+      "sessionMiddleware({ store: 'mine' }): this store has no secret() of its own, and every node sharing it must sign " +
+        'session cookies with the same secret: pass sessions: { secret: process.env.SESSION_SECRET } (32 characters or more).',
+    );
+    expect(() => sessionMiddleware({ store, secret: TEST_SECRET })).not.toThrow();
   });
 
   it('refuses a cookie name that is not an HTTP token', () => {
@@ -233,7 +287,7 @@ describe('sessionMiddleware options', () => {
 });
 
 describe('on a WebSocket upgrade request', () => {
-  function gatewayApp(store: SessionStore) {
+  function gatewayApp(store: SessionStore, middleware: Middleware[] = []) {
     @WebSocket('/ws', {
       // What a gateway's security sees: the session of the upgrade request.
       security: (ctx: Context) => ((ctx.state.session as Session).get('user') === undefined ? false : true),
@@ -244,7 +298,7 @@ describe('on a WebSocket upgrade request', () => {
         return reply(text);
       }
     }
-    @WebSocket('/public')
+    @WebSocket('/public', { middleware })
     class PublicGateway {
       init(conn: Connection) {
         return reply(conn.sessionId ?? 'no session');
@@ -275,18 +329,32 @@ describe('on a WebSocket upgrade request', () => {
     });
   }
 
-  it('starts a session on a first-contact upgrade: the 101 carries the cookie, the store has the id', async () => {
-    const store = memorySessionStore();
+  it('gives a first-contact upgrade no session: no cookie on the 101, nothing stored, no conn.sessionId', async () => {
+    const store = recordingStore(memorySessionStore());
     const app = await gatewayApp(store);
+
+    const { socket, setCookie, firstMessage } = await connect(`${app.url}/public`);
+    expect(setCookie).toEqual([]);
+    expect(store.calls).toEqual([]);
+    expect(await firstMessage).toBe('no session');
+    socket.close();
+  });
+
+  it('starts a session on an upgrade whose middleware needs one: the 101 carries the cookie and conn.sessionId is its id', async () => {
+    const app = await gatewayApp(memorySessionStore(), [
+      async (ctx, next) => {
+        void (ctx.state.session as Session).id;
+        await next();
+      },
+    ]);
 
     const { socket, setCookie, firstMessage } = await connect(`${app.url}/public`);
     expect(setCookie).toHaveLength(1);
     const [pair, ...attributes] = setCookie[0]!.split('; ');
-    const id = pair!.replace(/^session_id=/, '');
-    expect(id).toMatch(ID_SHAPE);
+    const value = pair!.replace(/^session_id=/, '');
+    expect(value).toMatch(COOKIE_SHAPE);
     expect(attributes).toEqual(['path=/', 'samesite=lax', 'httponly']);
-    expect(await store.load(id)).toEqual({});
-    expect(await firstMessage).toBe(id); // conn.sessionId is the session the 101 started
+    expect(await firstMessage).toBe(idOf(value));
     socket.close();
   });
 

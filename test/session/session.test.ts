@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { memorySessionStore, type SessionStore } from 'vela';
 import { RequestSession } from '../../src/session/session.js';
 import { start } from '../support/start.js';
-import { recordingStore, sessionCookie, SessionModule, withSession } from './support.js';
+import { idOf, recordingStore, sessionCookie, SessionModule, withSession } from './support.js';
 
 /** For a RequestSession built by hand, outside the middleware: destroy and regenerate are not called. */
-const NO_HOOKS = { destroy: async () => {}, regenerate: async () => 'B'.repeat(32) };
+const NO_HOOKS = { start: () => 'C'.repeat(32), destroy: async () => {}, regenerate: async () => 'B'.repeat(32) };
 
 async function sessionsApp(store: SessionStore = memorySessionStore()) {
   const app = await start(SessionModule, { sessions: { store } });
@@ -57,17 +57,21 @@ describe('#set and #get', () => {
   it('saves only requests that changed something, and touches the others', async () => {
     const store = recordingStore(memorySessionStore());
     const app = await sessionsApp(store);
-    const id = await app.newSession();
+    const cookie = await app.newSession();
+    const id = idOf(cookie);
     store.calls.length = 0;
 
-    await app.get('/session', id);
-    await app.get('/set?key=a&value=1', id);
-    await app.get('/delete?key=missing', id);
+    await app.get('/session', cookie);
+    await app.get('/set?key=a&value=1', cookie);
+    await app.get('/delete?key=missing', cookie);
+    await app.get('/session', cookie);
     expect(store.calls).toEqual([
+      // Not stored yet: nothing to touch.
       ['load', id],
-      ['touch', id],
       ['load', id],
       ['save', id],
+      ['load', id],
+      ['touch', id],
       ['load', id],
       ['touch', id],
     ]);
@@ -84,7 +88,7 @@ describe('#delete', () => {
 
     await app.get('/delete?key=a', id);
     expect(await app.values(id, 'a,b')).toEqual({ a: null, b: 2 });
-    expect(await store.load(id)).toEqual({ b: 2 });
+    expect(await store.load(idOf(id))).toEqual({ b: 2 });
   });
 
   it('is what set(key, undefined) does, as JSON would drop the key anyway', () => {
@@ -109,20 +113,23 @@ describe('#destroy', () => {
   it('forgets the data, clears the cookie, and the next request starts a new session', async () => {
     const store = memorySessionStore();
     const app = await sessionsApp(store);
-    const id = await app.newSession();
-    await app.get('/set?key=secret&value="s3"', id);
+    const cookie = await app.newSession();
+    await app.get('/set?key=secret&value="s3"', cookie);
 
-    const res = await app.get('/destroy', id);
-    expect(await res.json()).toEqual({ destroyed: id, after: null });
+    const res = await app.get('/destroy', cookie);
+    expect(await res.json()).toEqual({ destroyed: idOf(cookie), after: null });
     const cleared = sessionCookie(res)!;
     expect(cleared.value).toBe('');
     expect(cleared.attributes).toEqual({ path: '/', expires: 'Thu, 01 Jan 1970 00:00:00 GMT', samesite: 'lax', httponly: '' });
-    expect(await store.load(id)).toBeUndefined();
+    expect(await store.load(idOf(cookie))).toBeUndefined();
 
-    const next = await app.get('/session?keys=secret', id);
+    // The browser dropped the cookie: its next request gets a new id.
+    const next = await app.get('/session?keys=secret');
     const fresh = sessionCookie(next)!.value;
-    expect(fresh).not.toBe(id);
-    expect(await next.json()).toEqual({ id: fresh, values: { secret: null } });
+    expect(idOf(fresh)).not.toBe(idOf(cookie));
+    expect(await next.json()).toEqual({ id: idOf(fresh), values: { secret: null } });
+    // A copy of the old cookie still names a signed id, but its data is gone for good.
+    expect(await app.values(cookie, 'secret')).toEqual({ secret: null });
   });
 
   it('on a session started by the same request sends only the clearing cookie and leaves nothing stored', async () => {

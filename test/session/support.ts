@@ -2,6 +2,21 @@
 // app whose routes read and write ctx.state.session.
 import { Controller, Module, Route, json, type Context } from '../../src/index.js';
 import type { Session, SessionData, SessionStore } from '../../src/session/index.js';
+import { signedIds } from '../../src/session/signed-id.js';
+
+/** A secret tests pass as `sessions: { secret }`, so that they can sign ids of their own. */
+export const TEST_SECRET = 'a test secret, 32 characters or more';
+const testIds = signedIds(TEST_SECRET, 'TEST_SECRET');
+
+/** The cookie value that presents `id` under TEST_SECRET. */
+export function signedCookie(id: string): string {
+  return testIds.sign(id);
+}
+
+/** The session id inside a session cookie's value (`<id>.<signature>`). */
+export function idOf(cookieValue: string): string {
+  return cookieValue.slice(0, cookieValue.indexOf('.'));
+}
 
 export interface SetCookie {
   name: string;
@@ -32,9 +47,9 @@ export function sessionCookie(res: Response, name = 'session_id'): SetCookie | u
   return found[0];
 }
 
-/** Request headers that present `id` as the session cookie. */
-export function withSession(id: string, name = 'session_id'): RequestInit {
-  return { headers: { cookie: `${name}=${id}` } };
+/** Request headers that present `cookieValue` (a signed id, as the cookie carries it) as the session cookie. */
+export function withSession(cookieValue: string, name = 'session_id'): RequestInit {
+  return { headers: { cookie: `${name}=${cookieValue}` } };
 }
 
 export type StoreCall = [operation: 'load' | 'save' | 'touch' | 'destroy', id: string];
@@ -46,9 +61,10 @@ export function recordingStore(inner: SessionStore): SessionStore & { calls: Sto
     name: 'recording',
     calls,
     load: (id) => (calls.push(['load', id]), inner.load(id)),
-    save: (id, data, ttl) => (calls.push(['save', id]), inner.save(id, data, ttl)),
+    save: (id, data, ttl, options) => (calls.push(['save', id]), inner.save(id, data, ttl, options)),
     touch: (id, ttl) => (calls.push(['touch', id]), inner.touch(id, ttl)),
     destroy: (id) => (calls.push(['destroy', id]), inner.destroy(id)),
+    secret: () => inner.secret!(),
   };
 }
 
@@ -60,9 +76,10 @@ export function failingStore(inner: SessionStore, operation: StoreCall[0], messa
   return {
     name: 'broken',
     load: (id) => (operation === 'load' ? fail() : inner.load(id)),
-    save: (id, data: SessionData, ttl) => (operation === 'save' ? fail() : inner.save(id, data, ttl)),
+    save: (id, data: SessionData, ttl, options) => (operation === 'save' ? fail() : inner.save(id, data, ttl, options)),
     touch: (id, ttl) => (operation === 'touch' ? fail() : inner.touch(id, ttl)),
     destroy: (id) => (operation === 'destroy' ? fail() : inner.destroy(id)),
+    secret: () => inner.secret!(),
   };
 }
 

@@ -1,5 +1,6 @@
-// Comments over HTTP: the page loads the history, and a comment posted here (a form, a script, a
-// job) reaches every open comments socket through the same channel the gateway uses.
+// Comments over HTTP: the page loads the history, and a comment posted here (a script, a job, with
+// the CSRF token from /api/csrf-token in x-csrf-token) reaches every open comments socket through
+// the same channel the gateway uses.
 import { Controller, PubSub, Route, json, status, type Context } from 'vela';
 import { CommentStore } from './comment-store.js';
 

@@ -1,5 +1,6 @@
 // The seeds' `/api` group: list, show and create users. `show` returns Nova's
-// `['error', 'not_found']` and lets the module's fallback turn it into a 404.
+// `['error', 'not_found']` and lets the module's fallback turn it into a 404. Creating needs the
+// CSRF token (csrf() runs on every route, BLOG_OPTIONS), from /api/csrf-token in x-csrf-token.
 import { Controller, Route, json, status, type Context } from 'vela';
 import { UserStore } from './user-store.js';
 
