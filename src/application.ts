@@ -56,8 +56,9 @@ export interface BootstrapOptions {
    */
   requestLog?: boolean;
   /**
-   * Sessions: a `session_id` cookie per client and `ctx.state.session`, also read on WebSocket
-   * upgrades (`conn.sessionId`). Default: on, with a memory store. `false` turns them off.
+   * Sessions: `ctx.state.session`, also read on WebSocket upgrades (`conn.sessionId`), lazily: a
+   * signed `session_id` cookie once a request reads the id or writes, a store write only on a write.
+   * Default: on, with a memory store and a per-process secret. `false` turns them off.
    */
   sessions?: SessionOptions | false;
   /** Carries pub/sub and Comms between processes. Default: `memoryPubSub()`, this process only. */

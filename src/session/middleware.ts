@@ -94,7 +94,8 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
 
   return async (ctx, next) => {
     if (sessions.has(ctx)) throw new ConfigError(SECOND_MIDDLEWARE);
-    const signer = await signing();
+    // No await once the secret is known: an await costs every request a turn of the microtask queue.
+    const signer = ids ?? (await signing());
     const presented = ctx.cookies.get(cookie, { signed: false });
     const verified = presented === undefined ? undefined : signer.verify(presented);
     const stored = verified ? await call('load', () => store.load(verified.id)) : undefined;

@@ -25,6 +25,7 @@ import {
   type SessionStore,
 } from 'vela';
 import { start, type TestApp } from '../support/start.js';
+import { SessionPagesController } from './session-support.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
 
@@ -45,33 +46,10 @@ class LiveGateway {
   }
 }
 
+/** Comms from an HTTP request to the sockets of its own session. */
 @Controller()
-class PageController {
+class NotifyController {
   constructor(private readonly comms: Comms) {}
-
-  /** A page whose sockets Comms should reach: it reads its session id, so the browser gets the cookie. */
-  @Route('/page')
-  page(ctx: Context) {
-    return json({ id: ctx.state.session.id });
-  }
-
-  /** A page with a form: its CSRF token is written to the session (an anonymous session that writes). */
-  @Route('/form')
-  form(ctx: Context) {
-    return json({ token: ctx.state.csrfToken });
-  }
-
-  @Route('/login', { methods: ['post'] })
-  async login(ctx: Context) {
-    await ctx.state.session.regenerate();
-    ctx.state.session.set('user', 'victim');
-    return json({ id: ctx.state.session.id }, { status: 200 });
-  }
-
-  @Route('/me')
-  me(ctx: Context) {
-    return json({ user: ctx.state.session.get('user') ?? null });
-  }
 
   @Route('/notify', { methods: ['post'] })
   notify(ctx: Context) {
@@ -79,11 +57,11 @@ class PageController {
   }
 }
 
-@Module({ controllers: [PageController], gateways: [LiveGateway], static: [{ prefix: '/assets', dir: PUBLIC }] })
+@Module({ controllers: [SessionPagesController, NotifyController], gateways: [LiveGateway], static: [{ prefix: '/assets', dir: PUBLIC }] })
 class FloodModule {}
 
 function floodApp(store: SessionStore): Promise<TestApp> {
-  return start(FloodModule, { sessions: { store }, middleware: [csrf({ exclude: ['/login', '/notify'] })] });
+  return start(FloodModule, { sessions: { store }, middleware: [csrf({ exclude: ['/login', '/notify', '/transfer'] })] });
 }
 
 interface Answer {

@@ -317,12 +317,16 @@ describe('28. SIGTERM to the example app', () => {
     expect(echo.toString()).toBe('Echo: hi');
 
     // An upload in flight: the server has its headers (it answered 100 Continue), the body comes later.
+    // With the session's CSRF token, as the blog's own scripts send it (csrf() runs on every route).
+    const tokenRes = await fetch(`${url}/api/csrf-token`);
+    const { token } = (await tokenRes.json()) as { token: string };
+    const cookie = tokenRes.headers.getSetCookie()[0]!.split(';')[0]!;
     const body = JSON.stringify({ name: 'Grace', email: 'grace@example.com' });
     const upload = tcpConnect(port, '127.0.0.1');
     await once(upload, 'connect');
     const answer = received(upload, /\r\n\r\n\{.*\}$/s);
     upload.write(
-      `POST /api/users HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
+      `POST /api/users HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookie}\r\nX-CSRF-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
     );
     await received(upload, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
 

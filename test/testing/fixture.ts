@@ -117,7 +117,9 @@ function stream(ctx: Context, body: Readable) {
   ctx.body = body;
 }
 
-@WebSocket('/echo')
+// Reads the session id on the upgrade: sessions are lazy, so this is what starts one (its cookie on
+// the 101) for a socket opened before any HTTP request, as the tests of the cookie jar need.
+@WebSocket('/echo', { security: (ctx: Context) => Boolean(ctx.state.session.id) })
 class EchoGateway {
   init(conn: Connection) {
     return reply(`welcome ${conn.sessionId}`);
