@@ -2,6 +2,9 @@
 // of it spent in bootstrap(). Run with `npm run bench:cold-start` (builds first). Bounded: 10 runs.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { commit, preflight } from './preflight.mjs';
+
+preflight();
 
 const RUNS = 10;
 const entry = new URL('../example/.build/blog/main.js', import.meta.url).pathname;
@@ -18,7 +21,7 @@ async function once() {
       const timer = setTimeout(() => reject(new Error('no "blog listening" line within 10 s')), 10_000);
       child.stdout.on('data', (chunk) => {
         out += chunk;
-        const match = /url=(\S+)/.exec(out);
+        const match = /"url":"([^"]+)"/.exec(out); // the JSON line of app.logger.info('blog listening', { url })
         if (match) {
           clearTimeout(timer);
           resolve(match[1]);
@@ -55,7 +58,8 @@ console.log(
     '',
     '---- cold-start summary ----',
     'command: npm run bench:cold-start',
-    `date: ${new Date().toISOString()}   node: ${process.version}   (shared, noisy machine)`,
+    `date: ${new Date().toISOString()}   node: ${process.version}   NODE_ENV=production   (shared, noisy machine)`,
+    `commit: ${commit()}`,
     `setup: example/blog (example/.build/blog/main.js, tsc output), PORT=0, LOG_LEVEL=info; ${RUNS} runs one after the other`,
     `spawn → "blog listening" line: ${spread(runs.map((r) => r.listening))}`,
     `spawn → first response (GET /api/users, 200): ${spread(runs.map((r) => r.firstResponse))}`,

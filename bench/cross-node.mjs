@@ -32,7 +32,8 @@
 //                             reported / (N × 1,000 deliveries on that node)
 //   TCP segments per delivery = Δ OutSegs of /proc/net/snmp (whole machine) / (2 × N × 1,000)
 // Each round: burst Vela, burst socket.io, paced Vela, paced socket.io (A B A B); WARMUP rounds first
-// (printed, not counted). On this shared 2-core machine only ratios from the same round mean anything:
+// (printed, not counted). A round during which other processes (not ours, not Redis) kept more than
+// FOREIGN_LIMIT CPUs busy (bench/ws-harness.mjs loadMark) is marked ! and left out of the medians. On this shared 2-core machine only ratios from the same round mean anything:
 // the summary gives medians and the spread of per-round Vela/socket.io ratios.
 //
 // Why two modes: both write one frame per delivery (one writev each), but not in the same order.
@@ -51,7 +52,7 @@
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
 import { execSync, spawnSync } from 'node:child_process';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine } from './ws-harness.mjs';
 
 const SOCKETS_PER_NODE = 1_000;
 const CLIENTS_PER_NODE = 2; // client processes per node; each holds SOCKETS_PER_NODE / 2 sockets per framework
@@ -61,6 +62,7 @@ const PAYLOAD_BYTES = 100;
 const WARMUP = 1; // rounds, not counted
 const ROUNDS = 9; // counted rounds (fewer only if the time budget runs out, never fewer than MIN_ROUNDS)
 const MIN_ROUNDS = 5;
+const FOREIGN_LIMIT = 0.3; // CPUs busy with other processes' work during a round that make it unusable (as in ws-echo)
 const SOFT_BUDGET_MS = 190_000; // no new round starts after this, once MIN_ROUNDS are done
 const HARD_LIMIT_MS = 280_000; // the whole run fails (and cleans up) past this
 const BATCH = 100; // sockets each client opens concurrently
@@ -208,7 +210,6 @@ async function main() {
   }
 
   const { date, node, nproc, commit } = machine();
-  const srcChanges = srcDiffStat();
   const versions = {
     'socket.io': pkgVersion('socket.io'),
     '@socket.io/redis-adapter': pkgVersion('@socket.io/redis-adapter'),
@@ -312,11 +313,16 @@ async function main() {
       'vela / socket.io  (v/s)     vela / socket.io  (v/s)   vela / socket.io  (v/s)',
   );
   let counted = 0;
+  // Foreign load, screened as the other benches do (ws-harness loadMark): ours are the servers, the
+  // clients and the Redis server they share (whose work is the benchmark's too).
+  const ourPids = [...KINDS.flatMap((kind) => ['A', 'B'].map((n) => servers[kind][n].child.pid)), ...clients.map((c) => c.child.pid), ...redisServerPids()];
+  const roundLoad = [];
   for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
     if (round > MIN_ROUNDS && performance.now() - started > SOFT_BUDGET_MS) {
       console.log(`(time budget: stopped after ${counted} counted rounds)`);
       break;
     }
+    const mark = loadMark(ourPids);
     for (const mode of MODES) {
       const v = await measure('vela', mode);
       const s = await measure('sio', mode);
@@ -326,10 +332,19 @@ async function main() {
         `${name.padEnd(8)} ${mode.padEnd(6)}  ${pair(v.rateB, s.rateB, k, 17)}    ${pair(v.rateA, s.rateA, k, 15)}` +
           `   ${pair(v.cpuA, s.cpuA, d2, 15)}   ${pair(v.cpuB, s.cpuB, d2, 15)}   ${pair(v.cpuClients, s.cpuClients, d2, 15)}`,
       );
-      if (round > 0) results[mode].push({ v, s });
+      if (round > 0) results[mode].push({ v, s, round });
     }
-    if (round > 0) counted += 1;
+    const { foreignCores } = loadSince(mark);
+    console.log(`         other load during the round: ${foreignCores.toFixed(2)} CPUs${foreignCores > FOREIGN_LIMIT ? ' ! unusable' : ''}`);
+    if (round > 0) {
+      counted += 1;
+      roundLoad.push({ round, foreignCores });
+    }
   }
+  // Rounds under foreign load stay out of the medians while at least 3 usable ones are left.
+  const flagged = roundLoad.filter((r) => !(r.foreignCores <= FOREIGN_LIMIT));
+  const usedAll = roundLoad.length - flagged.length < 3;
+  if (!usedAll) for (const mode of MODES) results[mode] = results[mode].filter((r) => !flagged.some((f) => f.round === r.round));
 
   const status = await Promise.all(clients.map((c) => c.request({ cmd: 'status' })));
   const bad = status.reduce((n, x) => n + x.bad, 0);
@@ -382,7 +397,7 @@ async function main() {
     '---- cross-node summary ----',
     'command: npm run bench:cross-node',
     `date: ${date}   node: ${node}   nproc: ${nproc}   (shared, noisy machine: ratios from the same run only)`,
-    `commit: ${commit}${srcChanges ? ` (${srcChanges})` : ''}`,
+    `commit: ${commit}`,
     `versions: ${Object.entries(versions).map(([name, v]) => `${name} ${v}`).join(', ')}; redis server ${redisVersion}`,
     `setup: 2 nodes (A, B) per framework, ${SOCKETS_PER_NODE.toLocaleString('en-US')} sockets per node, ${clients.length} client processes ` +
       `(${CLIENTS_PER_NODE} per node), everything on 127.0.0.1, Redis at ${REDIS_URL}, unique key prefixes per run;`,
@@ -394,6 +409,7 @@ async function main() {
       `gc + ${SETTLE_MS} ms settle before each; ${WARMUP} warm-up round + ${counted} rounds, each: ${MODES.map((mode) => `${mode} vela, socket.io`).join('; ')}`,
     ...block('burst', `burst: the ${MESSAGES} broadcasts in one synchronous loop`),
     ...block('paced', `paced: the ${MESSAGES} broadcasts one per event-loop turn (setImmediate between them)`),
+    foreignLoadLine(FOREIGN_LIMIT, flagged, roundLoad.length, usedAll),
     `bad payloads: ${bad}; stray arrivals: ${stray}; Redis keys of the run deleted at the end: ${deleted} (${left} left)`,
     `connect ${(2 * SOCKETS_PER_NODE).toLocaleString('en-US')} sockets: vela ${(connectMs.vela / 1000).toFixed(1)} s, socket.io ${(connectMs.sio / 1000).toFixed(1)} s (not part of the comparison)`,
     `total run time: ${totalS.toFixed(0)} s`,
@@ -419,14 +435,12 @@ function pkgVersion(name) {
   }
 }
 
-/** Which files of src/ differ from the commit (dist/ is built from the working tree). */
-function srcDiffStat() {
+/** The local Redis server's pids (its CPU is the benchmark's own work); none if it is elsewhere. */
+function redisServerPids() {
   try {
-    const cwd = new URL('..', import.meta.url).pathname;
-    const files = execSync('git status --porcelain -- src', { cwd, encoding: 'utf8' }).trimEnd();
-    return files ? `working tree differs in: ${files.split('\n').map((l) => l.slice(3)).join(', ')}` : '';
+    return execSync('pgrep -x redis-server', { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
   } catch {
-    return '';
+    return [];
   }
 }
 

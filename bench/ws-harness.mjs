@@ -2,8 +2,13 @@
 // killed when the bench ends (normally, on an error, or on Ctrl-C), IPC request/reply, and statistics.
 import { spawn, execSync, spawnSync } from 'node:child_process';
 import { availableParallelism, totalmem, release } from 'node:os';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
+import { commit as measuredCommit, preflight } from './preflight.mjs';
+
+// A bench's own process (not a server or client child, which has an IPC channel) refuses to measure
+// the wrong build or mode before it starts anything.
+if (!process.send) preflight();
 
 const children = new Set();
 
@@ -86,11 +91,16 @@ export function spawnChild(script, args = [], { nodeArgs = [], waitFor = 'port',
     const done = (value) => (clearTimeout(timer), resolve(value));
     child.once('exit', (code, signal) => reject(new Error(`${script} ${args.join(' ')} exited (${code ?? signal}) before it was ready`)));
     if (waitFor === 'port') {
+      // Read to the end (a server that logs to stdout must never block on a full pipe), kept only until the port.
       let out = '';
       child.stdout.on('data', (chunk) => {
+        if (out === undefined) return;
         out += chunk;
         const match = /port=(\d+)/.exec(out);
-        if (match) done(Number(match[1]));
+        if (match) {
+          out = undefined;
+          done(Number(match[1]));
+        }
       });
     } else {
       child.stdout.pipe(process.stdout);
@@ -259,21 +269,8 @@ export function machine() {
   } catch {
     nproc = String(availableParallelism());
   }
-  // What was measured: the commit, and whether src/ differed from it (dist/ is built from the working tree).
-  let commit = 'unknown';
-  try {
-    const cwd = new URL('..', import.meta.url).pathname;
-    commit = execSync('git rev-parse --short HEAD', { cwd, encoding: 'utf8' }).trim();
-    if (execSync('git status --porcelain -- src', { cwd, encoding: 'utf8' }).trim()) commit += ' + uncommitted changes in src/';
-    // What runs is dist/: say so when a file of src/ changed after the last build.
-    const built = statSync(new URL('../dist/index.js', import.meta.url)).mtimeMs;
-    const newest = (dir) =>
-      readdirSync(dir, { withFileTypes: true }).reduce(
-        (max, e) => Math.max(max, e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs),
-        0,
-      );
-    if (newest(`${cwd}src`) > built) commit += ' (WARNING: src/ changed after dist/ was built; run npm run build)';
-  } catch {}
+  // What was measured: the commit, "dirty" when the tree differs from it (preflight refused a stale dist/).
+  const commit = measuredCommit();
   return { date: new Date().toISOString(), node: process.version, nproc, commit, ramGiB: (totalmem() / 2 ** 30).toFixed(1), kernel: release() };
 }
 

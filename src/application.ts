@@ -48,12 +48,12 @@ export interface BootstrapOptions {
   middleware?: Middleware[];
   /** Request body parsing (@koa/bodyparser options), e.g. `{ jsonLimit: '100kb' }`. Default limits: 1mb JSON, 56kb form and text. */
   body?: BodyOptions;
-  /** Where Vela logs. Default: one line per event on stdout/stderr, level from `LOG_LEVEL`. */
+  /** Where Vela logs. Default: pino, JSON lines on stdout (pretty with NODE_ENV=development), level from `LOG_LEVEL`. */
   logger?: Logger;
   /**
    * One info line per HTTP request and WebSocket upgrade through `logger`: `request` with
    * `{ method, path, status, durationMs }` (and `correlationId` with the correlationId() plugin).
-   * Default true.
+   * Default true. It opens no log scope by itself: see `wantsLogScope` for `addLogFields`.
    */
   requestLog?: boolean;
   /**

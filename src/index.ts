@@ -7,7 +7,7 @@ export { Inject, Injectable, InjectionToken, type Class, type Token } from './di
 export type { Provider, ValueProvider, ClassProvider, FactoryProvider } from './di/provider.js';
 export { ConfigError } from './errors.js';
 export { consoleLogger, LOGGER, type Logger, type LogFields, type LogLevel } from './logger.js';
-export { addLogFields } from './log-context.js';
+export { addLogFields, wantsLogScope } from './log-context.js';
 export {
   Controller,
   Route,

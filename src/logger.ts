@@ -1,6 +1,7 @@
 // The logger Vela writes through. Apps replace it with their own (pino, winston…) by passing any
-// object with these four methods to bootstrap; the default writes one line per event.
-import { inspect } from 'node:util';
+// object with these four methods to bootstrap; the default is pino, writing JSON lines to stdout.
+import { createRequire } from 'node:module';
+import { pino, stdSerializers, type DestinationStream } from 'pino';
 import { InjectionToken } from './di/token.js';
 
 export type LogFields = Record<string, unknown>;
@@ -17,30 +18,43 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 /** Injects the app's logger: `constructor(@Inject(LOGGER) private readonly log: Logger)`. */
 export const LOGGER = new InjectionToken<Logger>('LOGGER');
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
 /**
- * `level=error msg="request failed" method=GET path=/x`, with an error's stack on the lines after.
- * The level comes from `LOG_LEVEL` unless given.
+ * The default logger: pino, one JSON line per event on stdout
+ * (`{"level":30,"time":…,"pid":…,"hostname":…,"method":"GET","path":"/","status":200,"msg":"request"}`),
+ * an `error` field serialised with its type, message and stack. The level comes from `LOG_LEVEL`
+ * unless given. Lines are written asynchronously, a batch per write while the previous one is in
+ * flight, and flushed when the process exits; with `NODE_ENV=development` they are pretty-printed
+ * (pino-pretty) and written synchronously instead.
  */
 export function consoleLogger(level: LogLevel = envLevel()): Logger {
-  const write = (at: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
-    if (ORDER[at] < ORDER[level]) return;
-    const stream = at === 'error' || at === 'warn' ? process.stderr : process.stdout;
-    const { error, ...rest } = fields;
-    const pairs = Object.entries(rest).map(([k, v]) => `${k}=${format(v)}`);
-    const stack = error instanceof Error ? `\n${error.stack ?? error.message}` : error === undefined ? '' : ` error=${format(error)}`;
-    stream.write(`${new Date().toISOString()} ${at} ${JSON.stringify(message)} ${pairs.join(' ')}${stack}\n`);
+  const development = process.env.NODE_ENV === 'development';
+  const log = pino(
+    { level, serializers: { error: stdSerializers.err } },
+    development ? prettyStream() : pino.destination({ dest: 1, sync: false }),
+  );
+  return {
+    debug: (message, fields) => (fields ? log.debug(fields, message) : log.debug(message)),
+    info: (message, fields) => (fields ? log.info(fields, message) : log.info(message)),
+    warn: (message, fields) => (fields ? log.warn(fields, message) : log.warn(message)),
+    error: (message, fields) => (fields ? log.error(fields, message) : log.error(message)),
   };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/**
+ * pino-pretty's formatter in front of a synchronous stdout, so that a line is on the terminal
+ * before the next statement runs and none is lost when `vela serve` restarts the app. Loaded only
+ * in development: production never pays for it, nor needs it installed.
+ */
+function prettyStream(): DestinationStream {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const pretty = prettyFactory({ colorize: process.stdout.isTTY === true, errorLikeObjectKeys: ['error', 'err'] });
+  const out = pino.destination({ dest: 1, sync: true });
+  return { write: (line: string) => void out.write(pretty(line)) };
 }
 
 function envLevel(): LogLevel {
   const level = process.env.LOG_LEVEL?.toLowerCase();
-  return level && level in ORDER ? (level as LogLevel) : 'info';
-}
-
-function format(value: unknown): string {
-  if (typeof value === 'string') return /^[\w./:@-]+$/.test(value) ? value : JSON.stringify(value);
-  return inspect(value, { breakLength: Infinity, depth: 3 });
+  return LEVELS.find((known) => known === level) ?? 'info';
 }

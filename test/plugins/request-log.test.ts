@@ -14,6 +14,7 @@ import {
   json,
   reply,
   status,
+  wantsLogScope,
   type Middleware,
 } from '../../src/index.js';
 import { memoryLogger } from '../support/memory-logger.js';
@@ -151,10 +152,10 @@ describe('bootstrap({ requestLog })', () => {
 
 describe('addLogFields', () => {
   it("adds fields to the rest of the request's lines, the request line included, and to no other request", async () => {
-    const tagUser: Middleware = async (ctx, next) => {
+    const tagUser = wantsLogScope<Middleware>(async (ctx, next) => {
       if (ctx.get('x-user')) addLogFields({ userId: ctx.get('x-user') });
       await next();
-    };
+    });
     const app = await logged([tagUser]);
 
     await app.fetch('/boom', { headers: { 'x-user': 'u-7' } });
@@ -178,6 +179,19 @@ describe('addLogFields', () => {
     await app.fetch('/boom');
     expect(added).toEqual([false]);
     expect(app.log.entries[0]!.fields.userId).toBeUndefined();
+  });
+
+  it('46. has no scope either with only the request log on (the default): its line needs none', async () => {
+    const added: boolean[] = [];
+    const tagUser: Middleware = async (_ctx, next) => {
+      added.push(addLogFields({ userId: 'u-7' }));
+      await next();
+    };
+    const app = await logged([tagUser]);
+
+    await app.fetch('/hello');
+    expect(added).toEqual([false]);
+    expect(app.log.entries).toEqual([line('GET', '/hello', 200)]);
   });
 
   it('does nothing, and says so, outside a request', () => {

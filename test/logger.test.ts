@@ -1,0 +1,75 @@
+// The default logger (consoleLogger: pino), run in a child process as an app runs it, its stdout read
+// as an operator's log collector would: JSON lines, LOG_LEVEL, errors with their stack, pretty
+// output only in development, and no line lost when the process exits right after logging.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const logger = pathToFileURL(new URL('../src/logger.ts', import.meta.url).pathname).href;
+
+/** Runs `body` (with `log = consoleLogger()` in scope) in a fresh node; its stdout and stderr. */
+async function logIn(body: string, env: Record<string, string | undefined> = {}) {
+  const script = `import { consoleLogger } from ${JSON.stringify(logger)};\nconst log = consoleLogger();\n${body}`;
+  const { NODE_ENV: _, LOG_LEVEL: __, ...inherited } = process.env;
+  return run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+    env: { ...inherited, NODE_ENV: 'production', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+
+// Each test starts node with tsx, which takes seconds on a busy machine.
+describe('consoleLogger (the default logger)', { timeout: 60_000 }, () => {
+  it('46. writes one JSON line per event on stdout: level, time, message and the fields', async () => {
+    const { stdout, stderr } = await logIn(`log.info('request', { method: 'GET', path: '/users/7', status: 200, durationMs: 1.2 }); log.warn('slow');`);
+
+    expect(stderr).toBe('');
+    expect(lines(stdout)).toEqual([
+      expect.objectContaining({ level: 30, time: expect.any(Number), msg: 'request', method: 'GET', path: '/users/7', status: 200, durationMs: 1.2 }),
+      expect.objectContaining({ level: 40, msg: 'slow' }),
+    ]);
+  });
+
+  it('46. takes its level from LOG_LEVEL: info by default, debug and warn when asked, nothing at silent', async () => {
+    const body = `log.debug('d'); log.info('i'); log.warn('w'); log.error('e');`;
+    const messages = async (level?: string) => lines((await logIn(body, { LOG_LEVEL: level })).stdout).map((line) => line.msg);
+
+    expect(await Promise.all([messages(), messages('DEBUG'), messages('warn'), messages('silent')])).toEqual([
+      ['i', 'w', 'e'],
+      ['d', 'i', 'w', 'e'],
+      ['w', 'e'],
+      [],
+    ]);
+  });
+
+  it('46. logs an error field with its type, message and stack', async () => {
+    const { stdout } = await logIn(`log.error('request failed', { path: '/boom', error: new TypeError('kaput') });`);
+
+    const [line] = lines(stdout);
+    expect(line).toMatchObject({ level: 50, msg: 'request failed', path: '/boom', error: { type: 'TypeError', message: 'kaput' } });
+    expect((line!.error as { stack: string }).stack).toMatch(/^TypeError: kaput\n\s+at /);
+  });
+
+  it('46. loses no line when the process exits right after logging', async () => {
+    const { stdout } = await logIn(`for (let i = 0; i < 20000; i++) log.info('line', { i });\nprocess.exit(0);`);
+
+    const seen = lines(stdout).map((line) => line.i);
+    expect(seen).toHaveLength(20000);
+    expect(seen[19999]).toBe(19999);
+  });
+
+  it('46. pretty-prints for people with NODE_ENV=development, errors with their stack', async () => {
+    const { stdout } = await logIn(`log.info('request', { path: '/x' }); log.error('request failed', { error: new Error('kaput') });`, {
+      NODE_ENV: 'development',
+    });
+
+    expect(stdout).not.toMatch(/^\{/m);
+    expect(stdout).toMatch(/INFO.*: request\n\s+path: "\/x"/);
+    expect(stdout).toMatch(/ERROR.*: request failed\n[\s\S]*Error: kaput\n\s+at /);
+  });
+});
