@@ -1,7 +1,7 @@
 // The logger Vela writes through. Apps replace it with their own (pino, winston…) by passing any
 // object with these four methods to bootstrap; the default is pino, writing JSON lines to stdout.
 import { createRequire } from 'node:module';
-import { pino, stdSerializers, type DestinationStream } from 'pino';
+import { pino, stdSerializers, type BaseLogger, type DestinationStream } from 'pino';
 import { InjectionToken } from './di/token.js';
 
 export type LogFields = Record<string, unknown>;
@@ -24,21 +24,52 @@ const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
  * The default logger: pino, one JSON line per event on stdout
  * (`{"level":30,"time":…,"pid":…,"hostname":…,"method":"GET","path":"/","status":200,"msg":"request"}`),
  * an `error` field serialised with its type, message and stack. The level comes from `LOG_LEVEL`
- * unless given. Lines are written asynchronously, a batch per write while the previous one is in
- * flight, and flushed when the process exits; with `NODE_ENV=development` they are pretty-printed
- * (pino-pretty) and written synchronously instead.
+ * unless given. Lines are written asynchronously in batches (4 KiB, or 100 ms after the first line
+ * of a batch, whichever comes first) and flushed when the process exits; with
+ * `NODE_ENV=development` they are pretty-printed (pino-pretty) and written synchronously instead.
  */
 export function consoleLogger(level: LogLevel = envLevel()): Logger {
-  const development = process.env.NODE_ENV === 'development';
-  const log = pino(
-    { level, serializers: { error: stdSerializers.err } },
-    development ? prettyStream() : pino.destination({ dest: 1, sync: false }),
-  );
+  if (process.env.NODE_ENV === 'development') return wrap(pino({ level, serializers: { error: stdSerializers.err } }, prettyStream()));
+  const stdout = batchedStdout();
+  const log = pino({ level, serializers: { error: stdSerializers.err } }, stdout.stream);
+  return wrap(log, stdout.written);
+}
+
+/** A line of a request log costs a write; batched, a busy server pays one write per many lines. */
+const BATCH_BYTES = 4096;
+/** How long a line may wait in a batch that is not full: a quiet server still logs promptly. */
+const BATCH_MS = 100;
+
+/**
+ * Stdout through sonic-boom (pino's own destination): asynchronous, and holding lines until
+ * BATCH_BYTES have gathered or BATCH_MS have passed since the first of them, whichever is sooner.
+ * One write per line measured ~5 µs of a request's CPU (a thread-pool round trip per write); a
+ * batch spreads that over the lines in it. pino flushes it when the process exits.
+ */
+function batchedStdout(): { stream: DestinationStream; written: () => void } {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    stream.flush();
+  };
   return {
-    debug: (message, fields) => (fields ? log.debug(fields, message) : log.debug(message)),
-    info: (message, fields) => (fields ? log.info(fields, message) : log.info(message)),
-    warn: (message, fields) => (fields ? log.warn(fields, message) : log.warn(message)),
-    error: (message, fields) => (fields ? log.error(fields, message) : log.error(message)),
+    stream,
+    written: () => {
+      if (timer) return;
+      timer = setTimeout(flush, BATCH_MS);
+      // The process may exit with lines still batched: pino's exit hook writes them.
+      timer.unref();
+    },
+  };
+}
+
+function wrap(log: BaseLogger, written: () => void = () => {}): Logger {
+  return {
+    debug: (message, fields) => (fields ? log.debug(fields, message) : log.debug(message), written()),
+    info: (message, fields) => (fields ? log.info(fields, message) : log.info(message), written()),
+    warn: (message, fields) => (fields ? log.warn(fields, message) : log.warn(message), written()),
+    error: (message, fields) => (fields ? log.error(fields, message) : log.error(message), written()),
   };
 }
 

@@ -1,7 +1,7 @@
 // The default logger (consoleLogger: pino), run in a child process as an app runs it, its stdout read
 // as an operator's log collector would: JSON lines, LOG_LEVEL, errors with their stack, pretty
 // output only in development, and no line lost when the process exits right after logging.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -61,6 +61,30 @@ describe('consoleLogger (the default logger)', { timeout: 60_000 }, () => {
     const seen = lines(stdout).map((line) => line.i);
     expect(seen).toHaveLength(20000);
     expect(seen[19999]).toBe(19999);
+  });
+
+  it('46. a line of a quiet process reaches stdout while it runs, not only when it exits (batches are flushed)', async () => {
+    // One line, far under a batch, in a process that stays up: it must arrive without an exit.
+    const script = `import { consoleLogger } from ${JSON.stringify(logger)};\nconst log = consoleLogger();\nlog.info('alone');\nsetInterval(() => {}, 1000);`;
+    const { NODE_ENV: _, LOG_LEVEL: __, ...inherited } = process.env;
+    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+      env: { ...inherited, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(lines(out)[0]!);
+        });
+        child.once('exit', (code) => reject(new Error(`exited (${code}) before logging: ${out}`)));
+      });
+      expect(line).toMatchObject({ level: 30, msg: 'alone' });
+      expect(child.exitCode).toBe(null);
+    } finally {
+      child.kill();
+    }
   });
 
   it('46. pretty-prints for people with NODE_ENV=development, errors with their stack', async () => {

@@ -28,7 +28,13 @@ export interface SessionOptions {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-const sessions = new WeakMap<Context, RequestSession>();
+/**
+ * The request's session, under a symbol on the context. Not a WeakMap: its entries hold closures
+ * over the context (the session's hooks), an ephemeron cycle that V8's collector handles slowly,
+ * which measured 27–30 µs per request on raw Koa (BENCHMARKS.md).
+ */
+const SESSION = Symbol('vela.session');
+type WithSession = Context & { [SESSION]?: RequestSession };
 
 type CookieOptions = NonNullable<Parameters<Context['cookies']['set']>[2]>;
 
@@ -93,7 +99,7 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
     store.update ? store.update(id, data, ttl) : store.save(id, data, ttl);
 
   return async (ctx, next) => {
-    if (sessions.has(ctx)) throw new ConfigError(SECOND_MIDDLEWARE);
+    if ((ctx as WithSession)[SESSION]) throw new ConfigError(SECOND_MIDDLEWARE);
     // No await once the secret is known: an await costs every request a turn of the microtask queue.
     const signer = ids ?? (await signing());
     const presented = ctx.cookies.get(cookie, { signed: false });
@@ -119,7 +125,7 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
         return next;
       },
     });
-    sessions.set(ctx, session);
+    (ctx as WithSession)[SESSION] = session;
     ctx.state.session = session;
     // Signed with a secret being rotated out: signed again with the current one.
     if (verified && !verified.current) setCookie(verified.id);
@@ -156,7 +162,7 @@ const SECOND_MIDDLEWARE =
  * rides on the 101).
  */
 export function sessionIdOf(ctx: Context): string | undefined {
-  const session = sessions.get(ctx);
+  const session = (ctx as WithSession)[SESSION];
   return session && !session.destroyed ? session.existingId : undefined;
 }
 
