@@ -135,7 +135,9 @@ export interface App {
 export async function bootstrap(root: Class, options: BootstrapOptions = {}): Promise<App> {
   const timeouts = serverTimeouts(options.timeouts);
   // Wrapped once, so every line logged during a request carries its fields (a correlation id).
-  const logger = contextLogger(options.logger ?? consoleLogger());
+  // Kept apart so close() can flush the default logger's batch; an app's own logger is its own to flush.
+  const defaultLogger = options.logger ? undefined : consoleLogger();
+  const logger = contextLogger(options.logger ?? defaultLogger!);
   const modules = loadModules(root);
   const table = buildRouteTable(modules);
   const staticMounts = buildStaticMounts(modules);
@@ -250,6 +252,8 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     await http;
     await hub.stop();
     await store?.close?.();
+    // Every line of the app is out once close() resolves, not only when the process exits.
+    defaultLogger?.flush();
   };
   const port = resolvePort(options.port);
   // A failed start must not leave a Redis connection or a store timer keeping the process alive.

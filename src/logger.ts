@@ -25,14 +25,17 @@ const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
  * (`{"level":30,"time":…,"pid":…,"hostname":…,"method":"GET","path":"/","status":200,"msg":"request"}`),
  * an `error` field serialised with its type, message and stack. The level comes from `LOG_LEVEL`
  * unless given. Lines are written in batches (4 KiB, or 100 ms after the first line of a batch,
- * whichever comes first) and flushed when the process exits; with
+ * whichever comes first), and flushed by `flush()` (`app.close()` calls it) and when the process
+ * exits; with
  * `NODE_ENV=development` they are pretty-printed (pino-pretty) and written synchronously instead.
  */
-export function consoleLogger(level: LogLevel = envLevel()): Logger {
-  if (process.env.NODE_ENV === 'development') return wrap(pino({ level, serializers: { error: stdSerializers.err } }, prettyStream()));
+export function consoleLogger(level: LogLevel = envLevel()): Logger & { flush(): void } {
+  if (process.env.NODE_ENV === 'development') {
+    return { ...wrap(pino({ level, serializers: { error: stdSerializers.err } }, prettyStream())), flush: () => {} };
+  }
   const stdout = batchedStdout();
   const log = pino({ level, serializers: { error: stdSerializers.err } }, stdout.stream);
-  return wrap(log, stdout.written);
+  return { ...wrap(log, stdout.written), flush: stdout.flush };
 }
 
 /** A line of a request log costs a write; batched, a busy server pays one write per many lines. */
@@ -49,16 +52,18 @@ const BATCH_MS = 100;
  * reading (a full pipe) holds the process back rather than growing its memory without bound, as
  * pino's own default does. pino flushes what is held when the process exits.
  */
-function batchedStdout(): { stream: DestinationStream; written: () => void } {
+function batchedStdout(): { stream: DestinationStream; written: () => void; flush: () => void } {
   const stream = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES });
   flushAtExit(stream);
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
+    clearTimeout(timer);
     timer = undefined;
     stream.flush();
   };
   return {
     stream,
+    flush,
     written: () => {
       if (timer) return;
       timer = setTimeout(flush, BATCH_MS);

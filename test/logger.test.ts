@@ -63,6 +63,13 @@ describe('consoleLogger (the default logger)', { timeout: 60_000 }, () => {
     expect(seen[19999]).toBe(19999);
   });
 
+  it('46. flush() writes the batch at once: lines logged before it come before what the process prints after', async () => {
+    const { stdout } = await logIn(`log.info('first'); log.flush(); process.stdout.write('after\\n'); log.info('second');`);
+
+    const printed = stdout.trim().split('\n');
+    expect(printed.map((line) => (line.startsWith('{') ? (JSON.parse(line) as { msg: string }).msg : line))).toEqual(['first', 'after', 'second']);
+  });
+
   it('46. a line of a quiet process reaches stdout while it runs, not only when it exits (batches are flushed)', async () => {
     // One line, far under a batch, in a process that stays up: it must arrive without an exit.
     const script = `import { consoleLogger } from ${JSON.stringify(logger)};\nconst log = consoleLogger();\nlog.info('alone');\nsetInterval(() => {}, 1000);`;

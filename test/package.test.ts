@@ -86,7 +86,10 @@ describe('npm package', () => {
     await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: scratch });
     await writeFile(join(scratch, 'app.mjs'), APP);
     const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: scratch });
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+    // The app's own line among the request log's (JSON lines too, written in batches, so in any order).
+    const printed = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(printed.filter((line) => line.msg === 'request').map((line) => line.path)).toEqual(['/api/hi/vela', '/vela/client.js']);
+    expect(printed.find((line) => line.msg === undefined)).toEqual({
       status: 200,
       body: { hello: 'vela' },
       client: { status: 200, connect: true, exported: 'function' },
