@@ -22,23 +22,18 @@ export function createBodyParser({ jsonDepth = DEFAULT_JSON_DEPTH, ...options }:
   if (!Number.isSafeInteger(jsonDepth) || jsonDepth < 1) {
     throw new ConfigError(`bootstrap body.jsonDepth must be a whole number ≥ 1, got ${String(jsonDepth)}.`);
   }
-  const parse = bodyParser({ enableTypes: ['json', 'form', 'text'], ...options }) as unknown as Middleware;
-  return async (ctx, next) => {
-    let parsed = false;
-    try {
-      await parse(ctx, () => {
-        parsed = true;
-        // Nesting n deep takes at least 2n characters: a short body needs no walk.
-        const raw: unknown = ctx.request.rawBody;
-        if (typeof raw === 'string' && raw.length > 2 * jsonDepth && deeperThan(ctx.request.body, jsonDepth)) {
-          throw new HttpError(400, `Request body is nested deeper than ${jsonDepth} levels.`);
-        }
-        return next();
-      });
-    } catch (error) {
-      throw parsed ? error : parseError(error);
-    }
-  };
+  // onError sees parsing failures only (not the route's own, which pass through next()), so no
+  // wrapper per request tells them apart; an app's own onError wins.
+  const parse = bodyParser({ enableTypes: ['json', 'form', 'text'], onError: throwParseError, ...options }) as unknown as Middleware;
+  return (ctx, next) =>
+    parse(ctx, () => {
+      // Nesting n deep takes at least 2n characters: a short body needs no walk.
+      const raw: unknown = ctx.request.rawBody;
+      if (typeof raw === 'string' && raw.length > 2 * jsonDepth && deeperThan(ctx.request.body, jsonDepth)) {
+        throw new HttpError(400, `Request body is nested deeper than ${jsonDepth} levels.`);
+      }
+      return next();
+    });
 }
 
 /**
@@ -46,8 +41,8 @@ export function createBodyParser({ jsonDepth = DEFAULT_JSON_DEPTH, ...options }:
  * status 400 but not `expose`, so the status pages would hide why it was refused: the parser's
  * message says only what is wrong with the client's own bytes, so it is shown.
  */
-function parseError(error: unknown): unknown {
-  const { status, expose, message } = (error ?? {}) as { status?: unknown; expose?: unknown; message?: unknown };
-  if (status !== 400 || expose === true || typeof message !== 'string') return error;
-  return new HttpError(400, `Request body could not be parsed: ${message}`, { cause: error });
+function throwParseError(error: Error): never {
+  const { status, expose } = error as Error & { status?: unknown; expose?: unknown };
+  if (status !== 400 || expose === true) throw error;
+  throw new HttpError(400, `Request body could not be parsed: ${error.message}`, { cause: error });
 }
