@@ -21,7 +21,7 @@ import { createRouter, type BodyOptions } from './http/router.js';
 import { StatusPages } from './http/status-pages.js';
 import { consoleLogger, LOGGER, type Logger } from './logger.js';
 import { anyWantsLogScope, contextLogger } from './log-context.js';
-import { requestScope } from './http/request-log.js';
+import { requestScope } from './http/request-scope.js';
 import { loadModules } from './module.js';
 import { GracefulServer } from './graceful-server.js';
 import { buildGatewayTable } from './ws/gateway-table.js';
@@ -202,16 +202,16 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const koa = new Koa();
   // Set once close() starts: the error boundary tells responses finished from then on to close.
   let shuttingDown = false;
-  const boundary = errorBoundary(pages, logger, () => shuttingDown);
-  // Outside the boundary: the request's log scope, and its log line with the status really sent.
-  const scope = requestScope(logger, {
-    log: options.requestLog !== false,
-    scope: anyWantsLogScope([
+  // The boundary writes the request log line too, with the status the client really got.
+  const boundary = errorBoundary(pages, logger, { closing: () => shuttingDown, logRequests: options.requestLog !== false });
+  // Outside the boundary: the request's log scope, when a middleware puts fields on it.
+  const scope = requestScope(
+    anyWantsLogScope([
       ...(options.middleware ?? []),
       ...table.routes.flatMap((route) => route.middleware),
       ...gatewayTable.flatMap((gateway) => gateway.middleware),
     ]),
-  });
+  );
   if (scope) koa.use(scope);
   koa.use(boundary);
   // Before sessions and the app's middleware: the same public file for everyone, no cookie.

@@ -63,6 +63,18 @@ describe('consoleLogger (the default logger)', { timeout: 60_000 }, () => {
     expect(seen[19999]).toBe(19999);
   });
 
+  it('46. keeps lines whole and in order across batches: multi-byte text, and lines longer than a batch', async () => {
+    // Batches are 4 KiB of UTF-8: a line with 3-byte characters, or one larger than a whole batch
+    // (a long stack), must neither be cut at a batch's edge nor overtake the lines before it.
+    const { stdout } = await logIn(
+      `for (let i = 0; i < 300; i++) log.info('line', { i, text: i % 50 === 7 ? '€'.repeat(3000) : 'é中'.repeat(i % 40) });\nprocess.exit(0);`,
+    );
+
+    const logged = lines(stdout);
+    expect(logged.map((line) => line.i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(logged.map((line) => line.text)).toEqual(Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? '€'.repeat(3000) : 'é中'.repeat(i % 40))));
+  });
+
   it('46. flush() writes the batch at once: lines logged before it come before what the process prints after', async () => {
     const { stdout } = await logIn(`log.info('first'); log.flush(); process.stdout.write('after\\n'); log.info('second');`);
 

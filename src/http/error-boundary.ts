@@ -2,10 +2,11 @@
 // controller that took the request) and rendered as a status page; an empty error response (no
 // route, 405, `status(404)`) gets its status page too. Stack traces stay in the log. A failed
 // response's headers go, except those kept with keepHeader (CORS, correlation id). It also refuses
-// a path that cannot be decoded, before anything reads it, and logs a response body that fails
-// once it is being sent (a file cut short).
+// a path that cannot be decoded, before anything reads it, logs a response body that fails once it
+// is being sent (a file cut short), and writes the request log line with the status the client got.
+import { performance } from 'node:perf_hooks';
 import { Stream } from 'node:stream';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../logger.js';
 import { HttpError } from './http-error.js';
 import { requestInfo } from './request-info.js';
@@ -14,29 +15,51 @@ import type { StatusPages } from './status-pages.js';
 /** Marks errors already logged, so Koa's own 'error' event does not log them again. */
 export const LOGGED = Symbol('vela.logged');
 
-/**
- * `closing` says whether the app is shutting down: a response finished meanwhile carries
- * `Connection: close`, so its client sends nothing more on a connection about to go.
- */
-export function errorBoundary(pages: StatusPages, logger: Logger, closing: () => boolean = () => false): Middleware {
+export interface BoundaryOptions {
+  /**
+   * Says whether the app is shutting down: a response finished meanwhile carries
+   * `Connection: close`, so its client sends nothing more on a connection about to go.
+   */
+  closing?: () => boolean;
+  /**
+   * One info line per request once its response is ready, error pages and 404s included:
+   * `request { method, path, status, durationMs }`, plus the log scope's fields (`correlationId`).
+   * `path` has no query string, so tokens in URLs stay out of the log. `durationMs` runs until the
+   * response is ready to send; a streamed body may still be flowing. Written here rather than by a
+   * middleware of its own: every middleware costs each request a promise and a turn of the queue.
+   */
+  logRequests?: boolean;
+}
+
+export function errorBoundary(pages: StatusPages, logger: Logger, { closing = () => false, logRequests = false }: BoundaryOptions = {}): Middleware {
   return async (ctx, next) => {
+    const started = logRequests ? performance.now() : 0;
     try {
-      rejectMalformedPath(ctx.path);
-      await next();
-      if (ctx.status >= 400 && ctx.status <= 599 && ctx.body == null) await pages.render(ctx, new HttpError(ctx.status));
-    } catch (thrown) {
-      const error = HttpError.from(thrown);
-      logFailure(logger, ctx, error, thrown);
-      // Once bytes are on the wire there is no page to render; Koa destroys the response.
-      if (ctx.headerSent || !ctx.writable) throw markLogged(thrown);
-      // Headers set before the failure (a half-built response) must not leak into the error page.
-      for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : []) ctx.remove(name);
-      for (const [name, value] of requestInfo(ctx).keptHeaders ?? []) ctx.set(name, value);
-      await pages.render(ctx, error);
+      try {
+        rejectMalformedPath(ctx.path);
+        await next();
+        if (ctx.status >= 400 && ctx.status <= 599 && ctx.body == null) await pages.render(ctx, new HttpError(ctx.status));
+      } catch (thrown) {
+        const error = HttpError.from(thrown);
+        logFailure(logger, ctx, error, thrown);
+        // Once bytes are on the wire there is no page to render; Koa destroys the response.
+        if (ctx.headerSent || !ctx.writable) throw markLogged(thrown);
+        // Headers set before the failure (a half-built response) must not leak into the error page.
+        for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : []) ctx.remove(name);
+        for (const [name, value] of requestInfo(ctx).keptHeaders ?? []) ctx.set(name, value);
+        await pages.render(ctx, error);
+      }
+      if (closing() && !ctx.headerSent) ctx.set('Connection', 'close');
+      if (ctx.body instanceof Stream) logStreamFailure(logger, ctx, ctx.body);
+    } finally {
+      if (logRequests) logRequest(logger, ctx, started);
     }
-    if (closing() && !ctx.headerSent) ctx.set('Connection', 'close');
-    if (ctx.body instanceof Stream) logStreamFailure(logger, ctx, ctx.body);
   };
+}
+
+function logRequest(logger: Logger, ctx: Context, started: number): void {
+  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  logger.info('request', { method: ctx.method, path: ctx.path, status: ctx.status, durationMs });
 }
 
 /**

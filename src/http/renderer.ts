@@ -24,7 +24,8 @@ export class ResultRenderer {
    * the handler's promise when it has one, and nothing when it finished synchronously.
    */
   render(ctx: Context, returned: unknown, source: RouteSource): void | Promise<void> {
-    requestInfo(ctx).renderingFor = { controller: source.controller, handlerName: source.handlerName };
+    // The source itself, not a copy: nothing allocated per request for it.
+    requestInfo(ctx).renderingFor = source;
     const handled = this.#tryHandle(ctx, returned);
     if (handled !== NOT_CLAIMED) return handled;
     return this.#renderFallback(ctx, returned, source);
@@ -54,7 +55,9 @@ export class ResultRenderer {
     if (!isTagged(value)) return NOT_CLAIMED;
     const handler = this.#handlers.get(value[0]);
     if (!handler) return NOT_CLAIMED;
-    const done = handler(ctx, ...value.slice(1));
+    // A result is a tag and one or two values almost always: passed without copying the tuple.
+    const done =
+      value.length === 2 ? handler(ctx, value[1]) : value.length === 3 ? handler(ctx, value[1], value[2]) : handler(ctx, ...value.slice(1));
     return isThenable(done) ? (done as Promise<void>) : undefined;
   }
 }

@@ -5,7 +5,7 @@
 import type { Context, Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { memorySessionStore } from './memory-store.js';
-import { RequestSession } from './session.js';
+import { RequestSession, type SessionHooks } from './session.js';
 import { newSessionId, signedIds, type SessionSecret, type SignedIds } from './signed-id.js';
 import type { SessionData, SessionStore } from './store.js';
 import { isToken } from '../http/token.js';
@@ -98,37 +98,55 @@ export function sessionMiddleware(options: SessionOptions = {}): Middleware {
   const update = (id: string, data: SessionData): Promise<unknown> =>
     store.update ? store.update(id, data, ttl) : store.save(id, data, ttl);
 
+  /** What a request's session does to its cookie and the store: one object per request, no closures. */
+  class CookieHooks implements SessionHooks {
+    readonly #ctx: Context;
+    readonly #signer: SignedIds;
+
+    constructor(ctx: Context, signer: SignedIds) {
+      this.#ctx = ctx;
+      this.#signer = signer;
+    }
+
+    setCookie(id: string | null): void {
+      this.#ctx.cookies.set(cookie, id === null ? null : this.#signer.sign(id), cookieOptions(this.#ctx));
+    }
+
+    start(): string {
+      const id = newSessionId();
+      this.setCookie(id);
+      return id;
+    }
+
+    async destroy(current: string | undefined): Promise<void> {
+      if (current !== undefined) await call('destroy', () => store.destroy(current));
+      this.setCookie(null);
+    }
+
+    async regenerate(current: string | undefined, data: SessionData): Promise<string> {
+      const next = newSessionId();
+      // The new id first: should the destroy fail, the client still holds a working session.
+      await call('save', () => store.save(next, data, ttl, { anonymous: false }));
+      if (current !== undefined) await call('destroy', () => store.destroy(current));
+      this.setCookie(next);
+      return next;
+    }
+  }
+
   return async (ctx, next) => {
     if ((ctx as WithSession)[SESSION]) throw new ConfigError(SECOND_MIDDLEWARE);
     // No await once the secret is known: an await costs every request a turn of the microtask queue.
     const signer = ids ?? (await signing());
-    const presented = ctx.cookies.get(cookie, { signed: false });
+    // No Cookie header (an API client, a first visit): Koa's cookie jar is not even made.
+    const presented = ctx.req.headers.cookie === undefined ? undefined : ctx.cookies.get(cookie, { signed: false });
     const verified = presented === undefined ? undefined : signer.verify(presented);
     const stored = verified ? await call('load', () => store.load(verified.id)) : undefined;
-    const setCookie = (id: string | null) => ctx.cookies.set(cookie, id === null ? null : signer.sign(id), cookieOptions(ctx));
-    const session = new RequestSession(verified?.id, stored ?? {}, stored !== undefined, {
-      start: () => {
-        const id = newSessionId();
-        setCookie(id);
-        return id;
-      },
-      destroy: async (current) => {
-        if (current !== undefined) await call('destroy', () => store.destroy(current));
-        setCookie(null);
-      },
-      regenerate: async (current, data) => {
-        const next = newSessionId();
-        // The new id first: should the destroy fail, the client still holds a working session.
-        await call('save', () => store.save(next, data, ttl, { anonymous: false }));
-        if (current !== undefined) await call('destroy', () => store.destroy(current));
-        setCookie(next);
-        return next;
-      },
-    });
+    const hooks = new CookieHooks(ctx, signer);
+    const session = new RequestSession(verified?.id, stored ?? {}, stored !== undefined, hooks);
     (ctx as WithSession)[SESSION] = session;
     ctx.state.session = session;
     // Signed with a secret being rotated out: signed again with the current one.
-    if (verified && !verified.current) setCookie(verified.id);
+    if (verified && !verified.current) hooks.setCookie(verified.id);
 
     await next();
 
