@@ -28,7 +28,7 @@ import { buildGatewayTable } from './ws/gateway-table.js';
 import { GatewayServer } from './ws/gateway-server.js';
 import { DEFAULT_JSON_DEPTH } from './json-depth.js';
 import { UpgradeHandler, upgradeRequired } from './ws/upgrade.js';
-import type { Fallback } from './http/decorators.js';
+import type { Fallback } from './http/fallback.js';
 import { ConnectionIds } from './ws/connection-id.js';
 import type { GatewayProcess } from './ws/gateway-process.js';
 import { Hub } from './pubsub/hub.js';

@@ -3,20 +3,14 @@ import 'reflect-metadata';
 
 export { bootstrap, type App, type BootstrapOptions, type ServerTimeouts } from './application.js';
 export { Module, type ModuleOptions } from './module.js';
-export { Inject, Injectable, InjectionToken, type Class, type Token } from './di/token.js';
+export { Inject, Injectable } from './di/decorators.js';
+export { InjectionToken, type Class, type Token } from './di/token.js';
 export type { Provider, ValueProvider, ClassProvider, FactoryProvider } from './di/provider.js';
 export { ConfigError } from './errors.js';
 export { consoleLogger, LOGGER, type Logger, type LogFields, type LogLevel } from './logger.js';
 export { addLogFields, wantsLogScope } from './log-context.js';
-export {
-  Controller,
-  Route,
-  FallbackController,
-  type ControllerOptions,
-  type RouteOptions,
-  type HttpMethod,
-  type Fallback,
-} from './http/decorators.js';
+export { Controller, Route, type ControllerOptions, type RouteOptions, type HttpMethod } from './http/decorators.js';
+export { FallbackController, type Fallback } from './http/fallback.js';
 export { HttpError, type HttpErrorOptions } from './http/http-error.js';
 export {
   json,
@@ -36,7 +30,7 @@ export { ViewNotFoundError, type ViewEngine } from './views/view-engine.js';
 export { liquidEngine, type LiquidEngineOptions } from './views/liquid-engine.js';
 export type { ViewsOptions } from './views/view-handlers.js';
 export { sendfile, type SendfileResult, type SendfileOptions } from './http/results.js';
-export { sameOrigin } from './http/same-origin.js';
+export { sameOrigin } from './http/origin.js';
 export type { StaticRoute } from './files/static-routes.js';
 export { HandlerRegistry, type ResultHandler } from './http/handler-registry.js';
 export type { Security, SecurityOutcome } from './http/security.js';

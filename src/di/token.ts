@@ -1,6 +1,5 @@
 // What can be asked of the container: a class, or an InjectionToken for values that have no class
 // (configuration, interfaces, clocks). Tokens are objects, so two libraries never collide on a name.
-import { metadata } from '../metadata.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Class<T = unknown> = abstract new (...args: any[]) => T;
@@ -29,17 +28,4 @@ export function tokenName(token: unknown): string {
   if (typeof token === 'function') return token.name || '<anonymous class>';
   if (token instanceof InjectionToken) return token.toString();
   return String(token);
-}
-
-/** Injects `token` into this constructor parameter instead of the parameter's declared type. */
-export function Inject(token: Token): ParameterDecorator {
-  return (target, _property, index) => metadata.setInjectToken(target as Class, index, token);
-}
-
-/**
- * Marks a provider class so TypeScript emits its constructor parameter types. Controllers and
- * gateways do not need it: their own decorators have the same effect.
- */
-export function Injectable(): ClassDecorator {
-  return (target) => metadata.markInjectable(target as unknown as Class);
 }

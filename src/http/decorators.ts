@@ -1,7 +1,6 @@
 // HTTP decorators. Each records plain data on the class and nothing else; bootstrap validates
 // and wires it (see route-table.ts), so a mistake is reported once with the class and method.
-import type { Connection } from '../ws/connection.js';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import { metadata } from '../metadata.js';
 import type { Class } from '../di/token.js';
 import type { Security } from './security.js';
@@ -57,21 +56,4 @@ export function Route(path: string | number, options: RouteOptions = {}): Method
       security: options.security,
       hasSecurity: 'security' in options,
     });
-}
-
-/**
- * Names the class whose `resolve(ctx, returned)` turns a return value no handler claims into a
- * result. On a controller it covers that controller; on a module, all the module's controllers.
- */
-export function FallbackController(fallback: Class<Fallback>): ClassDecorator {
-  return (target) => metadata.setFallback(target as unknown as Class, fallback);
-}
-
-/**
- * A fallback controller: built by DI, asked to resolve what a controller or gateway returned. For a
- * route it receives the Koa context and returns a result; for a gateway it receives the Connection
- * and returns nothing, `reply(...)` or `stop(...)`. Tell them apart with `instanceof Connection`.
- */
-export interface Fallback {
-  resolve(target: Context | Connection, returned: unknown): unknown;
 }

@@ -3,12 +3,22 @@
 import { describeValue } from '../describe.js';
 import type { Context } from 'koa';
 import type { Container } from '../di/container.js';
-import type { Fallback } from './decorators.js';
+import type { Class } from '../di/token.js';
+import type { Fallback } from './fallback.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { requestInfo } from './request-info.js';
 import { isTagged } from './results.js';
-import type { RouteSource } from './route-table.js';
 import { isThenable } from '../thenable.js';
+
+/**
+ * Where a handler lives and what resolves its unclaimed returns: a route's controller method, or
+ * for an upgrade's security Result, the gateway. Route tables extend it; the renderer reads it.
+ */
+export interface RouteSource {
+  controller: Class;
+  handlerName: string;
+  fallback?: Class;
+}
 
 export class ResultRenderer {
   readonly #handlers: HandlerRegistry;

@@ -8,14 +8,10 @@ import { metadata } from '../metadata.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../module.js';
+import { fallbackFor } from './fallback.js';
+import type { RouteSource } from './renderer.js';
+import { requireMiddleware, requireSecurity } from './pipeline-options.js';
 import type { Security } from './security.js';
-
-/** Where a route's method lives and what resolves its unclaimed returns. */
-export interface RouteSource {
-  controller: Class;
-  handlerName: string;
-  fallback?: Class;
-}
 
 export interface RouteDefinition extends RouteSource {
   path: string;
@@ -50,12 +46,12 @@ export function buildRouteTable(modules: readonly LoadedModule[]): RouteTable {
       if (controllers.has(controller)) continue;
       const record = requireController(controller, mod.module);
       controllers.add(controller);
-      const fallback = metadata.getFallback(controller) ?? mod.fallback;
-      if (fallback) fallbacks.add(requireFallback(fallback, controller));
+      const fallback = fallbackFor(controller, mod.fallback);
+      if (fallback) fallbacks.add(fallback);
       const prefix = normalizePrefix(record.prefix, controller);
       // Checked once per controller, so a bad group setting fails even before any route uses it.
       const groupSecurity = requireSecurity(record.security, `${controller.name} (@Controller security)`);
-      const middleware = requireMiddleware(record.middleware, controller);
+      const middleware = requireMiddleware(record.middleware, `${controller.name} (@Controller middleware)`);
 
       for (const route of metadata.getRoutes(controller)) {
         const where = `${controller.name}.${route.handlerName}`;
@@ -107,35 +103,11 @@ function rejectRoutesOnProviders(mod: LoadedModule): void {
   }
 }
 
-/** The fallback of a controller or gateway must be a class with `resolve`. */
-export function requireFallback(fallback: unknown, owner: Class): Class {
-  if (typeof fallback !== 'function' || typeof (fallback.prototype as { resolve?: unknown }).resolve !== 'function') {
-    throw new ConfigError(
-      `The @FallbackController of ${owner.name} must be a class with a resolve(ctx, returned) method.`,
-    );
-  }
-  return fallback as Class;
-}
-
 function requireStatus(status: number, where: string): number {
   if (!Number.isInteger(status) || status < 400 || status > 599) {
     throw new ConfigError(`${where}: @Route(${status}) is not a status route; status routes take an error status from 400 to 599.`);
   }
   return status;
-}
-
-function requireSecurity(security: unknown, where: string): Security {
-  if (security === false || typeof security === 'function') return security as Security;
-  throw new ConfigError(
-    `${where}: security must be false (public) or a function (ctx) => true | false | Result | auth object, got ${String(security)}.`,
-  );
-}
-
-function requireMiddleware(middleware: readonly unknown[], controller: Class): readonly Middleware[] {
-  if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
-    throw new ConfigError(`${controller.name}: @Controller middleware must be an array of Koa middleware functions.`);
-  }
-  return middleware as Middleware[];
 }
 
 function normalizePrefix(prefix: string, controller: Class): string {

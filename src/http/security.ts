@@ -1,9 +1,8 @@
 // Nova's security functions: run before a route or a WebSocket upgrade and decide whether the
 // request goes on.
 import type { Context, Middleware } from 'koa';
-import type { ResultRenderer } from './renderer.js';
+import type { ResultRenderer, RouteSource } from './renderer.js';
 import { type Result, isTagged } from './results.js';
-import type { RouteSource } from './route-table.js';
 
 export type SecurityOutcome = boolean | Result | object;
 

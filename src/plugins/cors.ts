@@ -4,7 +4,7 @@
 import koaCors from '@koa/cors';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
-import { originOf } from '../http/origin.js';
+import { allowedOrigins } from '../http/origin.js';
 import { keepHeader } from '../http/request-info.js';
 
 export interface CorsOptions {
@@ -70,24 +70,11 @@ export function cors(options: CorsOptions): Middleware {
     });
 }
 
-function checkOrigins({ origins, credentials }: CorsOptions): Set<string> | '*' {
-  if (origins === '*') {
-    if (credentials) {
-      throw new ConfigError(
-        `cors({ origins: '*', credentials: true }) would let every website make requests with your users' cookies: list the origins instead, e.g. cors({ origins: ['https://app.example.com'], credentials: true }).`,
-      );
-    }
-    return '*';
+function checkOrigins({ origins, credentials }: CorsOptions): ReadonlySet<string> | '*' {
+  if (origins === '*' && credentials) {
+    throw new ConfigError(
+      `cors({ origins: '*', credentials: true }) would let every website make requests with your users' cookies: list the origins instead, e.g. cors({ origins: ['https://app.example.com'], credentials: true }).`,
+    );
   }
-  if (!Array.isArray(origins)) {
-    throw new ConfigError(`cors({ origins }): origins must be a list of origins or '*', e.g. cors({ origins: ['https://app.example.com'] }).`);
-  }
-  for (const origin of origins) {
-    if (typeof origin !== 'string' || originOf(origin) !== origin) {
-      throw new ConfigError(
-        `cors({ origins }): ${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. 'https://app.example.com' (no path, no trailing slash).`,
-      );
-    }
-  }
-  return new Set(origins);
+  return allowedOrigins(origins, 'cors({ origins }): origins');
 }

@@ -4,13 +4,15 @@ import { match, type MatchFunction } from 'path-to-regexp';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../errors.js';
 import { describeValue } from '../describe.js';
-import { originOf } from '../http/origin.js';
+import { allowedOrigins } from '../http/origin.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../module.js';
 import { metadata } from '../metadata.js';
 import type { Security } from '../http/security.js';
-import { pathShape, requireFallback } from '../http/route-table.js';
+import { fallbackFor } from '../http/fallback.js';
+import { requireMiddleware, requireSecurity } from '../http/pipeline-options.js';
+import { pathShape } from '../http/route-table.js';
 import type { RateLimit, WebSocketOptions } from './decorators.js';
 
 export interface InfoHandler {
@@ -134,22 +136,14 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     throw new ConfigError(`${cls.name}: @WebSocket path ${path} is not a valid path pattern (${(error as Error).message}).`);
   }
 
-  const security = options.security ?? false;
-  if (security !== false && typeof security !== 'function') {
-    throw new ConfigError(`${cls.name}: security must be false (public) or a function (ctx) => true | false | Result | auth object.`);
-  }
-  const middleware = options.middleware ?? [];
-  if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
-    throw new ConfigError(`${cls.name}: @WebSocket middleware must be an array of Koa middleware functions.`);
-  }
-
   return {
     gateway: cls,
     path,
     match: matcher,
-    security,
-    middleware,
-    origins: originsOf(options.origins, cls),
+    security: requireSecurity(options.security ?? false, `${cls.name} (@WebSocket security)`),
+    middleware: requireMiddleware(options.middleware ?? [], `${cls.name} (@WebSocket middleware)`),
+    // Unset: the gateway's own origin only.
+    origins: options.origins === undefined ? new Set() : allowedOrigins(options.origins, `${cls.name}: @WebSocket origins`),
     maxPayload: positive(options.maxPayload, MiB, cls, 'maxPayload'),
     heartbeat: positive(options.heartbeat, 30_000, cls, 'heartbeat'),
     idleTimeout: positive(options.idleTimeout, 0, cls, 'idleTimeout'),
@@ -161,7 +155,7 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     infos: metadata.getInfoHandlers(cls).map((h) => ({ handlerName: methodOf(h.handlerName), filter: h.filter })),
     hasInit: typeof proto.init === 'function',
     hasTerminate: typeof proto.terminate === 'function',
-    fallback: fallbackOf(cls, source),
+    fallback: fallbackFor(cls, source.fallback),
   };
 }
 
@@ -179,11 +173,6 @@ function matches(message: unknown, filter: Readonly<Record<string, unknown>> | u
     if (!Object.hasOwn(message, key) || (message as Record<string, unknown>)[key] !== filter[key]) return false;
   }
   return true;
-}
-
-function fallbackOf(gateway: Class, source: GatewaySource): Class | undefined {
-  const fallback = metadata.getFallback(gateway) ?? source.fallback;
-  return fallback === undefined ? undefined : requireFallback(fallback, gateway);
 }
 
 /** A controller or provider with gateway decorators would never receive a frame: say so. */
@@ -218,34 +207,6 @@ function slowConsumerOf(options: WebSocketOptions, cls: Class): Pick<GatewayDefi
     throw new ConfigError(`${cls.name}: @WebSocket drainTimeout must be at most ${MAX_TIMER_MS} ms (setTimeout's limit), got ${drainTimeout}.`);
   }
   return { maxBufferedBytes, drainTimeout, bufferedBytesCap };
-}
-
-/**
- * Browsers send `Origin` as scheme://host[:port], lower-case, nothing more: an entry with a path or
- * a trailing slash would never match and silently refuse the site it was meant for. Unset is the
- * gateway's own origin only; `'*'` is every origin, and only on its own: inside a list it would
- * read as an origin that never matches, or as "all" hidden among a few.
- */
-function originsOf(origins: unknown, cls: Class): ReadonlySet<string> | '*' {
-  if (origins === undefined) return new Set();
-  if (origins === '*') return '*';
-  if (!Array.isArray(origins)) {
-    throw new ConfigError(
-      `${cls.name}: @WebSocket origins must be a list of origins, e.g. ['https://app.example.com'], or '*' for any, got ${describeValue(origins)}.`,
-    );
-  }
-  for (const origin of origins as unknown[]) {
-    if (origin === '*') {
-      throw new ConfigError(`${cls.name}: @WebSocket origins lists '*': write origins: '*' (not in a list) to accept every origin, or list origins only.`);
-    }
-    if (typeof origin !== 'string' || originOf(origin) !== origin) {
-      throw new ConfigError(
-        `${cls.name}: @WebSocket origins entry ${describeValue(origin)} is not an origin: write scheme, host and port only, ` +
-          `e.g. 'https://app.example.com' (lower-case, no path, no trailing slash).`,
-      );
-    }
-  }
-  return new Set(origins as string[]);
 }
 
 function rateLimitOf(rateLimit: unknown, cls: Class): RateLimit | undefined {

@@ -233,7 +233,7 @@ describe('cors() options', () => {
     for (const origin of ['https://app.example.com/', 'https://app.example.com/api', 'app.example.com', 'null']) {
       expect(() => cors({ origins: [origin] })).toThrow(
         new ConfigError(
-          `cors({ origins }): ${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. 'https://app.example.com' (no path, no trailing slash).`,
+          `cors({ origins }): origins entry '${origin}' is not an origin: write scheme, host and port only, e.g. 'https://app.example.com' (lower-case, no path, no trailing slash).`,
         ),
       );
     }
@@ -241,7 +241,9 @@ describe('cors() options', () => {
 
   it('refuses origins that are neither a list nor *', () => {
     expect(() => cors({ origins: 'https://app.example.com' as never })).toThrow(
-      new ConfigError(`cors({ origins }): origins must be a list of origins or '*', e.g. cors({ origins: ['https://app.example.com'] }).`),
+      new ConfigError(
+        "cors({ origins }): origins must be a list of origins, e.g. ['https://app.example.com'], or '*' for any, got 'https://app.example.com'.",
+      ),
     );
   });
 });

@@ -6,7 +6,7 @@ import { Agent, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, Controller, Module, OnMessage, Route, WebSocket, json, redirect, type Context } from '../../src/index.js';
-import { sameOrigin } from '../../src/http/same-origin.js';
+import { sameOrigin } from '../../src/http/origin.js';
 import { start } from '../support/start.js';
 import { refusal } from '../support/ws-client.js';
 import { PUBLIC } from '../files/support.js';

@@ -261,13 +261,13 @@ describe('@WebSocket options', () => {
 
   it('rejects a security that is neither false nor a function', async () => {
     expect(await gatewaysError(echoGateway('/ws', { security: true as never }))).toBe(
-      'EchoGateway: security must be false (public) or a function (ctx) => true | false | Result | auth object.',
+      'EchoGateway (@WebSocket security): security must be false (public) or a function (ctx) => true | false | Result | auth object, got true.',
     );
   });
 
   it('rejects middleware that is not a list of functions', async () => {
     expect(await gatewaysError(echoGateway('/ws', { middleware: ['cors'] as never }))).toBe(
-      'EchoGateway: @WebSocket middleware must be an array of Koa middleware functions.',
+      'EchoGateway (@WebSocket middleware): middleware must be an array of Koa middleware functions.',
     );
   });
 
