@@ -11,12 +11,12 @@
 // over IPC, every socket sends PER_SOCKET 64-byte text messages keeping WINDOW in flight, the CPU time
 // is read again, the sockets close. One warm-up round per server, then ROUNDS pairs alternating
 // vela, raw, vela, raw… On a shared machine only the ratios measured side by side mean anything.
-// A pair during which other processes kept more than FOREIGN_LIMIT CPUs busy (bench/ws-harness.mjs
+// A pair during which other processes kept more than FOREIGN_LIMIT CPUs busy (bench/harness.mjs
 // loadMark) is unusable: it is printed, marked !, left out of the medians, and replaced by an extra
 // pair (at most EXTRA_ROUNDS of them).
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
-import { spawnChild, serveParent, median, machine, loadMark, loadSince, foreignLoadLine } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, loadMark, loadSince, foreignLoadLine, pct } from './harness.mjs';
 
 const SOCKETS = 100;
 const WINDOW = 10;
@@ -153,10 +153,6 @@ async function main() {
     `total run time: ${totalS.toFixed(0)} s`,
   ];
   console.log(`\n${summary.join('\n')}`);
-}
-
-function pct(x) {
-  return `${(x * 100).toFixed(0)}%`.padStart(4);
 }
 
 /** The load generator: a child process commanded over IPC by main(). */
