@@ -177,16 +177,15 @@ export async function checkResponses(servers) {
 
 export function versions() {
   const require = createRequire(import.meta.url);
+  // Through require first; a package whose exports hide package.json is read where it is installed:
+  // Vela's own node_modules (koa, @koa/router) or bench's (the peers).
   const v = (name) => {
-    try {
-      return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
-    } catch {
+    for (const file of [() => require.resolve(`${name}/package.json`), () => join(root, 'node_modules', name, 'package.json'), () => join(root, 'bench/node_modules', name, 'package.json')]) {
       try {
-        return JSON.parse(readFileSync(join(root, 'bench/node_modules', name, 'package.json'), 'utf8')).version;
-      } catch {
-        return '?';
-      }
+        return JSON.parse(readFileSync(file(), 'utf8')).version;
+      } catch {}
     }
+    return '?';
   };
   let wrkVersion = '?';
   try {
