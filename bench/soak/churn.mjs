@@ -1,8 +1,8 @@
 // Churn: --cycles WebSocket connect/close cycles (default 20,000), --concurrency at a time (default
 // 50), against one server, which reports its heap after a full GC at every --checkpoint cycles. The
 // reliability battery runs a shorter churn (test/reliability/ws-load.test.ts, case 23) to stay fast;
-// this is the full one. Not part of CI: `npm run build && node bench/soak/churn.mjs [--cycles N]
-// [--sessions cookie|fresh|off]`.
+// this is the full one. Not part of CI: `npm run bench:churn -- [--cycles N]
+// [--sessions cookie|fresh|off]` (builds dist/ and bench/apps first).
 //
 // Processes (on 127.0.0.1, both killed when this one ends; bench/harness.mjs):
 //   driver   this script: the clients. Each cycle opens a socket to /churn and ends it one of three

@@ -1,7 +1,7 @@
 // Soak: 5,000 WebSocket members of one channel get a broadcast every 100 ms for --minutes (default
 // 10, wall time; a late timer is not caught up, the achieved rate is reported) while the server's RSS is sampled. Reports the RSS slope (least-squares, KB/min) and whether
 // every connected member received every message, in order. Not part of CI: `npm run bench:soak`
-// (builds first), or `node bench/soak/soak.mjs --minutes 3 [--sockets 5000] [--out file]`.
+// (builds first), or after `npm run bench:build`, `node bench/soak/soak.mjs --minutes 3 [--sockets 5000] [--out file]`.
 //
 // Processes (all on 127.0.0.1, all killed when this one ends, normally or not; bench/harness.mjs):
 //   driver   this script: starts the others, keeps the schedule, prints progress and the summary
