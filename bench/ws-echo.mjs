@@ -16,7 +16,7 @@
 // pair (at most EXTRA_ROUNDS of them).
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
-import { spawnChild, serveParent, median, machine, loadMark, loadSince, foreignLoadLine, pct } from './harness.mjs';
+import { spawnChild, serveParent, median, machine, loadMark, loadSince, foreignLoadLine, pct, closeAll } from './harness.mjs';
 
 const SOCKETS = 100;
 const WINDOW = 10;
@@ -226,17 +226,7 @@ async function loadGenerator() {
     },
 
     async close() {
-      await Promise.all(
-        sockets.map(
-          (ws) =>
-            new Promise((resolve) => {
-              if (ws.readyState === WebSocket.CLOSED) return resolve();
-              const timer = setTimeout(() => ws.terminate(), 2_000);
-              ws.once('close', () => (clearTimeout(timer), resolve()));
-              ws.close(1000);
-            }),
-        ),
-      );
+      await closeAll(sockets);
       sockets = [];
       return {};
     },

@@ -2,14 +2,10 @@
 // Nest user writes them (Express underneath, its defaults left on).
 import 'reflect-metadata';
 import { Controller, Get, HttpException, Injectable, Module, Param } from '@nestjs/common';
-import { USERS, type User } from './users.js';
+import { UserTable } from './users.js';
 
 @Injectable()
-export class UserStore {
-  get(id: string): User | undefined {
-    return USERS.get(id);
-  }
-}
+export class UserStore extends UserTable {}
 
 @Controller()
 export class UsersController {

@@ -6,3 +6,10 @@ export interface User {
 }
 
 export const USERS = new Map<string, User>(Array.from({ length: 100 }, (_, i) => [String(i + 1), { id: i + 1, name: `user ${i + 1}` }]));
+
+/** The lookup both frameworks' UserStore inherit, each under its own @Injectable(). */
+export class UserTable {
+  get(id: string): User | undefined {
+    return USERS.get(id);
+  }
+}

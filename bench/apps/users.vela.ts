@@ -2,14 +2,10 @@
 // user writes it. The bench bootstraps it twice over: with sessions, request log and logger off
 // ("vela"), and with bootstrap's defaults ("vela-defaults").
 import { Controller, Injectable, Module, Route, json, status, type Context } from 'vela';
-import { USERS, type User } from './users.js';
+import { UserTable } from './users.js';
 
 @Injectable()
-export class UserStore {
-  get(id: string): User | undefined {
-    return USERS.get(id);
-  }
-}
+export class UserStore extends UserTable {}
 
 @Controller()
 export class UsersController {
