@@ -33,7 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, machine, loadMark, loadSince, foreignLoadLine, track } from './ws-harness.mjs';
+import { median, machine, loadMark, loadSince, foreignLoadLine, track } from './harness.mjs';
 
 const CONTROLLERS = 200;
 const ROUTES_PER_CONTROLLER = 10;

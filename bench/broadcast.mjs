@@ -5,7 +5,7 @@
 //
 // Processes (all on 127.0.0.1, all killed when this one ends, normally or not):
 //   driver   this script: opens nothing itself, commands the others over IPC, keeps the clock
-//   server   `broadcast.mjs server vela`: @WebSocket('/live', { heartbeat: 0 }) gateway that joins
+//   server   `broadcast.mjs server vela`: bench/apps/topic.vela.ts, a @WebSocket('/live', { heartbeat: 0 }) gateway that joins
 //            'live' in init and answers every pub/sub message with reply(msg.payload); the broadcast
 //            is app.pubsub.broadcast('live', 'tick', payload) (app.pubsub is Vela's own PubSub)
 //            `broadcast.mjs server raw`: plain Koa server + ws WebSocketServer({ noServer: true,
@@ -31,7 +31,7 @@
 // each side's median of its SINGLES), then one burst vela, one burst raw. WARMUP rounds first
 // (printed, not counted), then ROUNDS rounds. On this shared 2-core machine only ratios from the
 // same round mean anything. A round during which other processes kept more than FOREIGN_LIMIT CPUs
-// busy (bench/ws-harness.mjs loadMark) is unusable: printed with !, left out of the medians, and
+// busy (bench/harness.mjs loadMark) is unusable: printed with !, left out of the medians, and
 // replaced by an extra round (at most EXTRA_ROUNDS).
 //
 // BENCH_CPU_PROF=dir writes a V8 CPU profile of each server there (--cpu-prof) to see where the
@@ -41,8 +41,7 @@
 // tell the cost of the per-connection mailbox from that of the write path.
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, srcDiffStat, payloadFor as payloadForSeq, benchApp, listen, velaDependency } from './harness.mjs';
 
 const socketsArg = process.argv.indexOf('--sockets');
 const TARGET_SOCKETS = socketsArg > 0 ? Number(process.argv[socketsArg + 1]) : 10_000;
@@ -67,11 +66,9 @@ if (process.argv[2] === 'server') await server(process.argv[3]);
 else if (process.argv[2] === 'client') await client(Number(process.argv[3]));
 else await main();
 
-/** `00000042|vela-broadcast-…`: 100 ASCII bytes that carry their sequence number. */
+/** `00000042|vela-broadcast-…`: PAYLOAD_BYTES ASCII bytes that carry their sequence number. */
 function payloadFor(k) {
-  const head = `${String(k).padStart(8, '0')}|`;
-  const fill = 'vela-broadcast-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return (head + fill.repeat(2)).slice(0, PAYLOAD_BYTES);
+  return payloadForSeq(k, 'broadcast', PAYLOAD_BYTES);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,17 +291,6 @@ function readPortRange() {
   }
 }
 
-/** Which files of src/ differ from the commit (dist/ is built from the working tree). */
-function srcDiffStat() {
-  try {
-    const cwd = new URL('..', import.meta.url).pathname;
-    const files = execSync('git status --porcelain -- src', { cwd, encoding: 'utf8' }).trim();
-    return files ? `working tree differs in: ${files.split('\n').map((l) => l.slice(3)).join(', ')}` : '';
-  } catch {
-    return '';
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Servers
 
@@ -315,38 +301,11 @@ async function server(kind) {
   let httpServer;
 
   if (kind === 'vela') {
-    const { bootstrap, Module, WebSocket, OnMessage, OnInfo, Inject, PubSub, reply } = await import('../dist/index.js');
-    // Plain-JS spelling of:
-    //   @WebSocket('/live', { heartbeat: 0 })
-    //   class LiveGateway {
-    //     constructor(private readonly pubsub: PubSub) {}
-    //     init() { this.pubsub.join('live'); }
-    //     @OnMessage() ignore() {}
-    //     @OnInfo() push(msg: PubSubMessage<string>) { return reply(msg.payload); }
-    //   }
-    // Without emitted design:paramtypes the constructor parameter is declared with @Inject(PubSub)
-    // (Container#paramTokens takes explicit tokens first), which injects the per-connection PubSub.
-    // heartbeat 0: the raw server pings nobody, and a 30 s ping sweep over 10 000 sockets landing in
-    // a measurement would be charged to the broadcast.
-    class LiveGateway {
-      constructor(pubsub) {
-        this.pubsub = pubsub;
-      }
-      init() {
-        this.pubsub.join('live');
-      }
-      ignore() {}
-      push(msg) {
-        return reply(msg.payload);
-      }
-    }
-    const method = (name) => Object.getOwnPropertyDescriptor(LiveGateway.prototype, name);
-    Inject(PubSub)(LiveGateway, undefined, 0);
-    OnMessage()(LiveGateway.prototype, 'ignore', method('ignore'));
-    OnInfo()(LiveGateway.prototype, 'push', method('push'));
-    WebSocket(PATH, { heartbeat: 0 })(LiveGateway);
-    class AppModule {}
-    Module({ gateways: [LiveGateway] })(AppModule);
+    // bench/apps/topic.vela.ts. heartbeat 0: the raw server pings nobody, and a 30 s ping sweep over
+    // 10 000 sockets landing in a measurement would be charged to the broadcast.
+    const { bootstrap } = await import('vela');
+    const { topicModule } = await benchApp('topic.vela');
+    const AppModule = topicModule({ path: PATH, topic: 'live', options: { heartbeat: 0 } });
     const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1' });
     httpServer = app.server;
     const pubsub = app.pubsub;
@@ -364,8 +323,8 @@ async function server(kind) {
           };
     members = () => pubsub.localMembers('live').length;
   } else if (kind === 'raw') {
-    const { default: Koa } = await import('koa');
-    const { WebSocketServer } = await import('ws');
+    const Koa = velaDependency('koa');
+    const { WebSocketServer } = velaDependency('ws');
     const koa = new Koa();
     const { createServer } = await import('node:http');
     httpServer = createServer(koa.callback());
@@ -381,10 +340,7 @@ async function server(kind) {
         ws.on('message', () => {});
       });
     });
-    await new Promise((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(0, '127.0.0.1', resolve);
-    });
+    await listen(httpServer);
     broadcast = (payloads) => {
       for (const msg of payloads) for (const c of wss.clients) c.send(msg);
     };

@@ -7,7 +7,7 @@
 //   driver   this script: opens no socket to the servers, commands everyone over IPC, keeps the clock
 //   servers  `cross-node.mjs server vela A|B <prefix>`: bootstrap(AppModule, { port: 0, host: '127.0.0.1',
 //            pubsub: redisPubSub({ url, keyPrefix }), sessions: false }) with a
-//            @WebSocket('/room', { heartbeat: 0 }) gateway, PubSub injected, init joins 'room', @OnInfo
+//            bench/apps/topic.vela.ts: @WebSocket('/room', { heartbeat: 0 }) gateway, PubSub injected, init joins 'room', @OnInfo
 //            returns reply(msg.payload); the broadcast is app.pubsub.broadcast('room', 't', payload).
 //            `cross-node.mjs server sio A|B <prefix>`: socket.io Server on a plain http server,
 //            transports ['websocket'], @socket.io/redis-adapter createAdapter(pub, sub, { key: prefix })
@@ -33,7 +33,7 @@
 //   TCP segments per delivery = Δ OutSegs of /proc/net/snmp (whole machine) / (2 × N × 1,000)
 // Each round: burst Vela, burst socket.io, paced Vela, paced socket.io (A B A B); WARMUP rounds first
 // (printed, not counted). A round during which other processes (not ours, not Redis) kept more than
-// FOREIGN_LIMIT CPUs busy (bench/ws-harness.mjs loadMark) is marked ! and left out of the medians. On this shared 2-core machine only ratios from the same round mean anything:
+// FOREIGN_LIMIT CPUs busy (bench/harness.mjs loadMark) is marked ! and left out of the medians. On this shared 2-core machine only ratios from the same round mean anything:
 // the summary gives medians and the spread of per-round Vela/socket.io ratios.
 //
 // Why two modes: both write one frame per delivery (one writev each), but not in the same order.
@@ -52,7 +52,7 @@
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
 import { execSync, spawnSync } from 'node:child_process';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, payloadFor as payloadForSeq, benchApp, listen } from './harness.mjs';
 
 const SOCKETS_PER_NODE = 1_000;
 const CLIENTS_PER_NODE = 2; // client processes per node; each holds SOCKETS_PER_NODE / 2 sockets per framework
@@ -83,11 +83,9 @@ else if (process.argv[2] === 'client') await client(Number(process.argv[3]));
 else if (process.argv[2] === 'flush') await flushMain(process.argv.slice(3));
 else await main();
 
-/** `00000042|vela-cross-node-…`: 100 ASCII bytes that carry their sequence number. */
+/** `00000042|vela-cross-node-…`: PAYLOAD_BYTES ASCII bytes that carry their sequence number. */
 function payloadFor(k) {
-  const head = `${String(k).padStart(8, '0')}|`;
-  const fill = 'vela-cross-node-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return (head + fill.repeat(2)).slice(0, PAYLOAD_BYTES);
+  return payloadForSeq(k, 'cross-node', PAYLOAD_BYTES);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,7 +311,7 @@ async function main() {
       'vela / socket.io  (v/s)     vela / socket.io  (v/s)   vela / socket.io  (v/s)',
   );
   let counted = 0;
-  // Foreign load, screened as the other benches do (ws-harness loadMark): ours are the servers, the
+  // Foreign load, screened as the other benches do (harness loadMark): ours are the servers, the
   // clients and the Redis server they share (whose work is the benchmark's too).
   const ourPids = [...KINDS.flatMap((kind) => ['A', 'B'].map((n) => servers[kind][n].child.pid)), ...clients.map((c) => c.child.pid), ...redisServerPids()];
   const roundLoad = [];
@@ -455,36 +453,10 @@ async function server(kind, nodeName, prefix) {
   let httpServer;
 
   if (kind === 'vela') {
-    const { bootstrap, Module, WebSocket, OnMessage, OnInfo, Inject, PubSub, reply, redisPubSub } = await import('../dist/index.js');
-    // Plain-JS spelling of:
-    //   @WebSocket('/room', { heartbeat: 0 })
-    //   class RoomGateway {
-    //     constructor(private readonly pubsub: PubSub) {}
-    //     init() { this.pubsub.join('room'); }
-    //     @OnMessage() ignore() {}
-    //     @OnInfo() push(msg: PubSubMessage<string>) { return reply(msg.payload); }
-    //   }
-    // Without emitted design:paramtypes the constructor parameter is declared with @Inject(PubSub),
-    // which injects the per-connection PubSub.
-    class RoomGateway {
-      constructor(pubsub) {
-        this.pubsub = pubsub;
-      }
-      init() {
-        this.pubsub.join(ROOM);
-      }
-      ignore() {}
-      push(msg) {
-        return reply(msg.payload);
-      }
-    }
-    const method = (name) => Object.getOwnPropertyDescriptor(RoomGateway.prototype, name);
-    Inject(PubSub)(RoomGateway, undefined, 0);
-    OnMessage()(RoomGateway.prototype, 'ignore', method('ignore'));
-    OnInfo()(RoomGateway.prototype, 'push', method('push'));
-    WebSocket(PATH, { heartbeat: 0 })(RoomGateway);
-    class AppModule {}
-    Module({ gateways: [RoomGateway] })(AppModule);
+    // bench/apps/topic.vela.ts, the app bench/broadcast.mjs measures on one node, here on Redis pub/sub.
+    const { bootstrap, redisPubSub } = await import('vela');
+    const { topicModule } = await benchApp('topic.vela');
+    const AppModule = topicModule({ path: PATH, topic: ROOM, options: { heartbeat: 0 } });
     const app = await bootstrap(AppModule, {
       port: 0,
       host: '127.0.0.1',
@@ -516,10 +488,7 @@ async function server(kind, nodeName, prefix) {
       adapter: createAdapter(pub, sub, { key: prefix }),
     });
     io.on('connection', (socket) => socket.join(ROOM));
-    await new Promise((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(0, '127.0.0.1', resolve);
-    });
+    await listen(httpServer);
     broadcast = (payload) => io.to(ROOM).emit('t', payload);
     // fetchSockets() asks the other node over the adapter's request/response channels: an answer
     // also shows both nodes' subscriptions are live.

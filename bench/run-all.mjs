@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark in sequence, each in its own process with its own time limit,
 // and each one's summary block collected into bench/results/<date>.txt (and bench/results/latest.txt).
-// `npm run bench` builds dist/ and the example first; run directly, this script expects them built.
+// `npm run bench` builds dist/, bench/apps and the example first; run directly, this script expects them built.
 //
 //   node bench/run-all.mjs                 everything
 //   node bench/run-all.mjs ws-echo memory  only the steps whose name contains one of the words

@@ -1,11 +1,11 @@
 // What cookie-less requests cost the session store (issue 13, item 3): a Vela app with its default
 // sessions takes REQUESTS requests that carry no cookie, as a crawler, a load test or an attacker
 // sends them, and reports the server's RSS, the sessions it holds and the Redis keys it made.
-// Run with `npm run build && NODE_ENV=production node bench/session-flood.mjs` (or
-// `npm run bench:session-flood`). Bounded by count: REQUESTS per store, about 1–3 minutes.
+// Run with `npm run bench:session-flood` (builds dist/ and bench/apps first). Bounded by count:
+// REQUESTS per store, about 1–3 minutes.
 //
 // The server is its own process (`session-flood.mjs server STORE PREFIX`), on 127.0.0.1 port 0:
-//   bootstrap(AppModule, { requestLog: false, logger: quiet, sessions: { store } }), with one route
+//   bootstrap(AppModule, { requestLog: false, logger: quiet, sessions: { store } }), bench/apps/hello.vela.ts: one route
 //   (@Route('/hello') → json({ hello })) and one static file (@Module({ static })). STORE is `memory`
 //   (the default store) or `redis` (redisSessionStore at 127.0.0.1:6379, keys under PREFIX).
 // The driver sends REQUESTS requests, a quarter of each kind: GET /hello (a route that never touches
@@ -16,7 +16,7 @@ import { Agent, request } from 'node:http';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { machine, serveParent, spawnChild } from './ws-harness.mjs';
+import { benchApp, machine, serveParent, spawnChild } from './harness.mjs';
 
 const REQUESTS = 200_000;
 const CONCURRENCY = 50;
@@ -28,21 +28,11 @@ if (process.argv[2] === 'server') await server(process.argv[3], process.argv[4])
 else await driver();
 
 async function server(kind, prefix) {
-  const { bootstrap, Module, Controller, Route, json, memorySessionStore, redisSessionStore } = await import(dist.href);
+  const { bootstrap, memorySessionStore, redisSessionStore } = await import('vela');
+  const { helloModule } = await benchApp('hello.vela');
   const publicDir = mkdtempSync(join(tmpdir(), 'vela-session-flood-'));
   writeFileSync(join(publicDir, 'app.css'), 'body { margin: 0 }\n');
-  // As a user writes it:
-  //   @Controller() class HelloController { @Route('/hello') hello() { return json({ hello: 'world' }); } }
-  //   @Module({ controllers: [HelloController], static: [{ prefix: '/assets', dir }] }) class AppModule {}
-  class HelloController {
-    hello() {
-      return json({ hello: 'world' });
-    }
-  }
-  Route('/hello')(HelloController.prototype, 'hello', Object.getOwnPropertyDescriptor(HelloController.prototype, 'hello'));
-  Controller()(HelloController);
-  class AppModule {}
-  Module({ controllers: [HelloController], static: [{ prefix: '/assets', dir: publicDir }] })(AppModule);
+  const AppModule = helloModule(publicDir);
 
   const store = kind === 'redis' ? redisSessionStore({ url: REDIS_URL, keyPrefix: prefix }) : memorySessionStore();
   const quiet = { debug() {}, info() {}, warn() {}, error: (...args) => console.error(...args) };

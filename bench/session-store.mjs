@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { machine, median } from './ws-harness.mjs';
+import { machine, median } from './harness.mjs';
 
 const CAPACITY = 100_000;
 const CHURN = 100_000;

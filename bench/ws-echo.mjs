@@ -11,12 +11,12 @@
 // over IPC, every socket sends PER_SOCKET 64-byte text messages keeping WINDOW in flight, the CPU time
 // is read again, the sockets close. One warm-up round per server, then ROUNDS pairs alternating
 // vela, raw, vela, raw… On a shared machine only the ratios measured side by side mean anything.
-// A pair during which other processes kept more than FOREIGN_LIMIT CPUs busy (bench/ws-harness.mjs
+// A pair during which other processes kept more than FOREIGN_LIMIT CPUs busy (bench/harness.mjs
 // loadMark) is unusable: it is printed, marked !, left out of the medians, and replaced by an extra
 // pair (at most EXTRA_ROUNDS of them).
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
-import { spawnChild, serveParent, median, machine, loadMark, loadSince, foreignLoadLine } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, loadMark, loadSince, foreignLoadLine, pct, closeAll } from './harness.mjs';
 
 const SOCKETS = 100;
 const WINDOW = 10;
@@ -155,10 +155,6 @@ async function main() {
   console.log(`\n${summary.join('\n')}`);
 }
 
-function pct(x) {
-  return `${(x * 100).toFixed(0)}%`.padStart(4);
-}
-
 /** The load generator: a child process commanded over IPC by main(). */
 async function loadGenerator() {
   const { WebSocket } = await import('ws');
@@ -230,17 +226,7 @@ async function loadGenerator() {
     },
 
     async close() {
-      await Promise.all(
-        sockets.map(
-          (ws) =>
-            new Promise((resolve) => {
-              if (ws.readyState === WebSocket.CLOSED) return resolve();
-              const timer = setTimeout(() => ws.terminate(), 2_000);
-              ws.once('close', () => (clearTimeout(timer), resolve()));
-              ws.close(1000);
-            }),
-        ),
-      );
+      await closeAll(sockets);
       sockets = [];
       return {};
     },

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { spawnChild, machine, sleep, openManyIdle, closeAll } from './ws-harness.mjs';
+import { spawnChild, machine, sleep, openManyIdle, closeAll } from './harness.mjs';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -8,7 +8,7 @@
 // them again after gc, and kills the server. Runs alternate vela, raw, vela, raw… RUNS times each;
 // medians are reported. Vela's heartbeat is left at its default, 30 s: every run checks the server
 // is younger than that at its last reading and that no client saw a ping. A pair of runs during which
-// other processes kept more than FOREIGN_LIMIT CPUs busy (bench/ws-harness.mjs loadMark) is marked !
+// other processes kept more than FOREIGN_LIMIT CPUs busy (bench/harness.mjs loadMark) is marked !
 // and left out of the medians.
 //
 // `--max` (`npm run bench:max-sockets`): how many idle sockets one Vela server process holds on this
@@ -23,7 +23,7 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync, readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, fdLimitFor, openManyIdle, closeAll, loadMark, loadSince, foreignLoadLine } from './ws-harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, fdLimitFor, openManyIdle, closeAll, loadMark, loadSince, foreignLoadLine } from './harness.mjs';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);

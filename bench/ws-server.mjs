@@ -1,5 +1,5 @@
 // The two echo servers that bench/ws-echo.mjs and bench/ws-memory.mjs compare, one per child process:
-//   node bench/ws-server.mjs vela   a Vela app: @WebSocket('/ws') gateway, @OnMessage() echo(text) { return reply(text) }
+//   node bench/ws-server.mjs vela   a Vela app (bench/apps/echo.vela.ts): @WebSocket('/ws') gateway, @OnMessage() echo(text) { return reply(text) }
 //   node bench/ws-server.mjs raw    a plain Koa server whose 'upgrade' event hands /ws to a ws WebSocketServer
 //   node bench/ws-server.mjs vela-event  the same gateway with @OnMessage('echo') echo(data) { return reply(json({ event: 'echo', data })) }:
 //                                        Vela parses {"event","data"} JSON frames and dispatches on the event name
@@ -10,6 +10,7 @@
 // { cmd: 'mem' } → memory after global.gc() (run with --expose-gc). Not a benchmark on its own.
 import { createServer } from 'node:http';
 import { setImmediate as tick } from 'node:timers/promises';
+import { benchApp, listen, velaDependency } from './harness.mjs';
 
 const kind = process.argv[2];
 // The parent owns this process: when it goes (even by SIGKILL) the IPC channel closes and so do we.
@@ -20,36 +21,16 @@ let upgrades = 0;
 let server;
 
 if (kind === 'vela' || kind === 'vela-event') {
-  const { bootstrap, Module, WebSocket, OnMessage, reply, json } = await import('../dist/index.js');
-  // Plain-JS spelling of:
-  //   @WebSocket('/ws') class EchoGateway { @OnMessage() echo(text) { return reply(text); } }
-  //   @Module({ gateways: [EchoGateway] }) class AppModule {}
-  // No constructor parameters, so no design:paramtypes is needed (Container.factory builds it with none).
-  // Options are Vela's defaults: heartbeat 30 s, maxPayload 1 MiB, no idle timeout, public.
-  class EchoGateway {
-    echo(text) {
-      return reply(text);
-    }
-  }
-  OnMessage()(EchoGateway.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoGateway.prototype, 'echo'));
-  WebSocket('/ws')(EchoGateway);
-  //   @WebSocket('/ws') class EventGateway { @OnMessage('echo') echo(data) { return reply(json({ event: 'echo', data })); } }
-  class EventGateway {
-    echo(data) {
-      return reply(json({ event: 'echo', data }));
-    }
-  }
-  OnMessage('echo')(EventGateway.prototype, 'echo', Object.getOwnPropertyDescriptor(EventGateway.prototype, 'echo'));
-  WebSocket('/ws')(EventGateway);
-  class AppModule {}
-  Module({ gateways: [kind === 'vela' ? EchoGateway : EventGateway] })(AppModule);
+  // bench/apps/echo.vela.ts; Vela's default gateway options (heartbeat 30 s, maxPayload 1 MiB, public).
+  const { bootstrap } = await import('vela');
+  const { EchoModule, EventModule } = await benchApp('echo.vela');
   // BENCH_VELA_OPTIONS: extra bootstrap options as JSON, e.g. '{"sessions":false}' (bench/ws-heap.mjs).
   const extra = process.env.BENCH_VELA_OPTIONS ? JSON.parse(process.env.BENCH_VELA_OPTIONS) : {};
-  const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1', ...extra });
+  const app = await bootstrap(kind === 'vela' ? EchoModule : EventModule, { port: 0, host: '127.0.0.1', ...extra });
   server = app.server;
 } else if (kind === 'raw' || kind === 'raw-event') {
-  const { default: Koa } = await import('koa');
-  const { WebSocketServer } = await import('ws');
+  const Koa = velaDependency('koa');
+  const { WebSocketServer } = velaDependency('ws');
   const koa = new Koa();
   server = createServer(koa.callback());
   // The same ws settings Vela's GatewayServer uses.
@@ -81,10 +62,7 @@ if (kind === 'vela' || kind === 'vela-event') {
     const handler = events.get(msg.event);
     if (handler) ws.send(handler(msg.data));
   };
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
+  await listen(server);
 } else {
   console.error('usage: node bench/ws-server.mjs vela|raw|vela-event|raw-event');
   process.exit(2);

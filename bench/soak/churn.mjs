@@ -1,10 +1,10 @@
 // Churn: --cycles WebSocket connect/close cycles (default 20,000), --concurrency at a time (default
 // 50), against one server, which reports its heap after a full GC at every --checkpoint cycles. The
 // reliability battery runs a shorter churn (test/reliability/ws-load.test.ts, case 23) to stay fast;
-// this is the full one. Not part of CI: `npm run build && node bench/soak/churn.mjs [--cycles N]
-// [--sessions cookie|fresh|off]`.
+// this is the full one. Not part of CI: `npm run bench:churn -- [--cycles N]
+// [--sessions cookie|fresh|off]` (builds dist/ and bench/apps first).
 //
-// Processes (on 127.0.0.1, both killed when this one ends; bench/ws-harness.mjs):
+// Processes (on 127.0.0.1, both killed when this one ends; bench/harness.mjs):
 //   driver   this script: the clients. Each cycle opens a socket to /churn and ends it one of three
 //            ways in turn: the client closes (1000), the client cuts the TCP connection, or the
 //            client sends 'bye' and the server stops it (4000).
@@ -20,7 +20,7 @@
 // no process warning, every Hub map empty, no socket left, one terminate per connection.
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
-import { spawnChild, serveParent, machine } from '../ws-harness.mjs';
+import { spawnChild, serveParent, machine, benchApp } from '../harness.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -133,36 +133,9 @@ async function server(mode) {
   process.on('SIGTERM', () => process.exit(0));
   const warnings = [];
   process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message}`));
-  const { bootstrap, memoryPubSub, Module, WebSocket, OnMessage, Inject, PubSub, stop } = await import('../../dist/index.js');
-  const counts = { inits: 0, terminated: 0 };
-  // Plain-JS spelling of:
-  //   @WebSocket('/churn', { idleTimeout: 60_000 }) class ChurnGateway {
-  //     constructor(private readonly pubsub: PubSub) {}
-  //     init(conn: Connection) { this.pubsub.join('room'); this.pubsub.join(`own-${conn.id}`); }
-  //     @OnMessage() bye() { return stop(4000, 'bye'); }
-  //     terminate() {}
-  //   }
-  class ChurnGateway {
-    constructor(pubsub) {
-      this.pubsub = pubsub;
-    }
-    init(conn) {
-      counts.inits += 1;
-      this.pubsub.join('room');
-      this.pubsub.join(`own-${conn.id}`);
-    }
-    bye() {
-      return stop(4000, 'bye');
-    }
-    terminate() {
-      counts.terminated += 1;
-    }
-  }
-  Inject(PubSub)(ChurnGateway, undefined, 0);
-  OnMessage()(ChurnGateway.prototype, 'bye', Object.getOwnPropertyDescriptor(ChurnGateway.prototype, 'bye'));
-  WebSocket(PATH, { idleTimeout: 60_000 })(ChurnGateway);
-  class AppModule {}
-  Module({ gateways: [ChurnGateway] })(AppModule);
+  // bench/apps/churn.vela.ts: sockets join 'room' and one topic of their own, and leave on 'bye'.
+  const { bootstrap, memoryPubSub } = await import('vela');
+  const { AppModule, counts } = await benchApp('churn.vela');
   // The node an adapter is started with is the app's Hub: how its map sizes are reached.
   const adapter = memoryPubSub();
   let hub;

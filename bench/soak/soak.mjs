@@ -1,9 +1,9 @@
 // Soak: 5,000 WebSocket members of one channel get a broadcast every 100 ms for --minutes (default
 // 10, wall time; a late timer is not caught up, the achieved rate is reported) while the server's RSS is sampled. Reports the RSS slope (least-squares, KB/min) and whether
 // every connected member received every message, in order. Not part of CI: `npm run bench:soak`
-// (builds first), or `node bench/soak/soak.mjs --minutes 3 [--sockets 5000] [--out file]`.
+// (builds first), or after `npm run bench:build`, `node bench/soak/soak.mjs --minutes 3 [--sockets 5000] [--out file]`.
 //
-// Processes (all on 127.0.0.1, all killed when this one ends, normally or not; bench/ws-harness.mjs):
+// Processes (all on 127.0.0.1, all killed when this one ends, normally or not; bench/harness.mjs):
 //   driver   this script: starts the others, keeps the schedule, prints progress and the summary
 //   server   `soak.mjs server`: a Vela app with @WebSocket('/soak') whose init joins 'soak' and whose
 //            @OnInfo() returns reply(msg.payload); Vela's defaults otherwise (heartbeat 30 s,
@@ -17,7 +17,7 @@
 // At the end every socket must have received exactly 1…N in order and none may have closed.
 import { performance } from 'node:perf_hooks';
 import { existsSync, writeFileSync } from 'node:fs';
-import { spawnChild, serveParent, machine, openFileLimit, sleep, loadMark, loadSince } from '../ws-harness.mjs';
+import { spawnChild, serveParent, machine, openFileLimit, sleep, loadMark, loadSince, benchApp, payloadFor as payloadForSeq } from '../harness.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,10 +41,9 @@ if (process.argv[2] === 'server') await server();
 else if (process.argv[2] === 'client') await client(Number(process.argv[3]));
 else await main();
 
-/** `00000042|soak-…`: PAYLOAD_BYTES ASCII bytes that carry their sequence number. */
+/** `00000042|vela-soak-…`: PAYLOAD_BYTES ASCII bytes that carry their sequence number. */
 function payloadFor(k) {
-  const fill = 'vela-soak-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return (`${String(k).padStart(8, '0')}|` + fill.repeat(2)).slice(0, PAYLOAD_BYTES);
+  return payloadForSeq(k, 'soak', PAYLOAD_BYTES);
 }
 
 /** Theil–Sen slope: the median of the slopes between every pair of points; a one-off step (the
@@ -187,34 +186,11 @@ async function main() {
 
 async function server() {
   process.on('SIGTERM', () => process.exit(0));
-  const { bootstrap, Module, WebSocket, OnMessage, OnInfo, Inject, PubSub, reply } = await import('../../dist/index.js');
+  // bench/apps/topic.vela.ts with the gateway's defaults (heartbeat 30 s).
+  const { bootstrap } = await import('vela');
+  const { topicModule } = await benchApp('topic.vela');
+  const AppModule = topicModule({ path: PATH, topic: 'soak' });
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
-  // Plain-JS spelling of:
-  //   @WebSocket('/soak') class SoakGateway {
-  //     constructor(private readonly pubsub: PubSub) {}
-  //     init() { this.pubsub.join('soak'); }
-  //     @OnMessage() ignore() {}
-  //     @OnInfo() push(msg: PubSubMessage<string>) { return reply(msg.payload); }
-  //   }
-  class SoakGateway {
-    constructor(pubsub) {
-      this.pubsub = pubsub;
-    }
-    init() {
-      this.pubsub.join('soak');
-    }
-    ignore() {}
-    push(msg) {
-      return reply(msg.payload);
-    }
-  }
-  const method = (name) => Object.getOwnPropertyDescriptor(SoakGateway.prototype, name);
-  Inject(PubSub)(SoakGateway, undefined, 0);
-  OnMessage()(SoakGateway.prototype, 'ignore', method('ignore'));
-  OnInfo()(SoakGateway.prototype, 'push', method('push'));
-  WebSocket(PATH)(SoakGateway);
-  class AppModule {}
-  Module({ gateways: [SoakGateway] })(AppModule);
   const app = await bootstrap(AppModule, { port: 0, host: '127.0.0.1' });
 
   const state = { sent: 0, ticks: 0, startedAt: 0, done: false, samples: [], intervals: [], gcHeap: {}, cpu0: undefined, cpu: undefined };

@@ -24,8 +24,8 @@ async function node(args: string[], env: Record<string, string | undefined>, cwd
 
 describe('45. benchmarks measure what they say', { timeout: 30_000 }, () => {
   it('45. a bench refuses to start without NODE_ENV=production, saying how to set it', async () => {
-    // Every bench's own process loads bench/ws-harness.mjs first; loading it is enough to be refused.
-    const harness = join(root, 'bench/ws-harness.mjs');
+    // Every bench's own process loads bench/harness.mjs first; loading it is enough to be refused.
+    const harness = join(root, 'bench/harness.mjs');
     for (const env of [{}, { NODE_ENV: 'development' }]) {
       const { code, stderr } = await node([harness], env);
       expect(code).not.toBe(0);

@@ -1,8 +1,10 @@
-// Shared plumbing for the benches (bench/ws-echo.mjs, bench/ws-memory.mjs, bench/http.mjs…): child processes that are always
-// killed when the bench ends (normally, on an error, or on Ctrl-C), IPC request/reply, and statistics.
+// Shared plumbing for every bench (HTTP and WebSocket alike): child processes that are always
+// killed when the bench ends (normally, on an error, or on Ctrl-C), IPC request/reply, the compiled
+// benchmark apps, payloads, listening servers, idle sockets, foreign load and statistics.
 import { spawn, execSync, spawnSync } from 'node:child_process';
 import { availableParallelism, totalmem, release } from 'node:os';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { WebSocket } from 'ws';
 import { commit as measuredCommit, preflight } from './preflight.mjs';
 
@@ -10,6 +12,7 @@ import { commit as measuredCommit, preflight } from './preflight.mjs';
 // the wrong build or mode before it starts anything.
 if (!process.send) preflight();
 
+const root = new URL('..', import.meta.url).pathname;
 const children = new Set();
 
 function killAll() {
@@ -192,7 +195,7 @@ export function fdLimitFor(want) {
  * const mark = loadMark(pids); …; const { foreignCores } = loadSince(mark)
  * foreignCores: average number of CPUs busy with someone else's work over the interval.
  */
-const TICKS_PER_S = (() => {
+export const TICKS_PER_S = (() => {
   try {
     return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -275,6 +278,57 @@ export function machine() {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A share of one core as a padded percentage (`' 87%'`); `'  ?%'` when unknown. */
+export function pct(x) {
+  return Number.isNaN(x) ? '  ?%' : `${(x * 100).toFixed(0)}%`.padStart(4);
+}
+
+/** Which files of src/ differ from the commit (dist/ is built from the working tree); '' when none. */
+export function srcDiffStat() {
+  try {
+    const files = execSync('git status --porcelain -- src', { cwd: root, encoding: 'utf8' }).trim();
+    return files ? `working tree differs in: ${files.split('\n').map((l) => l.slice(3)).join(', ')}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/** `00000042|vela-LABEL-…`: `bytes` ASCII bytes that carry their sequence number k in the first 8. */
+export function payloadFor(k, label, bytes = 100) {
+  const fill = `vela-${label}-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ`;
+  return (`${String(k).padStart(8, '0')}|` + fill.repeat(2)).slice(0, bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers: the benchmark apps (bench/apps/*.ts) and the raw peers.
+
+/**
+ * The module compiled from bench/apps/NAME.ts into bench/.build/apps (`tsc -p bench`, which every
+ * bench npm script runs before the bench), e.g. `const { AppModule } = await benchApp('users.vela')`.
+ */
+export async function benchApp(name) {
+  const file = new URL(`.build/apps/${name}.js`, import.meta.url);
+  if (!existsSync(file)) {
+    throw new Error(`bench/.build/apps/${name}.js is missing: run the bench through its npm script (npm run bench:http…), which compiles bench/apps, or run \`npx tsc -p bench\``);
+  }
+  return import(file.href);
+}
+
+/**
+ * A package as Vela itself resolves it, from the repository's node_modules. The raw peers take ws
+ * from here: bench/node_modules holds its own copy for socket.io, and the raw side of a comparison
+ * must run the very ws (and koa) that Vela runs on.
+ */
+export const velaDependency = createRequire(`${root}package.json`);
+
+/** Listens on 127.0.0.1, port 0; resolves with the server once it is listening. */
+export function listen(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Idle sockets (memory benches): opened in batches from several source addresses, closed together.
