@@ -8,14 +8,15 @@ import type { Logger } from '../logger.js';
 import type { Fallback } from '../http/decorators.js';
 import { isTagged } from '../http/results.js';
 import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
-import { checkClose, FrameEncodingError, HEARTBEAT_PING, HEARTBEAT_PONG, parseEvent, RefusedFrame, type EncodedFrame } from './frames.js';
+import { checkClose, FrameEncodingError, HEARTBEAT_PING, parseEvent, RefusedFrame } from './frames.js';
 import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
 import { deliverSynchronously, frameTurn, FRAMES_PER_TURN } from './frame-budget.js';
 import { RateLimiter } from './limiter.js';
-import { SocketWriter, socketOf } from './socket-writer.js';
+import { SocketWriter } from './socket-writer.js';
+import { beat, PONG } from './heartbeat.js';
 import { isThenable } from '../thenable.js';
 
 /** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
@@ -59,9 +60,6 @@ type Callable = (...args: unknown[]) => unknown;
 export class GatewaySocket extends WebSocket {
   owner: GatewayProcess | undefined = undefined;
 }
-
-/** Encoded once: ws sends a Buffer marked as text without copying it. */
-const PONG: EncodedFrame = { data: Buffer.from(HEARTBEAT_PONG), binary: false };
 
 export class GatewayProcess extends SocketWriter<GatewayRuntime> implements ConnectionDriver, LocalConnection {
   readonly connection: Connection;
@@ -142,21 +140,16 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     this.ws.close(code, reason);
   }
 
-  /**
-   * Called by the gateway's heartbeat sweep: drop a peer that did not answer the last ping. Any
-   * byte from the peer since then (the pong, or any frame) proves it alive; counting bytes on the
-   * socket instead of listening for 'pong' keeps ws's listener table per socket at its smallest.
-   */
+  /** Called by the gateway's heartbeat sweep (heartbeat.ts): a peer that missed the last ping is cut. */
   heartbeat(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const read = socketOf(this.ws)?.bytesRead ?? NaN;
-    if (read === this.#readAtPing) {
+    const read = beat(this.ws, this.#readAtPing);
+    if (read === undefined) {
       this.runtime.logger.debug('websocket peer missed a heartbeat', this.fields());
       this.ws.terminate();
       return;
     }
     this.#readAtPing = read;
-    this.ws.ping();
   }
 
   /** Cuts the socket without a close handshake (shutdown deadline passed). */

@@ -8,6 +8,7 @@ import type { Class } from '../di/token.js';
 import type { Security } from '../http/security.js';
 import { GatewayProcess, GatewaySocket, type ConnectionIdentity, type GatewayRuntime } from './gateway-process.js';
 import type { GatewayDefinition } from './gateway-table.js';
+import { startHeartbeat } from './heartbeat.js';
 
 export class GatewayServer {
   readonly #runtime: GatewayRuntime;
@@ -35,12 +36,7 @@ export class GatewayServer {
       // Used once: gone now, not when the request is collected (a WeakMap's table only shrinks as entries go).
       this.#extraHeaders.delete(req);
     });
-    if (heartbeat > 0) {
-      this.#heartbeat = setInterval(() => {
-        for (const process of this.#processes) process.heartbeat();
-      }, heartbeat);
-      this.#heartbeat.unref();
-    }
+    this.#heartbeat = startHeartbeat(heartbeat, this.#processes);
   }
 
   get connectionCount(): number {
