@@ -73,7 +73,7 @@ export class GatewayServer {
     return this.#runtime.definition.security;
   }
 
-  /** The gateway's (or its module's) @FallbackController class, for a refusal security returns. */
+  /** The gateway's (or its module's) @FallbackController class: security's results are rendered through it if need be. */
   get fallback(): Class | undefined {
     return this.#runtime.definition.fallback;
   }
