@@ -2,7 +2,7 @@
 // session, and local delivery. Delivery is synchronous, in call order, and encodes a frame once
 // for all the sockets it reaches; the adapter carries the same envelope to the other nodes.
 import type { Logger } from '../logger.js';
-import { encodingOnce, type Frame } from '../ws/frames.js';
+import { FrameEncoder, type Frame } from '../ws/frames.js';
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import { PubSubEncodingError } from './encoding-error.js';
 import type { Envelope, PubSubMessage } from './message.js';
@@ -25,6 +25,11 @@ const DONE = Promise.resolve();
 
 export class Hub implements PubSubNode {
   readonly id: string;
+  /**
+   * Encodes a frame once for every socket a delivery reaches. This node's connections send through
+   * it, so a reply made inside one of its deliveries shares that delivery's bytes.
+   */
+  readonly encoder = new FrameEncoder();
   readonly #adapter: PubSubAdapter;
   readonly #logger: Logger;
   readonly #channels = new Map<string, Set<Member>>();
@@ -207,7 +212,7 @@ export class Hub implements PubSubNode {
   sendToSession(sessionId: string, frame: Frame): number {
     const sockets = this.#socketsOf(sessionId);
     if (sockets.length === 0) return 0;
-    return encodingOnce(() => countTrue(sockets, (socket) => socket.send(frame)));
+    return this.encoder.encodingOnce(() => countTrue(sockets, (socket) => socket.send(frame)));
   }
 
   infoToSession(sessionId: string, message: unknown): number {
@@ -217,7 +222,7 @@ export class Hub implements PubSubNode {
   }
 
   sendToAll(frame: Frame, exceptSession: string | undefined): number {
-    return encodingOnce(() =>
+    return this.encoder.encodingOnce(() =>
       countTrue(this.#connections, (socket) => socket.sessionId !== undefined && socket.sessionId === exceptSession ? false : socket.send(frame)),
     );
   }
@@ -234,7 +239,7 @@ export class Hub implements PubSubNode {
     if (!members) return;
     let snapshot = this.#snapshots.get(message.channel);
     if (!snapshot) this.#snapshots.set(message.channel, (snapshot = [...members]));
-    encodingOnce(() => {
+    this.encoder.encodingOnce(() => {
       // A snapshot: a Set's iterator also visits members added while it runs, so a member that
       // left and re-joined during its own delivery got the message again (and again: a listener
       // that re-subscribes itself looped forever). `has` skips those that left meanwhile.

@@ -1,7 +1,10 @@
-// What gateway callbacks return (Nova's `{reply, Frame, State}` and `{stop, State}`) and how a
-// frame becomes bytes on the socket.
+// The wire format of a gateway, both ways. Outbound: what gateway callbacks return (Nova's
+// `{reply, Frame, State}` and `{stop, State}`) and how a frame becomes bytes on the socket. Inbound:
+// event frames, `{ "event": name, "data": value }`, parsed once at the edge into a named shape.
+import { parse as parseJson } from '@hapi/bourne';
 import type { JsonResult } from '../http/results.js';
 import { isTagged } from '../http/results.js';
+import { deeperThan } from '../json-depth.js';
 
 /** A string is sent as a text frame, bytes as a binary frame, `json(value)` as JSON text. */
 export type Frame = string | Buffer | Uint8Array | JsonResult;
@@ -50,28 +53,11 @@ export interface EncodedFrame {
   binary: boolean;
   /**
    * The whole WebSocket frame, header included, when the same bytes go to many sockets (see
-   * encodingOnce): each socket then gets one ready-made write instead of ws framing it again.
+   * FrameEncoder): each socket then gets one ready-made write instead of ws framing it again.
    */
   wire?: Buffer;
 }
 
-/**
- * Inside a broadcast, every member usually replies with the same string or the same `json(value)`:
- * the cache turns it into a frame once and every socket gets the same bytes. It only lives for the
- * synchronous delivery loop, so a value mutated later is encoded afresh.
- */
-let broadcastCache: { strings: Map<string, EncodedFrame>; values: Map<unknown, EncodedFrame | FrameEncodingError> } | undefined;
-
-/** Runs `deliver` with frames encoded once for all the sockets it sends to. */
-export function encodingOnce<T>(deliver: () => T): T {
-  if (broadcastCache) return deliver();
-  broadcastCache = { strings: new Map(), values: new Map() };
-  try {
-    return deliver();
-  } finally {
-    broadcastCache = undefined;
-  }
-}
 
 /**
  * `json(value)` whose value JSON.stringify cannot encode (a BigInt, a cycle, nesting deep enough to
@@ -91,19 +77,49 @@ export class FrameEncodingError extends TypeError {
 
 /**
  * Throws a TypeError naming what was given, so a wrong frame is reported where it was returned, or
- * a FrameEncodingError for `json(value)` whose value has no JSON text.
+ * a FrameEncodingError for `json(value)` whose value has no JSON text. Caches nothing: see FrameEncoder.
  */
 export function encodeFrame(frame: unknown): EncodedFrame {
-  if (typeof frame === 'string') {
-    if (!broadcastCache) return { data: frame, binary: false };
-    return cached(broadcastCache.strings, frame);
-  }
+  if (typeof frame === 'string') return { data: frame, binary: false };
   if (frame instanceof Uint8Array) return { data: frame, binary: true };
-  if (isTagged(frame) && frame[0] === 'json') {
-    if (!broadcastCache) return { data: toJson(frame[1]), binary: false };
-    return cachedJson(broadcastCache.values, frame[1]);
-  }
+  if (isTagged(frame) && frame[0] === 'json') return { data: toJson(frame[1]), binary: false };
   throw new TypeError(`${describe(frame)} is not a frame: send a string, a Buffer or Uint8Array, or json(value).`);
+}
+
+/** What a broadcast has encoded so far: strings and `json(value)` values, each turned into a frame once. */
+interface BroadcastCache {
+  strings: Map<string, EncodedFrame>;
+  values: Map<unknown, EncodedFrame | FrameEncodingError>;
+}
+
+/**
+ * Encodes the frames of one pub/sub node (its Hub owns one and hands it to its connections). Inside
+ * a broadcast, every member usually replies with the same string or the same `json(value)`: within
+ * `encodingOnce`, it is turned into a frame once and every socket gets the same bytes. The cache only
+ * lives for the synchronous delivery loop, so a value mutated later is encoded afresh.
+ */
+export class FrameEncoder {
+  #cache: BroadcastCache | undefined;
+
+  /** Runs `deliver` with frames encoded once for all the sockets it sends to. */
+  encodingOnce<T>(deliver: () => T): T {
+    if (this.#cache) return deliver();
+    this.#cache = { strings: new Map(), values: new Map() };
+    try {
+      return deliver();
+    } finally {
+      this.#cache = undefined;
+    }
+  }
+
+  /** encodeFrame, through the cache of the broadcast running now, if one is. */
+  encode(frame: unknown): EncodedFrame {
+    const cache = this.#cache;
+    if (!cache) return encodeFrame(frame);
+    if (typeof frame === 'string') return cached(cache.strings, frame);
+    if (isTagged(frame) && frame[0] === 'json') return cachedJson(cache.values, frame[1]);
+    return encodeFrame(frame);
+  }
 }
 
 function cached(cache: Map<string, EncodedFrame>, text: string): EncodedFrame {
@@ -166,4 +182,52 @@ function toJson(value: unknown): string {
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? `'${v}'` : typeof v)).join(', ')}]`;
   return value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
+
+/** An event frame, as a client sends it to an @OnEvent handler. */
+export interface EventFrame {
+  event: string;
+  data: unknown;
+}
+
+/**
+ * An event frame the server will not hand to a handler, and why (the close reason, ≤ 123 bytes).
+ * A class, told apart with instanceof: a client's event may carry any key.
+ */
+export class RefusedFrame {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The event in `text`; a RefusedFrame for an event over the limits; undefined for anything that is
+ * not an event (not JSON, or JSON of another shape), which a text handler may still take.
+ *
+ * Parsed with the rules HTTP JSON bodies have: no `__proto__` key (@hapi/bourne, as co-body uses)
+ * and no nesting deeper than the app's `body.jsonDepth`. A handler, and every member its data is
+ * broadcast to, can then encode what it got: 4,200 levels of `[` once made every member's reply
+ * throw and close it.
+ */
+export function parseEvent(text: string, maxDepth: number): EventFrame | RefusedFrame | undefined {
+  let value: unknown;
+  let protoKey = false;
+  try {
+    // JSON.parse, plus a scan for `__proto__` only when the text holds one (a regex test, no walk).
+    value = parseJson(text);
+  } catch {
+    // Bourne throws alike for bad JSON and for a __proto__ key; only the latter parses without it.
+    // Taken only on the refusal path, so the common frame parses once.
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    protoKey = true;
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { event?: unknown }).event !== 'string') return undefined;
+  if (protoKey) return new RefusedFrame('event JSON has a __proto__ key: send plain data');
+  // Nesting n deep takes at least 2n characters: the common short frame needs no walk.
+  if (text.length > 2 * maxDepth && deeperThan(value, maxDepth)) {
+    return new RefusedFrame(`event JSON is nested deeper than ${maxDepth} levels`);
+  }
+  return value as EventFrame;
 }

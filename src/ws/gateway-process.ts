@@ -1,20 +1,22 @@
 // One WebSocket connection as an Erlang-style process: its own gateway instance (the state) and a
 // mailbox that runs init, frames, infos and terminate one at a time, in arrival order. A handler
 // that answers synchronously is applied at once, without a microtask hop; an async one holds the
-// mailbox until it settles, so a slow handler can never reorder replies.
-import { describeValue } from '../describe.js';
-import type { Socket } from 'node:net';
+// mailbox until it settles, so a slow handler can never reorder replies. Frames are read and
+// dispatched here; writing them is its base class's job (socket-writer.ts).
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logger.js';
+import type { Fallback } from '../http/fallback.js';
 import { isTagged } from '../http/results.js';
 import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
-import { checkClose, encodeFrame, FrameEncodingError, HEARTBEAT_PING, HEARTBEAT_PONG, type EncodedFrame, type Frame } from './frames.js';
-import { parseEvent, RefusedFrame } from './event-frame.js';
+import { checkClose, FrameEncodingError, HEARTBEAT_PING, parseEvent, RefusedFrame } from './frames.js';
+import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
-import { corkUntilTickEnd, writeTick } from './write-batch.js';
 import { deliverSynchronously, frameTurn, FRAMES_PER_TURN } from './frame-budget.js';
+import { RateLimiter } from './limiter.js';
+import { SocketWriter } from './socket-writer.js';
+import { beat, PONG } from './heartbeat.js';
 import { isThenable } from '../thenable.js';
 
 /** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
@@ -27,7 +29,7 @@ export interface GatewayRuntime {
   /** Told once a connection's `terminate` has run, so its server can forget it. */
   terminated?: (process: GatewayProcess) => void;
   /** The gateway's (or its module's) @FallbackController, for returns that are not frame results. */
-  fallback?: { resolve(target: Connection, returned: unknown): unknown };
+  fallback?: Fallback;
   logger: Logger;
   /** The deepest nesting an event frame's JSON may have: the app's `body.jsonDepth`. */
   jsonDepth: number;
@@ -59,16 +61,9 @@ export class GatewaySocket extends WebSocket {
   owner: GatewayProcess | undefined = undefined;
 }
 
-const TEXT = { binary: false };
-const BINARY = { binary: true };
-/** Encoded once: ws sends a Buffer marked as text without copying it. */
-const PONG: EncodedFrame = { data: Buffer.from(HEARTBEAT_PONG), binary: false };
-
-export class GatewayProcess implements ConnectionDriver, LocalConnection {
+export class GatewayProcess extends SocketWriter<GatewayRuntime> implements ConnectionDriver, LocalConnection {
   readonly connection: Connection;
 
-  readonly #ws: GatewaySocket;
-  readonly #runtime: GatewayRuntime;
   /** Jobs that arrived while one was running; made on the first such job (most sockets never need one). */
   #queue: Job[] | undefined;
   #gateway?: Record<string, Callable | undefined>;
@@ -78,26 +73,17 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   /** The socket's byte count at the last heartbeat ping; -1 before the first one. */
   #readAtPing = -1;
   #idleTimer?: NodeJS.Timeout;
-  /** Armed while the socket's unsent data is over maxBufferedBytes: it must drain before it fires. */
-  #drainTimer?: NodeJS.Timeout;
-  /**
-   * With a rateLimit: when the connection's allowance would be back to empty, in performance.now()
-   * ms (the "theoretical arrival time" of GCRA, a token bucket kept in one number).
-   */
-  #rateAt = 0;
+  /** Only for a gateway with a rateLimit. */
+  readonly #limiter?: RateLimiter;
   /** The turn (see frame-budget.ts) of the last frame read, and how many came in it. */
   #readIn = -1;
   #framesInTurn = 0;
-  /** The tick (see write-batch.ts) of the last frame written, and of the last cork; -1 before the first. */
-  #writtenIn = -1;
-  #corkedIn = -1;
   /** Set once `terminate` has run; waiters are only kept when someone waits (app.close). */
   #done = false;
   #waiters?: (() => void)[];
 
   constructor(ws: GatewaySocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
-    this.#ws = ws;
-    this.#runtime = runtime;
+    super(ws, runtime);
     this.connection = new Connection(identity.id, identity.request, identity.auth, identity.sessionId, this);
 
     ws.owner = this;
@@ -106,7 +92,10 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     // on, not once: ws emits 'close' once anyway, and once() adds a wrapper per socket.
     ws.on('close', GatewayProcess.#onSocketClose);
     // Protocol pings count against the limit too; ws has answered each one before this listener runs.
-    if (runtime.definition.rateLimit) ws.on('ping', GatewayProcess.#onPing);
+    if (runtime.definition.rateLimit) {
+      this.#limiter = new RateLimiter(runtime.definition.rateLimit);
+      ws.on('ping', GatewayProcess.#onPing);
+    }
 
     const { idleTimeout } = runtime.definition;
     if (idleTimeout > 0) {
@@ -137,20 +126,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   }
 
   get open(): boolean {
-    return !this.#closing && this.#ws.readyState === WebSocket.OPEN;
-  }
-
-  /** A frame that cannot be encoded is logged and skipped (false), like a reply of one. */
-  send(frame: Frame): boolean {
-    let encoded: EncodedFrame;
-    try {
-      encoded = encodeFrame(frame);
-    } catch (error) {
-      if (!(error instanceof FrameEncodingError)) throw error;
-      this.#unencodable('conn.send', error);
-      return false;
-    }
-    return this.#write(encoded);
+    return !this.#closing && this.ws.readyState === WebSocket.OPEN;
   }
 
   info(message: unknown): void {
@@ -161,29 +137,24 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     checkClose(code, reason);
     if (this.#closing) return;
     this.#closing = true;
-    this.#ws.close(code, reason);
+    this.ws.close(code, reason);
   }
 
-  /**
-   * Called by the gateway's heartbeat sweep: drop a peer that did not answer the last ping. Any
-   * byte from the peer since then (the pong, or any frame) proves it alive; counting bytes on the
-   * socket instead of listening for 'pong' keeps ws's listener table per socket at its smallest.
-   */
+  /** Called by the gateway's heartbeat sweep (heartbeat.ts): a peer that missed the last ping is cut. */
   heartbeat(): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    const read = socketOf(this.#ws)?.bytesRead ?? NaN;
-    if (read === this.#readAtPing) {
-      this.#runtime.logger.debug('websocket peer missed a heartbeat', this.#fields());
-      this.#ws.terminate();
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const read = beat(this.ws, this.#readAtPing);
+    if (read === undefined) {
+      this.runtime.logger.debug('websocket peer missed a heartbeat', this.fields());
+      this.ws.terminate();
       return;
     }
     this.#readAtPing = read;
-    this.#ws.ping();
   }
 
   /** Cuts the socket without a close handshake (shutdown deadline passed). */
   kill(): void {
-    this.#ws.terminate();
+    this.ws.terminate();
   }
 
   static #onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
@@ -193,7 +164,7 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   /** ws reports protocol errors (oversized frame → 1009, bad UTF-8 → 1007) here, then closes. */
   static #onError(this: WebSocket, error: Error): void {
     const owner = ownerOf(this);
-    owner.#runtime.logger.warn('websocket closed on a protocol error', owner.#fields({ error: error.message }));
+    owner.runtime.logger.warn('websocket closed on a protocol error', owner.fields({ error: error.message }));
   }
 
   static #onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
@@ -202,15 +173,15 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
 
   static #onPing(this: WebSocket): void {
     const owner = ownerOf(this);
-    if (!owner.#closing && !owner.#withinRate()) owner.#overRate();
+    if (!owner.#closing && !owner.#limiter!.take()) owner.#overRate();
   }
 
   #onFrame(data: RawData, isBinary: boolean): void {
     this.#pace();
     if (this.#closing) return;
-    if (this.#runtime.definition.rateLimit && !this.#withinRate()) return this.#overRate();
+    if (this.#limiter && !this.#limiter.take()) return this.#overRate();
     this.#idleTimer?.refresh();
-    const { binary, text, events } = this.#runtime.definition;
+    const { binary, text, events } = this.runtime.definition;
     if (isBinary) {
       if (binary) this.#post({ kind: 'message', handler: binary, payload: data });
       else this.#ignore('a binary frame');
@@ -219,20 +190,20 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
     const payload = data.toString();
     // Answered here, not queued: a busy handler must not make a live link look dead.
     if (payload === HEARTBEAT_PING) {
-      this.#write(PONG);
+      this.write(PONG);
       return;
     }
     if (events.size > 0) {
-      const event = parseEvent(payload, this.#runtime.jsonDepth);
+      const event = parseEvent(payload, this.runtime.jsonDepth);
       if (event instanceof RefusedFrame) {
-        this.#runtime.logger.warn('websocket event frame refused', this.#fields({ reason: event.reason, frame: preview(payload) }));
+        this.runtime.logger.warn('websocket event frame refused', this.fields({ reason: event.reason, frame: preview(payload) }));
         return this.close(1007, event.reason);
       }
       const handler = event && events.get(event.event);
       if (handler) return this.#post({ kind: 'message', handler, payload: event.data });
       if (!text) {
         if (event) return this.#ignore(`event '${event.event}'`);
-        this.#runtime.logger.warn('websocket frame is not a JSON event', this.#fields({ frame: preview(payload) }));
+        this.runtime.logger.warn('websocket frame is not a JSON event', this.fields({ frame: preview(payload) }));
         return this.close(1007, 'expected JSON {"event": name, "data": value}');
       }
     }
@@ -244,38 +215,26 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   #pace(): void {
     const turn = frameTurn();
     if (turn !== this.#readIn) {
-      if (this.#framesInTurn >= FRAMES_PER_TURN) deliverSynchronously(this.#ws, true);
+      if (this.#framesInTurn >= FRAMES_PER_TURN) deliverSynchronously(this.ws, true);
       this.#readIn = turn;
       this.#framesInTurn = 0;
     }
-    if (++this.#framesInTurn === FRAMES_PER_TURN) deliverSynchronously(this.#ws, false);
-  }
-
-  /**
-   * Takes one message from the allowance: `messages` at once, refilled one every per / messages ms
-   * (GCRA). False when the allowance is spent.
-   */
-  #withinRate(): boolean {
-    const { messages, per } = this.#runtime.definition.rateLimit!;
-    const now = performance.now();
-    const next = Math.max(this.#rateAt, now) + per / messages;
-    if (next - now > per) return false;
-    this.#rateAt = next;
-    return true;
+    if (++this.#framesInTurn === FRAMES_PER_TURN) deliverSynchronously(this.ws, false);
   }
 
   #overRate(): void {
-    const { messages, per } = this.#runtime.definition.rateLimit!;
-    this.#runtime.logger.warn('websocket rate limit exceeded', this.#fields({ rateLimit: { messages, per } }));
-    this.close(1008, `rate limit exceeded: at most ${messages} messages per ${per} ms`);
+    const limiter = this.#limiter!;
+    const { messages, per } = limiter.limit;
+    this.runtime.logger.warn('websocket rate limit exceeded', this.fields({ rateLimit: { messages, per } }));
+    this.close(1008, limiter.reason);
   }
 
   #onClose(code: number, reason: string): void {
     this.#closing = true;
     // Out of every channel and registry at once, so no broadcast reaches a closed socket.
-    this.#runtime.hub.disconnected(this);
+    this.runtime.hub.disconnected(this);
     clearTimeout(this.#idleTimer);
-    clearTimeout(this.#drainTimer);
+    this.stopWriting();
     // Frames and infos still queued have no one to answer; only the one running now finishes.
     this.#queue = undefined;
     this.#post({ kind: 'terminate', reason: { code, reason } });
@@ -324,12 +283,12 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   #invoke(job: Exclude<Job, { kind: 'terminate' }>): unknown {
     const conn = this.connection;
     if (job.kind === 'init') {
-      this.#gateway = this.#runtime.createGateway(this) as Record<string, Callable>;
-      return this.#runtime.definition.hasInit ? this.#gateway.init!(conn) : undefined;
+      this.#gateway = this.runtime.createGateway(this) as Record<string, Callable>;
+      return this.runtime.definition.hasInit ? this.#gateway.init!(conn) : undefined;
     }
     const gateway = this.#gateway!;
     if (job.kind === 'message') return gateway[job.handler]!(job.payload, conn);
-    const handler = infoHandlerFor(this.#runtime.definition, job.message);
+    const handler = infoHandlerFor(this.runtime.definition, job.message);
     if (!handler) {
       this.#ignore('an info message no @OnInfo filter matches');
       return undefined;
@@ -341,30 +300,9 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   #apply(job: Job, returned: unknown): void | Promise<void> {
     try {
       if (this.#perform(job, returned)) return;
-      const { fallback } = this.#runtime;
-      const where = this.#where(job);
-      if (!fallback) {
-        throw new TypeError(
-          `${where} returned ${describeValue(returned)}; a gateway callback returns nothing, reply(...frames) or stop(code, reason). ` +
-            `Add a @FallbackController to the gateway or its module to resolve other values.`,
-        );
-      }
-      const fallbackName = fallback.constructor.name;
-      const unresolved = (value: unknown) =>
-        new TypeError(
-          `${fallbackName}.resolve returned ${describeValue(value)} for what ${where} returned (${describeValue(returned)}); ` +
-            `on a gateway it must return nothing, reply(...frames) or stop(code, reason).`,
-        );
-      const resolved = fallback.resolve(this.connection, returned);
-      if (!isThenable(resolved)) {
-        if (!this.#perform(job, resolved)) throw unresolved(resolved);
-        return;
-      }
-      return Promise.resolve(resolved).then(
-        (value) => {
-          if (!this.#perform(job, value)) throw unresolved(value);
-        },
-      ).catch((error: unknown) => this.#fail(job, error));
+      // Off the hot path: a closure per return is only made for a return the fallback must resolve.
+      const resolving = resolveByFallback(this.runtime.fallback, this.connection, returned, this.#where(job), (value) => this.#perform(job, value));
+      if (resolving) return resolving.catch((error: unknown) => this.#fail(job, error));
     } catch (error) {
       this.#fail(job, error);
     }
@@ -393,106 +331,35 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   #reply(job: Job, frames: readonly unknown[]): void {
     try {
       // The usual reply of one frame needs no array of encoded frames.
-      if (frames.length === 1) return void this.#write(encodeFrame(frames[0]));
+      if (frames.length === 1) return void this.write(this.encode(frames[0]));
       // Encode all first: a bad frame fails the whole reply rather than sending half of it.
-      for (const frame of frames.map(encodeFrame)) this.#write(frame);
+      for (const frame of frames.map((one) => this.encode(one))) this.write(frame);
     } catch (error) {
       if (!(error instanceof FrameEncodingError)) throw error;
-      this.#unencodable(this.#where(job), error);
+      this.unencodable(this.#where(job), error);
     }
-  }
-
-  #unencodable(handler: string, error: FrameEncodingError): void {
-    this.#runtime.logger.error('websocket frame skipped: it cannot be encoded', this.#fields({ handler, error: error.message }));
-  }
-
-  #write({ data, binary, wire }: EncodedFrame): boolean {
-    if (!this.open) return false;
-    // Under the limit again since the last write: the frames of that burst went out.
-    if (this.#drainTimer && this.#ws.bufferedAmount <= this.#runtime.definition.maxBufferedBytes) this.#drained();
-    this.#coalesce();
-    // A frame built once for a broadcast goes to the socket as it is, in one write: ws's send would
-    // frame it again for every socket and write header and payload apart. Safe because ws's Sender
-    // holds nothing back with compression off (GatewayServer's setting): its frames and ours reach
-    // the socket in call order.
-    const socket = socketOf(this.#ws);
-    if (wire && socket) socket.write(wire);
-    else this.#ws.send(data, binary ? BINARY : TEXT);
-    if (this.#ws.bufferedAmount > this.#runtime.definition.maxBufferedBytes) this.#overLimit();
-    return true;
-  }
-
-  /**
-   * A peer that stops reading would make the server buffer without bound, but a burst (a handler
-   * broadcasting 200 × 64 KiB in one loop) lands in the buffer of a peer that reads as fast as it
-   * can too. So over maxBufferedBytes, a socket gets drainTimeout to fall back under it; only past
-   * bufferedBytesCap, which bounds the memory, is it cut at once. One timer, and only while over.
-   */
-  #overLimit(): void {
-    const { bufferedBytesCap, drainTimeout } = this.#runtime.definition;
-    if (this.#ws.bufferedAmount > bufferedBytesCap) return this.#slowConsumer('bufferedBytesCap');
-    if (drainTimeout === 0) return this.#slowConsumer('drainTimeout');
-    if (this.#drainTimer) return;
-    this.#drainTimer = setTimeout(GatewayProcess.#drainTimedOut, drainTimeout, this);
-    this.#drainTimer.unref();
-  }
-
-  #drained(): void {
-    clearTimeout(this.#drainTimer);
-    this.#drainTimer = undefined;
-  }
-
-  /** Any write since the timer was armed that found the buffer back under the limit disarmed it. */
-  static #drainTimedOut(owner: GatewayProcess): void {
-    owner.#drainTimer = undefined;
-    if (owner.open && owner.#ws.bufferedAmount > owner.#runtime.definition.maxBufferedBytes) owner.#slowConsumer('drainTimeout');
-  }
-
-  #slowConsumer(limit: 'bufferedBytesCap' | 'drainTimeout'): void {
-    this.#drained();
-    const { maxBufferedBytes, drainTimeout, bufferedBytesCap } = this.#runtime.definition;
-    this.#runtime.logger.warn(
-      'websocket slow consumer closed',
-      this.#fields({ bufferedBytes: this.#ws.bufferedAmount, limit, maxBufferedBytes, drainTimeout, bufferedBytesCap }),
-    );
-    this.close(1008, 'slow consumer');
-  }
-
-  /** A socket's first frame of a tick is written at once; from its second on, it is corked (see write-batch.ts). */
-  #coalesce(): void {
-    const tick = writeTick();
-    if (this.#writtenIn !== tick) {
-      this.#writtenIn = tick;
-      return;
-    }
-    if (this.#corkedIn === tick) return;
-    // `_socket` is ws's own field; without it (it never is) frames are simply written one by one.
-    const socket = socketOf(this.#ws);
-    if (!socket) return;
-    this.#corkedIn = tick;
-    corkUntilTickEnd(socket);
   }
 
   #fail(job: Job, error: unknown): void {
-    this.#runtime.logger.error('gateway callback failed', this.#fields({ handler: this.#where(job), error }));
+    this.runtime.logger.error('gateway callback failed', this.fields({ handler: this.#where(job), error }));
     if (!this.#closing) this.close(1011, 'internal error');
   }
 
   async #terminate(reason: CloseReason): Promise<void> {
     try {
       // No gateway means its construction failed in init: there is nothing to clean up.
-      if (this.#gateway && this.#runtime.definition.hasTerminate) await this.#gateway.terminate!(reason);
+      if (this.#gateway && this.runtime.definition.hasTerminate) await this.#gateway.terminate!(reason);
     } catch (error) {
-      this.#runtime.logger.error('gateway callback failed', this.#fields({ handler: this.#where({ kind: 'terminate', reason }), error }));
+      this.runtime.logger.error('gateway callback failed', this.fields({ handler: this.#where({ kind: 'terminate', reason }), error }));
     } finally {
       this.#done = true;
-      this.#runtime.terminated?.(this);
+      this.runtime.terminated?.(this);
       for (const resolve of this.#waiters ?? []) resolve();
     }
   }
 
   #where(job: Job): string {
-    const { definition } = this.#runtime;
+    const { definition } = this.runtime;
     const name = definition.gateway.name;
     if (job.kind === 'message') return `${name}.${job.handler}`;
     if (job.kind === 'info') return `${name}.${infoHandlerFor(definition, job.message)?.handlerName ?? 'info'}`;
@@ -500,17 +367,12 @@ export class GatewayProcess implements ConnectionDriver, LocalConnection {
   }
 
   #ignore(what: string): void {
-    this.#runtime.logger.debug(`websocket ignored ${what}: no handler takes it`, this.#fields());
+    this.runtime.logger.debug(`websocket ignored ${what}: no handler takes it`, this.fields());
   }
 
-  #fields(extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { gateway: this.#runtime.definition.gateway.name, connection: this.connection.id, ...extra };
+  protected fields(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { gateway: this.runtime.definition.gateway.name, connection: this.connection.id, ...extra };
   }
-}
-
-/** ws's socket under a WebSocket (`_socket` is ws's own field). */
-function socketOf(ws: WebSocket): Socket | undefined {
-  return (ws as unknown as { _socket?: Socket })._socket;
 }
 
 function ownerOf(ws: WebSocket): GatewayProcess {

@@ -2,18 +2,23 @@
 // port and the 'upgrade' event), the connections it holds, their heartbeat, and their shutdown.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Middleware } from 'koa';
 import { WebSocketServer, type Server } from 'ws';
+import type { Class } from '../di/token.js';
+import type { Security } from '../http/security.js';
 import { GatewayProcess, GatewaySocket, type ConnectionIdentity, type GatewayRuntime } from './gateway-process.js';
+import type { GatewayDefinition } from './gateway-table.js';
+import { startHeartbeat } from './heartbeat.js';
 
 export class GatewayServer {
-  readonly runtime: GatewayRuntime;
+  readonly #runtime: GatewayRuntime;
   readonly #wss: Server<typeof GatewaySocket>;
   readonly #processes = new Set<GatewayProcess>();
   readonly #heartbeat?: NodeJS.Timeout;
   readonly #extraHeaders = new WeakMap<IncomingMessage, readonly string[]>();
 
   constructor(runtime: GatewayRuntime) {
-    this.runtime = { ...runtime, terminated: (process) => this.#processes.delete(process) };
+    this.#runtime = { ...runtime, terminated: (process) => this.#processes.delete(process) };
     const { maxPayload, heartbeat } = runtime.definition;
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -31,16 +36,46 @@ export class GatewayServer {
       // Used once: gone now, not when the request is collected (a WeakMap's table only shrinks as entries go).
       this.#extraHeaders.delete(req);
     });
-    if (heartbeat > 0) {
-      this.#heartbeat = setInterval(() => {
-        for (const process of this.#processes) process.heartbeat();
-      }, heartbeat);
-      this.#heartbeat.unref();
-    }
+    this.#heartbeat = startHeartbeat(heartbeat, this.#processes);
   }
 
   get connectionCount(): number {
     return this.#processes.size;
+  }
+
+  /** The gateway class. */
+  get gateway(): Class {
+    return this.#runtime.definition.gateway;
+  }
+
+  /** The gateway's path as declared, e.g. `/rooms/:room`. */
+  get path(): string {
+    return this.#runtime.definition.path;
+  }
+
+  /** The path parameters when `path` is this gateway's, else false. */
+  match(path: string): ReturnType<GatewayDefinition['match']> {
+    return this.#runtime.definition.match(path);
+  }
+
+  /** Origins an upgrade may come from besides the gateway's own, or '*': any. */
+  get origins(): ReadonlySet<string> | '*' {
+    return this.#runtime.definition.origins;
+  }
+
+  /** Run on the upgrade request, after sessions and before security. */
+  get middleware(): readonly Middleware[] {
+    return this.#runtime.definition.middleware;
+  }
+
+  /** What an upgrade must pass to be accepted. */
+  get security(): Security {
+    return this.#runtime.definition.security;
+  }
+
+  /** The gateway's (or its module's) @FallbackController class: security's results are rendered through it if need be. */
+  get fallback(): Class | undefined {
+    return this.#runtime.definition.fallback;
   }
 
   /**
@@ -50,7 +85,7 @@ export class GatewayServer {
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: ConnectionIdentity, headers: readonly string[]): void {
     if (headers.length > 0) this.#extraHeaders.set(req, headers);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const process = new GatewayProcess(ws, this.runtime, identity);
+      const process = new GatewayProcess(ws, this.#runtime, identity);
       this.#processes.add(process);
     });
   }

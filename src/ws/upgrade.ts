@@ -19,7 +19,6 @@ import { securityMiddleware } from '../http/security.js';
 import { sessionIdOf } from '../session/index.js';
 import type { ConnectionRequest } from './connection.js';
 import type { ConnectionIds } from './connection-id.js';
-import type { GatewayDefinition } from './gateway-table.js';
 import type { GatewayServer } from './gateway-server.js';
 
 export interface UpgradeOptions {
@@ -57,20 +56,16 @@ export class UpgradeHandler {
     this.#ids = ids;
     this.#logger = logger;
     // Matched in the order HTTP routes are: `/rooms/new` before `/rooms/:id`, whatever the declaration order.
-    const ordered = sortBySpecificity(gateways.map((server) => ({ server, path: server.runtime.definition.path })));
+    const ordered = sortBySpecificity(gateways.map((server) => ({ server, path: server.path })));
     const routes = ordered.map(({ server }) => ({
-      definition: server.runtime.definition,
+      server,
       chain: compose<Context>([
-        markGateway(server.runtime.definition),
+        markGateway(server),
         checkHandshake,
-        checkOrigin(server.runtime.definition),
+        checkOrigin(server),
         ...(session ? [session] : []),
-        ...(server.runtime.definition.middleware as Middleware[]),
-        securityMiddleware(server.runtime.definition.security, renderer, {
-          controller: server.runtime.definition.gateway,
-          handlerName: 'upgrade',
-          fallback: server.runtime.definition.fallback,
-        }),
+        ...server.middleware,
+        securityMiddleware(server.security, renderer, { controller: server.gateway, handlerName: 'upgrade', fallback: server.fallback }),
         (ctx) => this.#accept(ctx, server),
       ]),
     }));
@@ -79,8 +74,8 @@ export class UpgradeHandler {
         ctx.status = 503;
         return;
       }
-      for (const { definition, chain } of routes) {
-        const found = definition.match(ctx.path);
+      for (const { server, chain } of routes) {
+        const found = server.match(ctx.path);
         if (found) {
           ctx.params = found.params as Record<string, string>;
           return chain(ctx, next);
@@ -182,26 +177,8 @@ function connectionRequest(ctx: Context): ConnectionRequest {
   };
 }
 
-/**
- * A non-upgrade request to a gateway path that no route took: 426 with `Upgrade: websocket` for GET
- * (the client forgot to upgrade), 405 for other methods.
- */
-export function upgradeRequired(definitions: readonly GatewayDefinition[]): Middleware {
-  return async (ctx, next) => {
-    await next();
-    if (ctx.status !== 404 || ctx.body != null || !definitions.some((d) => d.match(ctx.path))) return;
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
-      ctx.status = 426;
-      ctx.set('Upgrade', 'websocket');
-    } else {
-      ctx.status = 405;
-      ctx.set('Allow', 'GET');
-    }
-  };
-}
-
-function markGateway(definition: GatewayDefinition): Middleware {
-  const info = { controller: definition.gateway, handlerName: 'upgrade', path: definition.path };
+function markGateway(server: GatewayServer): Middleware {
+  const info = { controller: server.gateway, handlerName: 'upgrade', path: server.path };
   return (ctx, next) => {
     requestInfo(ctx).route = info;
     return next();
@@ -241,8 +218,8 @@ const checkHandshake: Middleware = (ctx, next) => {
  * security run. `origins: '*'` turns the check off. A client without Origin is not a browser (and
  * could send any Origin it liked): it is let through.
  */
-function checkOrigin(definition: GatewayDefinition): Middleware {
-  const { origins, path } = definition;
+function checkOrigin(server: GatewayServer): Middleware {
+  const { origins, path } = server;
   if (origins === '*') return (_ctx, next) => next();
   return (ctx, next) => {
     const origin = ctx.get('Origin');

@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
 import { json } from 'vela';
-import { encodeFrame, encodingOnce, wireFrame } from '../../src/ws/frames.js';
+import { FrameEncoder, wireFrame } from '../../src/ws/frames.js';
+
+/** One hub's encoder, as its broadcasts use it. */
+const encoder = new FrameEncoder();
+const encodingOnce = <T>(deliver: () => T): T => encoder.encodingOnce(deliver);
+const encodeFrame = (frame: unknown) => encoder.encode(frame);
 
 describe('encodingOnce', () => {
   it('gives the same string the identical Buffer for every member', () => {
