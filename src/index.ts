@@ -1,64 +1,104 @@
-// The `vela` package. Importing it loads reflect-metadata, which the decorators need.
+// The `vela` package, grouped by concept in the order a request meets them. Importing it loads
+// reflect-metadata, which the decorators need.
 import 'reflect-metadata';
 
-export { bootstrap, type App, type BootstrapOptions, type ServerTimeouts } from './application.js';
-export { Module, type ModuleOptions } from './module.js';
+// The app: bootstrap, modules, and the errors it refuses to start with.
+export { bootstrap } from './app/application.js';
+export type { App, BootstrapOptions } from './app/application.js';
+export type { ServerTimeouts } from './app/server.js';
+export { Module } from './app/module.js';
+export type { ModuleOptions } from './app/module.js';
+export { ConfigError } from './app/errors.js';
+
+// Dependency injection.
 export { Inject, Injectable } from './di/decorators.js';
-export { InjectionToken, type Class, type Token } from './di/token.js';
+export { InjectionToken } from './di/token.js';
+export type { Class, Token } from './di/token.js';
 export type { Provider, ValueProvider, ClassProvider, FactoryProvider } from './di/provider.js';
-export { ConfigError } from './errors.js';
-export { consoleLogger, LOGGER, type Logger, type LogFields, type LogLevel } from './logger.js';
-export { addLogFields, wantsLogScope } from './log-context.js';
-export { Controller, Route, type ControllerOptions, type RouteOptions, type HttpMethod } from './http/decorators.js';
-export { FallbackController, type Fallback } from './http/fallback.js';
-export { HttpError, type HttpErrorOptions } from './http/http-error.js';
-export {
-  json,
-  status,
-  redirect,
-  isTagged,
-  type Result,
-  type JsonOptions,
-  type StatusOptions,
-  type RedirectOptions,
-  type JsonResult,
-  type StatusResult,
-  type RedirectResult,
-} from './http/results.js';
-export { ok, view, type OkResult, type ViewResult, type OkOptions, type ViewOptions } from './http/results.js';
-export { ViewNotFoundError, type ViewEngine } from './views/view-engine.js';
-export { liquidEngine, type LiquidEngineOptions } from './views/liquid-engine.js';
-export type { ViewsOptions } from './views/view-handlers.js';
-export { sendfile, type SendfileResult, type SendfileOptions } from './http/results.js';
-export { sameOrigin } from './http/origin.js';
-export type { StaticRoute } from './files/static-routes.js';
-export { HandlerRegistry, type ResultHandler } from './http/handler-registry.js';
-export type { Security, SecurityOutcome } from './http/security.js';
+
+// Logging.
+export { consoleLogger, LOGGER } from './logging/logger.js';
+export type { Logger, LogFields, LogLevel } from './logging/logger.js';
+export { addLogFields, wantsLogScope } from './logging/log-context.js';
+
+// HTTP: controllers, their results and the handlers that render them, errors, security.
 export type { Context, Middleware } from 'koa';
-export { WebSocket, OnMessage, OnInfo, type WebSocketOptions } from './ws/decorators.js';
-export { Connection, type CloseReason, type ConnectionRequest } from './ws/connection.js';
-export { reply, stop, type Frame, type ReplyResult, type StopResult } from './ws/frames.js';
-export { HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';
-export { PubSub, type PubSubListener } from './pubsub/pubsub.js';
+export { Controller, Route } from './http/decorators.js';
+export type { ControllerOptions, RouteOptions, HttpMethod } from './http/decorators.js';
+export { FallbackController } from './http/fallback.js';
+export type { Fallback } from './http/fallback.js';
+export { json, status, redirect, ok, view, sendfile, isTagged } from './http/results.js';
+export type {
+  Result,
+  JsonOptions,
+  StatusOptions,
+  RedirectOptions,
+  JsonResult,
+  StatusResult,
+  RedirectResult,
+  OkResult,
+  ViewResult,
+  OkOptions,
+  ViewOptions,
+  SendfileResult,
+  SendfileOptions,
+} from './http/results.js';
+export { HandlerRegistry } from './http/handler-registry.js';
+export type { ResultHandler } from './http/handler-registry.js';
+export { HttpError } from './http/http-error.js';
+export type { HttpErrorOptions } from './http/http-error.js';
+export type { Security, SecurityOutcome } from './http/security.js';
+export { sameOrigin } from './http/origin.js';
+
+// Views and static files.
+export { ViewNotFoundError } from './views/view-engine.js';
+export type { ViewEngine } from './views/view-engine.js';
+export { liquidEngine } from './views/liquid-engine.js';
+export type { LiquidEngineOptions } from './views/liquid-engine.js';
+export type { ViewsOptions } from './views/view-handlers.js';
+export type { StaticRoute } from './files/static-routes.js';
+
+// WebSocket gateways.
+export { WebSocket, OnMessage, OnInfo } from './ws/decorators.js';
+export type { WebSocketOptions } from './ws/decorators.js';
+export { Connection } from './ws/connection.js';
+export type { CloseReason, ConnectionRequest } from './ws/connection.js';
+export { reply, stop, HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';
+export type { Frame, ReplyResult, StopResult } from './ws/frames.js';
+
+// Pub/sub between sessions and nodes, and Comms to reach a session from anywhere.
+export { PubSub } from './pubsub/pubsub.js';
+export type { PubSubListener } from './pubsub/pubsub.js';
 export { PubSubEncodingError } from './pubsub/encoding-error.js';
 export type { PubSubMessage, Envelope } from './pubsub/message.js';
 export type { PubSubAdapter, PubSubNode } from './pubsub/adapter.js';
-export { memoryPubSub, MemoryBus, type MemoryPubSubOptions } from './pubsub/memory-adapter.js';
-export { Comms } from './comms.js';
-export {
-  memorySessionStore,
-  sessionMiddleware,
-  type Session,
-  type SessionStore,
-  type SessionData,
-  type SessionOptions,
-  type MemorySessionStore,
-  type MemorySessionStoreOptions,
-  type SaveOptions,
-  type SessionSecret,
+export { memoryPubSub, MemoryBus } from './pubsub/memory-adapter.js';
+export type { MemoryPubSubOptions } from './pubsub/memory-adapter.js';
+export { Comms } from './pubsub/comms.js';
+
+// Sessions.
+export { memorySessionStore, sessionMiddleware } from './session/index.js';
+export type {
+  Session,
+  SessionStore,
+  SessionData,
+  SessionOptions,
+  MemorySessionStore,
+  MemorySessionStoreOptions,
+  SaveOptions,
+  SessionSecret,
 } from './session/index.js';
-export { redisPubSub, type RedisPubSubOptions } from './redis/redis-pubsub.js';
-export { redisSessionStore, type RedisSessionStoreOptions } from './redis/redis-session-store.js';
-export { cors, type CorsOptions } from './plugins/cors.js';
-export { correlationId, type CorrelationIdOptions } from './plugins/correlation-id.js';
-export { csrf, type CsrfOptions } from './plugins/csrf.js';
+
+// Redis: pub/sub and sessions across processes.
+export { redisPubSub } from './redis/redis-pubsub.js';
+export type { RedisPubSubOptions } from './redis/redis-pubsub.js';
+export { redisSessionStore } from './redis/redis-session-store.js';
+export type { RedisSessionStoreOptions } from './redis/redis-session-store.js';
+
+// Plugins.
+export { cors } from './plugins/cors.js';
+export type { CorsOptions } from './plugins/cors.js';
+export { correlationId } from './plugins/correlation-id.js';
+export type { CorrelationIdOptions } from './plugins/correlation-id.js';
+export { csrf } from './plugins/csrf.js';
+export type { CsrfOptions } from './plugins/csrf.js';

@@ -11,7 +11,7 @@ import {
   json,
   type Context,
 } from '../src/index.js';
-import { describeApp, securityName } from '../src/describe-app.js';
+import { describeApp, securityName } from '../src/cli/describe-app.js';
 
 function isAdmin(ctx: Context) {
   return ctx.get('x-admin') === 'yes';

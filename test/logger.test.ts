@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const logger = pathToFileURL(new URL('../src/logger.ts', import.meta.url).pathname).href;
+const logger = pathToFileURL(new URL('../src/logging/logger.ts', import.meta.url).pathname).href;
 
 /** Runs `body` (with `log = consoleLogger()` in scope) in a fresh node; its stdout and stderr. */
 async function logIn(body: string, env: Record<string, string | undefined> = {}) {

@@ -1,8 +1,8 @@
 // Singleton dependency injection. Every provider is built once, eagerly, at bootstrap, so a missing
 // dependency fails before the server listens; afterwards `get` and `factory` are synchronous
 // (a gateway instance per WebSocket connection must not wait on the container).
-import { ConfigError } from '../errors.js';
-import { metadata } from '../metadata.js';
+import { ConfigError } from '../app/errors.js';
+import { metadata } from '../app/metadata.js';
 import { type Definition, type Provider, describeDefinition, sameDefinition, toDefinition } from './provider.js';
 import { type Class, type Token, tokenName } from './token.js';
 

@@ -1,6 +1,6 @@
 // DI decorators. Like the HTTP and WebSocket ones, each records plain data on the class through
 // metadata.ts and nothing else; the container reads it at bootstrap.
-import { metadata } from '../metadata.js';
+import { metadata } from '../app/metadata.js';
 import type { Class, Token } from './token.js';
 
 /** Injects `token` into this constructor parameter instead of the parameter's declared type. */

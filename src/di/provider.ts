@@ -1,5 +1,5 @@
 // The four ways a module can provide a dependency, normalised into one shape the container reads.
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { type Class, type Token, tokenName } from './token.js';
 
 export interface ValueProvider<T = unknown> {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 
 /** Where the client is served. */
 export const CLIENT_SCRIPT_PATH = '/vela/client.js';

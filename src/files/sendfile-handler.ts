@@ -2,11 +2,11 @@
 // The path is a file path, not a URL: it is looked up inside `root` whatever it contains.
 import { resolve } from 'node:path';
 import type { Context } from 'koa';
-import { describeValue } from '../describe.js';
+import { describeValue } from '../app/errors.js';
 import { HttpError } from '../http/http-error.js';
 import { requestInfo } from '../http/request-info.js';
 import type { SendfileOptions } from '../http/results.js';
-import { sendFromRoot } from './send-file.js';
+import { sendFromRoot } from './send-from-root.js';
 
 export async function sendfileHandler(ctx: Context, path: string, options: SendfileOptions = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') {

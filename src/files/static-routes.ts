@@ -5,9 +5,9 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Middleware } from 'koa';
 import type { Class } from '../di/token.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { HttpError } from '../http/http-error.js';
-import { sendFromRoot } from './send-file.js';
+import { sendFromRoot } from './send-from-root.js';
 
 /**
  * One directory served under a URL prefix, with Range, ETag/Last-Modified (304) and HEAD.

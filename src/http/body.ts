@@ -4,9 +4,9 @@
 // RangeError (a 500) on `[[[[…]]]]` a hundred thousand deep, which fits in 200 KB.
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { HttpError } from './http-error.js';
-import { DEFAULT_JSON_DEPTH, deeperThan } from '../json-depth.js';
+import { DEFAULT_JSON_DEPTH, deeperThan } from './json-depth.js';
 
 /**
  * @koa/bodyparser's options (`jsonLimit: '1mb'`, `formLimit`, `textLimit`, enabled types…) and

@@ -1,7 +1,7 @@
 // HTTP decorators. Each records plain data on the class and nothing else; bootstrap validates
 // and wires it (see route-table.ts), so a mistake is reported once with the class and method.
 import type { Middleware } from 'koa';
-import { metadata } from '../metadata.js';
+import { metadata } from '../app/metadata.js';
 import type { Class } from '../di/token.js';
 import type { Security } from './security.js';
 

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { Stream } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import { HttpError } from './http-error.js';
 import { requestInfo } from './request-info.js';
 import type { StatusPages } from './status-pages.js';

@@ -2,8 +2,8 @@
 // the decorator that names one, the shape it has, and the bootstrap check of what was named. The
 // HTTP renderer and the gateway process both call it; this file is its only home.
 import type { Context } from 'koa';
-import { ConfigError } from '../errors.js';
-import { metadata } from '../metadata.js';
+import { ConfigError } from '../app/errors.js';
+import { metadata } from '../app/metadata.js';
 import type { Class } from '../di/token.js';
 import type { Connection } from '../ws/connection.js';
 

@@ -1,7 +1,7 @@
 // Nova's handler registry: maps a result tag (`json`, `redirect`, or the app's own `xml`) to the
 // function that turns the result into a response. One registry per app, never a global.
 import type { Context } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { jsonHandler, redirectHandler, statusHandler } from './builtin-handlers.js';
 import { sendfileHandler } from '../files/sendfile-handler.js';
 

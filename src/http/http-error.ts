@@ -2,8 +2,8 @@
 // It follows Koa's convention (`status` + `expose`) so errors from Koa's own stack (body parsing,
 // ctx.throw) are handled the same way.
 import { STATUS_CODES } from 'node:http';
-import { describeValue } from '../describe.js';
-import { isSendableHeader } from './token.js';
+import { describeValue } from '../app/errors.js';
+import { isSendableHeader } from './header-token.js';
 
 export interface HttpErrorOptions {
   /** Whether `message` may be shown to the client. Default: true below 500, false from 500 up. */

@@ -2,8 +2,7 @@
 // origin a request was served from, a configured list of allowed origins, and redirect targets kept
 // on this site. cors(), the WebSocket origin check and redirect() all read an origin here, the same way.
 import type { Context } from 'koa';
-import { ConfigError } from '../errors.js';
-import { describeValue } from '../describe.js';
+import { ConfigError, describeValue } from '../app/errors.js';
 
 /** `text` as an origin (scheme://host[:port], normalised), or undefined when it is not one. */
 export function originOf(text: string): string | undefined {

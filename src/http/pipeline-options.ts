@@ -2,7 +2,7 @@
 // `security`, what runs before a route's handler or a WebSocket's 101. One home, so @Controller and
 // @WebSocket refuse the same mistakes with the same words.
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import type { Security } from './security.js';
 
 /**

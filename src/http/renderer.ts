@@ -1,6 +1,6 @@
 // Turns what a controller returned into a response: a claimed tag goes to its handler; anything
 // else goes to the fallback controller, whose own answer must be claimed (Nova's fallback rule).
-import { describeValue } from '../describe.js';
+import { describeValue } from '../app/errors.js';
 import type { Context } from 'koa';
 import type { Container } from '../di/container.js';
 import type { Class } from '../di/token.js';
@@ -8,7 +8,7 @@ import type { Fallback } from './fallback.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { requestInfo } from './request-info.js';
 import { isTagged } from './results.js';
-import { isThenable } from '../thenable.js';
+import { isThenable } from './thenable.js';
 
 /**
  * Where a handler lives and what resolves its unclaimed returns: a route's controller method, or

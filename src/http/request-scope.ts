@@ -2,7 +2,7 @@
 // its own, so that fields a middleware puts on it deep inside (a correlation id) reach every line
 // of that request, the error boundary's and the request line included.
 import type { Middleware } from 'koa';
-import { runWithLogFields } from '../log-context.js';
+import { runWithLogFields } from '../logging/log-context.js';
 
 /**
  * A middleware that runs the rest of the request in a new log scope, or undefined when nothing

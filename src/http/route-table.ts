@@ -3,11 +3,11 @@
 // the class, the method and the fix.
 import { METHODS } from 'node:http';
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
-import { metadata } from '../metadata.js';
+import { ConfigError } from '../app/errors.js';
+import { metadata } from '../app/metadata.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
-import type { LoadedModule } from '../module.js';
+import type { LoadedModule } from '../app/module.js';
 import { fallbackFor } from './fallback.js';
 import type { RouteSource } from './renderer.js';
 import { requireMiddleware, requireSecurity } from './pipeline-options.js';

@@ -9,7 +9,7 @@ import type { ResultRenderer } from './renderer.js';
 import { requestInfo } from './request-info.js';
 import type { RouteDefinition } from './route-table.js';
 import { securityMiddleware } from './security.js';
-import { isThenable } from '../thenable.js';
+import { isThenable } from './thenable.js';
 
 export type { BodyOptions };
 

@@ -4,7 +4,7 @@
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { Container } from '../di/container.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import { HttpError } from './http-error.js';
 import type { ResultRenderer } from './renderer.js';
 import { requestInfo } from './request-info.js';

@@ -3,10 +3,10 @@
 // request, so one grep finds everything a request did across services.
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { keepHeader } from '../http/request-info.js';
-import { addLogFields, runWithLogFields, wantsLogScope } from '../log-context.js';
-import { isToken } from '../http/token.js';
+import { addLogFields, runWithLogFields, wantsLogScope } from '../logging/log-context.js';
+import { isToken } from '../http/header-token.js';
 
 export interface CorrelationIdOptions {
   /** The request header read and the response header set. Default 'x-correlation-id'. */

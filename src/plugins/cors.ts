@@ -3,7 +3,7 @@
 // and grants that survive an error page so a browser can read a 4xx/5xx body.
 import koaCors from '@koa/cors';
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { allowedOrigins } from '../http/origin.js';
 import { keepHeader } from '../http/request-info.js';
 

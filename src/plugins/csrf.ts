@@ -5,10 +5,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { HttpError } from '../http/http-error.js';
 import type { Session } from '../session/index.js';
-import { isToken } from '../http/token.js';
+import { isToken } from '../http/header-token.js';
 
 export interface CsrfOptions {
   /**

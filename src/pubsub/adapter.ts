@@ -1,7 +1,7 @@
 // The seam between Vela's pub/sub and whatever links several processes. The core owns local
 // delivery, ordering and membership on this node; an adapter only carries envelopes between nodes
 // and answers who the members are elsewhere. In-memory (one process) by default; Redis for clusters.
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { Envelope } from './message.js';
 
 /** This node, as an adapter sees it. */

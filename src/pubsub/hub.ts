@@ -1,7 +1,7 @@
 // This node's half of pub/sub and Comms: who joined which channel, which sockets belong to which
 // session, and local delivery. Delivery is synchronous, in call order, and encodes a frame once
 // for all the sockets it reaches; the adapter carries the same envelope to the other nodes.
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import { FrameEncoder, type Frame } from '../ws/frames.js';
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import { PubSubEncodingError } from './encoding-error.js';

@@ -5,7 +5,7 @@
 // ioredis is imported here on first use, not with `vela`: it costs tens of milliseconds of start-up
 // that an app on the default memory pub/sub and session store would pay for nothing.
 import type { Redis, RedisOptions } from 'ioredis';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 
 export interface RedisConnectionOptions {
   /** `redis://host:port/db`. Default `redis://127.0.0.1:6379`. */

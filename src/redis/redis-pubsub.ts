@@ -16,7 +16,7 @@
 // anything is sent, an error Redis answers loses that one message, and a PUBLISH that succeeds ends
 // any outage.
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { Envelope } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';

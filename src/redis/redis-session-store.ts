@@ -3,7 +3,7 @@
 // update writes only over a key that still exists (SET … XX). Anonymous sessions are also listed in
 // one sorted set, capped, so a flood of visitors stays bounded and never evicts a logged-in user.
 import type { Redis } from 'ioredis';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { randomSecret } from '../session/signed-id.js';
 import type { SessionData, SessionStore } from '../session/store.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';

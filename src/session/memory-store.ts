@@ -3,7 +3,7 @@
 // the least recently used (loaded, saved or touched) entry goes. Anonymous sessions and regenerated
 // (logged-in) ones have a capacity each, so a flood of visitors can only evict visitors.
 import { LRUCache } from 'lru-cache';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { randomSecret } from './signed-id.js';
 import type { SaveOptions, SessionData, SessionStore } from './store.js';
 

@@ -3,12 +3,12 @@
 // its request needs one. Nothing is stored until a request writes, so anonymous visitors cost
 // nothing. Runs on HTTP requests and on WebSocket upgrade requests alike.
 import type { Context, Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 import { memorySessionStore } from './memory-store.js';
 import { RequestSession, type SessionHooks } from './session.js';
 import { newSessionId, signedIds, type SessionSecret, type SignedIds } from './signed-id.js';
 import type { SessionData, SessionStore } from './store.js';
-import { isToken } from '../http/token.js';
+import { isToken } from '../http/header-token.js';
 
 export interface SessionOptions {
   /** Where sessions live. Default: a memory store (this process only, 100 000 sessions at most). */

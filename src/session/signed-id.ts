@@ -2,7 +2,7 @@
 // node trust an id without asking the store, so a client can hold a session id that costs nothing
 // until something is written to it, and a forged or altered id is still never accepted.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../app/errors.js';
 
 /** 24 random bytes: 192 bits, exactly 32 base64url characters with no padding. */
 const ID_BYTES = 24;

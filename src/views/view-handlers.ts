@@ -2,9 +2,8 @@
 // template through the app's engine and answer HTML. A missing template is a 500 whose message
 // names the file looked for; clients see that message only when NODE_ENV=development.
 import type { Context } from 'koa';
-import { describeValue } from '../describe.js';
+import { ConfigError, describeValue } from '../app/errors.js';
 import type { Class } from '../di/token.js';
-import { ConfigError } from '../errors.js';
 import type { HandlerRegistry } from '../http/handler-registry.js';
 import { HttpError } from '../http/http-error.js';
 import { requestInfo } from '../http/request-info.js';

@@ -2,7 +2,7 @@
 // validates it at bootstrap.
 import type { Middleware } from 'koa';
 import type { Class } from '../di/token.js';
-import { metadata } from '../metadata.js';
+import { metadata } from '../app/metadata.js';
 import type { Security } from '../http/security.js';
 
 export interface WebSocketOptions {

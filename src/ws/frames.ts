@@ -4,7 +4,7 @@
 import { parse as parseJson } from '@hapi/bourne';
 import type { JsonResult } from '../http/results.js';
 import { isTagged } from '../http/results.js';
-import { deeperThan } from '../json-depth.js';
+import { deeperThan } from '../http/json-depth.js';
 
 /** A string is sent as a text frame, bytes as a binary frame, `json(value)` as JSON text. */
 export type Frame = string | Buffer | Uint8Array | JsonResult;

@@ -1,9 +1,9 @@
 // The gateway side of @FallbackController: what becomes of a callback's return that is not a gateway
 // result (nothing, reply(...frames) or stop(code, reason)). The fallback resolves it into one, or
 // the callback fails with a message that says what to return instead.
-import { describeValue } from '../describe.js';
+import { describeValue } from '../app/errors.js';
 import type { Fallback } from '../http/fallback.js';
-import { isThenable } from '../thenable.js';
+import { isThenable } from '../http/thenable.js';
 import type { Connection } from './connection.js';
 
 /**

@@ -4,7 +4,7 @@
 // mailbox until it settles, so a slow handler can never reorder replies. Frames are read and
 // dispatched here; writing them is its base class's job (socket-writer.ts).
 import { WebSocket, type RawData } from 'ws';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { Fallback } from '../http/fallback.js';
 import { isTagged } from '../http/results.js';
 import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
@@ -17,7 +17,7 @@ import { deliverSynchronously, frameTurn, FRAMES_PER_TURN } from './frame-budget
 import { RateLimiter } from './limiter.js';
 import { SocketWriter } from './socket-writer.js';
 import { beat, PONG } from './heartbeat.js';
-import { isThenable } from '../thenable.js';
+import { isThenable } from '../http/thenable.js';
 
 /** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
 export interface GatewayRuntime {

@@ -2,13 +2,12 @@
 // handler and the per-connection dispatcher need: a path matcher and handler lookups.
 import { match, type MatchFunction } from 'path-to-regexp';
 import type { Middleware } from 'koa';
-import { ConfigError } from '../errors.js';
-import { describeValue } from '../describe.js';
+import { ConfigError, describeValue } from '../app/errors.js';
 import { allowedOrigins } from '../http/origin.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
-import type { LoadedModule } from '../module.js';
-import { metadata } from '../metadata.js';
+import type { LoadedModule } from '../app/module.js';
+import { metadata } from '../app/metadata.js';
 import type { Security } from '../http/security.js';
 import { fallbackFor } from '../http/fallback.js';
 import { requireMiddleware, requireSecurity } from '../http/pipeline-options.js';

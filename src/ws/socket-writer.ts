@@ -10,7 +10,7 @@
 // wait no longer.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import { FrameEncodingError, type EncodedFrame, type Frame, type FrameEncoder } from './frames.js';
 import type { GatewayDefinition } from './gateway-table.js';
 

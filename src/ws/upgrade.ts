@@ -9,7 +9,7 @@ import { Stream, type Duplex } from 'node:stream';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { ResultRenderer } from '../http/renderer.js';
 import { HttpError } from '../http/http-error.js';
 import { originOf, ownOrigin } from '../http/origin.js';

@@ -2,7 +2,7 @@
 // refusal for a file that is not an app. Run from the sources (`node --import tsx`), with the
 // repository root as the working directory, so 'vela' is this checkout's src (tsconfig paths).
 import { describe, expect, it } from 'vitest';
-import { describeApp } from '../../src/describe-app.js';
+import { describeApp } from '../../src/cli/describe-app.js';
 import { AppModule } from '../../example/blog/app.module.js';
 import { root, runCli, SOURCE_CLI } from './support.js';
 

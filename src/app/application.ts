@@ -1,44 +1,43 @@
 // bootstrap(AppModule): reads the module tree, validates every route and provider, builds the
 // singletons, and serves them on one Koa server. Everything that can be wrong is found before
 // the port opens.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
-import { Container } from './di/container.js';
-import type { Provider } from './di/provider.js';
-import type { Class, Token } from './di/token.js';
-import { ConfigError } from './errors.js';
-import { describeValue } from './describe.js';
-import { errorBoundary, LOGGED } from './http/error-boundary.js';
-import { HandlerRegistry } from './http/handler-registry.js';
-import { ResultRenderer } from './http/renderer.js';
-import { buildRouteTable } from './http/route-table.js';
-import { buildStaticMounts, staticFiles } from './files/static-routes.js';
-import { clientScript, readClientScript } from './files/client-script.js';
-import { createRouter, type BodyOptions } from './http/router.js';
-import { StatusPages } from './http/status-pages.js';
-import { consoleLogger, LOGGER, type Logger } from './logger.js';
-import { anyWantsLogScope, contextLogger } from './log-context.js';
-import { requestScope } from './http/request-scope.js';
+import { Container } from '../di/container.js';
+import type { Provider } from '../di/provider.js';
+import type { Class, Token } from '../di/token.js';
+import { ConfigError, describeValue } from './errors.js';
+import { errorBoundary, LOGGED } from '../http/error-boundary.js';
+import { HandlerRegistry } from '../http/handler-registry.js';
+import { ResultRenderer } from '../http/renderer.js';
+import { buildRouteTable } from '../http/route-table.js';
+import { buildStaticMounts, staticFiles } from '../files/static-routes.js';
+import { clientScript, readClientScript } from '../files/client-script.js';
+import { createRouter, type BodyOptions } from '../http/router.js';
+import { StatusPages } from '../http/status-pages.js';
+import { consoleLogger, LOGGER, type Logger } from '../logging/logger.js';
+import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
+import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
-import { GracefulServer } from './graceful-server.js';
-import { buildGatewayTable } from './ws/gateway-table.js';
-import { GatewayServer } from './ws/gateway-server.js';
-import { DEFAULT_JSON_DEPTH } from './json-depth.js';
-import { UpgradeHandler } from './ws/upgrade.js';
-import { upgradeRequired } from './ws/upgrade-required.js';
-import type { Fallback } from './http/fallback.js';
-import { ConnectionIds } from './ws/connection-id.js';
-import type { GatewayProcess } from './ws/gateway-process.js';
-import { Hub } from './pubsub/hub.js';
-import { PubSub } from './pubsub/pubsub.js';
-import type { PubSubAdapter } from './pubsub/adapter.js';
-import { memoryPubSub } from './pubsub/memory-adapter.js';
-import { Comms } from './comms.js';
-import { memorySessionStore, sessionMiddleware, type SessionOptions } from './session/index.js';
-import { registerViewHandlers, type ViewsOptions } from './views/view-handlers.js';
+import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
+import { buildGatewayTable } from '../ws/gateway-table.js';
+import { GatewayServer } from '../ws/gateway-server.js';
+import { DEFAULT_JSON_DEPTH } from '../http/json-depth.js';
+import { UpgradeHandler } from '../ws/upgrade.js';
+import { upgradeRequired } from '../ws/upgrade-required.js';
+import type { Fallback } from '../http/fallback.js';
+import { ConnectionIds } from '../ws/connection-id.js';
+import type { GatewayProcess } from '../ws/gateway-process.js';
+import { Hub } from '../pubsub/hub.js';
+import { PubSub } from '../pubsub/pubsub.js';
+import type { PubSubAdapter } from '../pubsub/adapter.js';
+import { memoryPubSub } from '../pubsub/memory-adapter.js';
+import { Comms } from '../pubsub/comms.js';
+import { memorySessionStore, sessionMiddleware, type SessionOptions } from '../session/index.js';
+import { registerViewHandlers, type ViewsOptions } from '../views/view-handlers.js';
 
 export interface BootstrapOptions {
   /** 0 picks a free port. Default: the `PORT` environment variable, else 8080. */
@@ -84,24 +83,6 @@ export interface BootstrapOptions {
    * can `import { connect } from '/vela/client.js'`. Default false.
    */
   client?: boolean;
-}
-
-/**
- * The server's limits on slow clients (Node's `http.createServer` options of the same meaning), in
- * ms. Without them a client that trickles its headers a byte at a time (slowloris) holds a socket
- * for minutes: Node's own defaults are 60 s for headers, checked only every 30 s.
- *
- * @example bootstrap(AppModule, { timeouts: { headers: 5_000, keepAlive: 65_000 } })
- */
-export interface ServerTimeouts {
-  /** Time to send the request line and every header, WebSocket upgrades included (`headersTimeout`); then 408 and the socket is closed. Default 10 000; 0 turns it off. */
-  headers?: number;
-  /** Time to send the whole request, body included (`requestTimeout`); at least `headers`. Default 60 000; 0 turns it off. */
-  request?: number;
-  /** How long an idle keep-alive connection is kept (`keepAliveTimeout`); behind a load balancer, make it longer than the balancer's. Default 5 000. */
-  keepAlive?: number;
-  /** How often connections are checked against `headers` and `request` (`connectionsCheckingInterval`), so a timeout fires at most this late. Default 1 000. */
-  checkInterval?: number;
 }
 
 export interface App {
@@ -231,15 +212,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     logger.error('unhandled error', { error });
   });
 
-  const server = createServer(
-    {
-      headersTimeout: timeouts.headers,
-      requestTimeout: timeouts.request,
-      keepAliveTimeout: timeouts.keepAlive,
-      connectionsCheckingInterval: timeouts.checkInterval,
-    },
-    koa.callback(),
-  );
+  const server = createHttpServer(timeouts, koa.callback());
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   const graceful = new GracefulServer(server, shutdownTimeout);
   const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: scope ? compose([scope, boundary]) : boundary, session, logger, ids });
@@ -286,68 +259,4 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     get: (token) => container.get(token),
     close: () => (closing ??= close()),
   };
-}
-
-function resolvePort(port: number | undefined): number {
-  const chosen = port ?? (process.env.PORT ? Number(process.env.PORT) : 8080);
-  if (!Number.isInteger(chosen) || chosen < 0 || chosen > 65535) {
-    throw new ConfigError(`Port ${String(port ?? process.env.PORT)} is not a valid port: use 0–65535 (0 picks a free port).`);
-  }
-  return chosen;
-}
-
-const DEFAULT_TIMEOUTS: Required<ServerTimeouts> = { headers: 10_000, request: 60_000, keepAlive: 5_000, checkInterval: 1_000 };
-
-/** `timeouts` with the defaults filled in, or a ConfigError naming the bad entry. */
-function serverTimeouts(timeouts: ServerTimeouts | undefined): Required<ServerTimeouts> {
-  if (timeouts === undefined) return DEFAULT_TIMEOUTS;
-  if (typeof timeouts !== 'object' || timeouts === null || Array.isArray(timeouts)) {
-    throw new ConfigError(`bootstrap timeouts must be an object such as { headers: 10_000 }, got ${describeValue(timeouts)}.`);
-  }
-  const names = Object.keys(DEFAULT_TIMEOUTS);
-  for (const key of Object.keys(timeouts)) {
-    if (!names.includes(key)) {
-      throw new ConfigError(`bootstrap timeouts has no option '${key}': use ${names.join(', ')} (milliseconds).`);
-    }
-  }
-  const chosen = { ...DEFAULT_TIMEOUTS };
-  for (const key of names as (keyof ServerTimeouts)[]) {
-    const value = timeouts[key];
-    if (value === undefined) continue;
-    const least = key === 'checkInterval' ? 1 : 0;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
-      const off = least === 0 ? ' (0 turns it off)' : '';
-      throw new ConfigError(`bootstrap timeouts.${key} must be a whole number of milliseconds ≥ ${least}${off}, got ${describeValue(value)}.`);
-    }
-    chosen[key] = value;
-  }
-  if (chosen.request > 0 && chosen.headers > chosen.request) {
-    throw new ConfigError(
-      `bootstrap timeouts.headers (${chosen.headers} ms) is longer than timeouts.request (${chosen.request} ms), which includes the headers: ` +
-        `lower headers, raise request, or set request to 0 to turn it off.`,
-    );
-  }
-  return chosen;
-}
-
-function listen(server: Server, port: number, host: string | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') {
-        reject(new ConfigError(`Port ${port} is already in use: stop the other server, or set PORT / bootstrap({ port }).`, { cause: error }));
-      } else {
-        reject(error);
-      }
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-function urlHost(host: string | undefined): string {
-  if (!host || host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
 }

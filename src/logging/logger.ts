@@ -2,7 +2,7 @@
 // object with these four methods to bootstrap; the default is pino, writing JSON lines to stdout.
 import { createRequire } from 'node:module';
 import { pino, stdSerializers, type DestinationStream } from 'pino';
-import { InjectionToken } from './di/token.js';
+import { InjectionToken } from '../di/token.js';
 
 export type LogFields = Record<string, unknown>;
 

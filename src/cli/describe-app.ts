@@ -1,11 +1,11 @@
 // What an app serves, as plain data: every HTTP route, status route, gateway and static directory,
 // read from the same metadata and through the same table builders bootstrap uses, without
 // building a provider or opening a port. `vela routes` prints it.
-import type { Class } from './di/token.js';
-import { buildRouteTable } from './http/route-table.js';
-import type { Security } from './http/security.js';
-import { loadModules } from './module.js';
-import { buildGatewayTable, type GatewayDefinition } from './ws/gateway-table.js';
+import type { Class } from '../di/token.js';
+import { buildRouteTable } from '../http/route-table.js';
+import type { Security } from '../http/security.js';
+import { loadModules } from '../app/module.js';
+import { buildGatewayTable, type GatewayDefinition } from '../ws/gateway-table.js';
 
 export interface RouteDescription {
   /** Upper case, as the router matches them: `['GET']`. */

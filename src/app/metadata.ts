@@ -1,7 +1,7 @@
 // The one module that touches Reflect. Decorators write plain records here; bootstrap reads them.
 // Keeping every key in one place means no decorator can invent its own storage (STYLE.md §3).
 import 'reflect-metadata';
-import type { Class, Token } from './di/token.js';
+import type { Class, Token } from '../di/token.js';
 
 const KEYS = {
   module: 'vela:module',

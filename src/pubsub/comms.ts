@@ -1,8 +1,8 @@
 // Rwf's Comms: reach a client by its session id from anywhere — a controller, a job — on whichever
 // node its sockets are. Local sockets are reached at once; the adapter carries the rest. What the
 // adapter cannot encode for other nodes (PubSubEncodingError) is thrown before any socket gets it.
-import type { Hub } from './pubsub/hub.js';
-import { encodeFrame, type Frame } from './ws/frames.js';
+import type { Hub } from './hub.js';
+import { encodeFrame, type Frame } from '../ws/frames.js';
 
 export class Comms {
   readonly #hub: Hub;

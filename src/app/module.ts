@@ -1,9 +1,9 @@
 // @Module and the walk over a module tree. Modules are only lists; the walk flattens them, in
 // import order, into what bootstrap wires. No global registry: what is not listed does not exist.
-import type { Class } from './di/token.js';
-import type { Provider } from './di/provider.js';
-import type { ResultHandler } from './http/handler-registry.js';
-import type { StaticRoute } from './files/static-routes.js';
+import type { Class } from '../di/token.js';
+import type { Provider } from '../di/provider.js';
+import type { ResultHandler } from '../http/handler-registry.js';
+import type { StaticRoute } from '../files/static-routes.js';
 import { ConfigError } from './errors.js';
 import { metadata } from './metadata.js';
 
