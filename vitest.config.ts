@@ -15,6 +15,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Builds dist/client when src/client is newer: apps under test serve it at /vela/client.js.
     globalSetup: ['test/support/client-build.ts'],
+    // Closes what startTestApp started after each test.
+    setupFiles: ['test/support/close-apps.ts'],
     // Servers bind real ports; keep a stuck test from holding CI.
     testTimeout: 15_000,
     hookTimeout: 15_000,

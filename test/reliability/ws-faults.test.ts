@@ -17,14 +17,14 @@ import {
   type PubSubMessage,
   type WebSocketOptions,
 } from 'vela';
-import type { TestApp } from '../support/start.js';
-import { connect, deferred, refusal, type WsClient } from '../support/ws-client.js';
 import { Lifecycle, connectionCount, eventually, formatLoggedStacks, serveGateway as serve, socketOf, upgradeRequest } from './ws-support.js';
+import { type TestApp, type TestSocket } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 /** A ws client and its connection id, which the gateway's init sends first. */
-async function connectWithId(app: TestApp, path: string): Promise<{ client: WsClient; id: string }> {
-  const client = await connect(app, path);
-  return { client, id: String(await client.next()) };
+async function connectWithId(app: TestApp, path: string): Promise<{ client: TestSocket; id: string }> {
+  const client = await app.ws(path);
+  return { client, id: String(await client.recv()) };
 }
 
 type FailurePoint = 'init' | 'message' | 'info' | 'terminate';
@@ -87,10 +87,10 @@ describe('WebSocket faults', () => {
     for (const point of ['init', 'message', 'info', 'terminate'] as const) {
       for (const how of ['throw', 'reject'] as const) {
         const what = `${point}-${how}`;
-        const client = await connect(app, `/room?fail=${what}`);
+        const client = await app.ws(`/room?fail=${what}`);
         const id = life.inits.at(-1)!;
-        if (point !== 'init') expect(await client.next()).toBe(id);
-        if (point === 'message') client.send('fail');
+        if (point !== 'init') expect(await client.recv()).toBe(id);
+        if (point === 'message') client.sendText('fail');
         if (point === 'info') await app.pubsub.broadcast('room', 'fail', null);
         if (point === 'terminate') {
           expect(await app.pubsub.members('room')).toContain(id);
@@ -100,7 +100,7 @@ describe('WebSocket faults', () => {
         const closed = await client.closed;
         expect(closed, what).toEqual(point === 'terminate' ? { code: 1000, reason: 'bye' } : { code: 1011, reason: 'internal error' });
         await life.terminated(id);
-        formatLoggedStacks(app.log.entries);
+        formatLoggedStacks(app.logs.entries);
         await life.gone(id);
         expect(life.terminations.get(id), what).toHaveLength(1);
         expect(await app.pubsub.members('room'), what).toEqual(expect.arrayContaining(bystanderIds));
@@ -108,7 +108,7 @@ describe('WebSocket faults', () => {
         expect(await app.pubsub.members(`own-${id}`), what).toEqual([]);
         expect(hub().sizes, what).toEqual(baseline);
 
-        const errors = app.log.entries.filter((entry) => entry.level === 'error');
+        const errors = app.logs.entries.filter((entry) => entry.level === 'error');
         expect(errors, what).toHaveLength((logged += 1));
         const { message, fields } = errors.at(-1)!;
         expect({ message, ...fields, error: (fields.error as Error).message }, what).toEqual({
@@ -123,14 +123,14 @@ describe('WebSocket faults', () => {
         // them, and they still answer.
         await app.pubsub.broadcast('room', 'news', what);
         for (const { client: bystander } of bystanders) {
-          expect(await bystander.next(), what).toBe(`room ${what}`);
-          bystander.send(what);
-          expect(await bystander.next(), what).toBe(`echo ${what}`);
+          expect(await bystander.recv(), what).toBe(`room ${what}`);
+          bystander.sendText(what);
+          expect(await bystander.recv(), what).toBe(`echo ${what}`);
         }
       }
     }
     expect(await connectionCount(app.server)).toBe(2);
-    expect(app.log.entries.filter((entry) => entry.level === 'warn')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.level === 'warn')).toEqual([]);
   });
 
   describe('15. a client that vanishes without a close frame', () => {
@@ -148,7 +148,7 @@ describe('WebSocket faults', () => {
 
         // Every heartbeat sweep pings every socket: the bystander's pings count the sweeps.
         let sweeps = 0;
-        bystander.client.ws.on('ping', () => (sweeps += 1));
+        bystander.client.raw.on('ping', () => (sweeps += 1));
         const vanished = performance.now();
         if (how === 'resets its TCP connection') {
           socketOf(client).resetAndDestroy();
@@ -176,16 +176,16 @@ describe('WebSocket faults', () => {
         expect(hub().sizes).toEqual(baseline.hub);
         expect(await connectionCount(app.server)).toBe(baseline.sockets);
         if (how === 'stops reading and answering pings') {
-          expect(app.log.entries).toContainEqual({
+          expect(app.logs.entries).toContainEqual({
             level: 'debug',
             message: 'websocket peer missed a heartbeat',
             fields: { gateway: 'RoomGateway', connection: id },
           });
         }
         // The bystander answered every ping, and is still there.
-        bystander.client.send('still here');
-        expect(await bystander.client.next()).toBe('echo still here');
-        expect(app.log.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
+        bystander.client.sendText('still here');
+        expect(await bystander.client.recv()).toBe('echo still here');
+        expect(app.logs.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
       });
     }
   });
@@ -232,7 +232,7 @@ describe('WebSocket faults', () => {
           expect(hub().sizes).toMatchObject({ connections: 1, members: 1 });
           expect(await connectionCount(app.server)).toBe(1);
           expect(uncaught).toEqual([]);
-          expect(app.log.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
+          expect(app.logs.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
         });
       }
     }
@@ -270,16 +270,16 @@ describe('WebSocket faults', () => {
       for (const development of [false, true]) {
         const { app } = await serve(OrdersGateway, { development });
         for (const trigger of ['init', 'throw', 'reject', 'non-error', 'not a frame', 'info']) {
-          const client = await connect(app, trigger === 'init' ? '/orders?fail=init' : '/orders');
-          if (trigger !== 'init') await client.next();
+          const client = await app.ws(trigger === 'init' ? '/orders?fail=init' : '/orders');
+          if (trigger !== 'init') await client.recv();
           if (trigger === 'info') conns.at(-1)!.info('boom');
-          else if (trigger !== 'init') client.send(trigger);
+          else if (trigger !== 'init') client.sendText(trigger);
           const closed = await client.closed;
           expect(closed, trigger).toEqual({ code: 1011, reason: 'internal error' });
           reasons.push(closed.reason);
         }
         // The details are in the log, for the operator.
-        const logged = app.log.entries.filter((entry) => entry.level === 'error').map((entry) => String((entry.fields.error as Error).message ?? entry.fields.error));
+        const logged = app.logs.entries.filter((entry) => entry.level === 'error').map((entry) => String((entry.fields.error as Error).message ?? entry.fields.error));
         expect(logged.filter((message) => message.includes('hunter2'))).toHaveLength(5);
         expect(logged).toContainEqual(expect.stringContaining('OrdersGateway.order returned 42'));
       }
@@ -304,7 +304,7 @@ describe('WebSocket faults', () => {
         const { app } = await serve(OrdersGateway, { development });
         for (const how of ['throw', 'reject']) {
           for (const accept of ['application/json', 'text/html', '*/*', 'text/plain']) {
-            const res = await refusal(app, `/orders?how=${how}`, { headers: { accept } });
+            const res = await app.wsRefusal(`/orders?how=${how}`, { headers: { accept } });
             expect(res.status).toBe(500);
             bodies[development ? 'development' : 'production'].push(res.body);
           }

@@ -17,8 +17,6 @@ import {
   type PubSubMessage,
   type WebSocketOptions,
 } from 'vela';
-import type { TestApp } from '../support/start.js';
-import { connect, deferred, type WsClient as TestClient } from '../support/ws-client.js';
 import {
   EMPTY_HUB,
   Lifecycle,
@@ -33,6 +31,8 @@ import {
   socketOf,
   Tracked,
 } from './ws-support.js';
+import { type TestApp, type TestSocket as TestClient } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -99,7 +99,7 @@ describe('WebSocket load', () => {
       ws.once('close', () => done.resolve({ received, wrong }));
       return done.promise;
     });
-    const slow = await connect(app, '/feed');
+    const slow = await app.ws('/feed');
     const slowId = life.inits.at(-1)!;
     socketOf(slow).pause();
     await eventually(() => app.pubsub.members('feed'), (ids) => ids.length === 3, 'three members');
@@ -111,7 +111,7 @@ describe('WebSocket load', () => {
     for (let k = 1; k <= MESSAGES; k += 1) {
       await app.pubsub.broadcast('feed', 'chunk', payload(k));
       if (!closedAfter && life.terminations.has(slowId)) closedAfter = k;
-      if (!closedAfter && app.log.entries.some((entry) => entry.message === 'websocket slow consumer closed')) closedAfter = k;
+      if (!closedAfter && app.logs.entries.some((entry) => entry.message === 'websocket slow consumer closed')) closedAfter = k;
       // What the server holds, garbage aside, every 16th message.
       if (k % 16 === 0) peak = Math.max(peak, retainedBytes() - baseline);
       // One message a turn of the event loop, as a live feed would send them: the readers read in between.
@@ -127,7 +127,7 @@ describe('WebSocket load', () => {
     expect(peak).toBeLessThan(3 * MAX_BUFFERED);
     for (const result of results) expect(result).toEqual({ received: MESSAGES, wrong: [] });
 
-    const warning = app.log.entries.find((entry) => entry.message === 'websocket slow consumer closed');
+    const warning = app.logs.entries.find((entry) => entry.message === 'websocket slow consumer closed');
     expect(warning).toMatchObject({ level: 'warn', fields: { gateway: 'FeedGateway', connection: slowId } });
     const buffered = warning!.fields.bufferedBytes as number;
     // Closed on the first write past the limit: over it by less than one message.
@@ -137,7 +137,7 @@ describe('WebSocket load', () => {
     socketOf(slow).resume();
     let got = 0;
     for (;;) {
-      const message = await slow.next(5_000).catch(() => undefined);
+      const message = await slow.recv({ timeout: 5_000 }).catch(() => undefined);
       if (message === undefined) break;
       got += 1;
       expect(String(message).slice(0, 9)).toBe(`${String(got).padStart(8, '0')}|`);
@@ -161,8 +161,8 @@ describe('WebSocket load', () => {
       const times: { at: number; ms: number }[] = [];
       for (let i = 0; typeof until === 'number' ? i < until : !over; i += 1) {
         const at = performance.now();
-        client.send(`rtt ${i}`);
-        expect(await client.next(5_000)).toBe(`rtt ${i}`);
+        client.sendText(`rtt ${i}`);
+        expect(await client.recv({ timeout: 5_000 })).toBe(`rtt ${i}`);
         times.push({ at, ms: performance.now() - at });
       }
       return times;
@@ -193,7 +193,7 @@ describe('WebSocket load', () => {
       const stormed = deferred();
       const counter = { frames: 0, total: FRAMES, done: () => stormed.resolve() };
       const { app } = await serve(stormGateway(counter));
-      const bystanders = await Promise.all(Array.from({ length: 8 }, () => connect(app, '/storm')));
+      const bystanders = await Promise.all(Array.from({ length: 8 }, () => app.ws('/storm')));
       const flooder = await RawClient.open(app, '/storm');
       // Pings as fast as the pongs come back, 50 in flight: ws answers every one.
       const pinger = await RawClient.open(app, '/storm');
@@ -240,10 +240,10 @@ describe('WebSocket load', () => {
       expect(percentile(times, 99)).toBeLessThan(500);
       expect(flooder.socket.destroyed).toBe(false);
       for (const client of bystanders) {
-        client.send('rtt after');
-        expect(await client.next()).toBe('rtt after');
+        client.sendText('rtt after');
+        expect(await client.recv()).toBe('rtt after');
       }
-      expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+      expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     });
 
     it('22. rateLimit: a socket over its limit is closed with 1008, frames past it never reach a handler, others are unaffected', async () => {
@@ -254,7 +254,7 @@ describe('WebSocket load', () => {
       // The bystander has the same limit, its own allowance: it sends half of it in all (a count,
       // not until some event), so however slow the machine, only the flooder can go over.
       const ROUNDS = LIMIT.messages / 2;
-      const bystander = await connect(app, '/storm');
+      const bystander = await app.ws('/storm');
 
       // A burst of exactly the limit is taken whole.
       const polite = await RawClient.open(app, '/storm');
@@ -274,7 +274,7 @@ describe('WebSocket load', () => {
       // The burst, plus what the allowance refilled (one message per 10 ms) while it was read.
       expect(handled).toBeGreaterThanOrEqual(LIMIT.messages);
       expect(handled).toBeLessThanOrEqual(LIMIT.messages + Math.ceil(cutMs / (LIMIT.per / LIMIT.messages)));
-      expect(app.log.entries).toContainEqual({
+      expect(app.logs.entries).toContainEqual({
         level: 'warn',
         message: 'websocket rate limit exceeded',
         fields: { gateway: 'StormGateway', connection: expect.any(String), rateLimit: LIMIT },
@@ -282,13 +282,13 @@ describe('WebSocket load', () => {
       const times = (await measuring).map(({ ms }) => ms);
       // Every round trip answered, during the storm or after it, and the socket still open.
       expect(times).toHaveLength(ROUNDS - 1);
-      bystander.send('rtt after');
-      expect(await bystander.next()).toBe('rtt after');
+      bystander.sendText('rtt after');
+      expect(await bystander.recv()).toBe('rtt after');
       console.log(
         `22. rateLimit ${LIMIT.messages}/${LIMIT.per} ms: a 100,000-frame storm cut with 1008 after ${handled} handled frames, ` +
           `${cutMs.toFixed(1)} ms after it started; the bystander meanwhile: ${summary(times)}`,
       );
-      expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+      expect(bystander.raw.readyState).toBe(bystander.raw.OPEN);
       expect(polite.socket.destroyed).toBe(false);
     });
 
@@ -303,13 +303,13 @@ describe('WebSocket load', () => {
       const { app } = await serve(LimitedGateway);
 
       // Under the rate: a burst of 5, then one every 30 ms (the allowance refills one per 20 ms).
-      const steady = await connect(app, '/limited');
-      for (let i = 0; i < 5; i += 1) steady.send(`burst ${i}`);
-      for (let i = 0; i < 5; i += 1) expect(await steady.next()).toBe(`burst ${i}`);
+      const steady = await app.ws('/limited');
+      for (let i = 0; i < 5; i += 1) steady.sendText(`burst ${i}`);
+      for (let i = 0; i < 5; i += 1) expect(await steady.recv()).toBe(`burst ${i}`);
       for (let i = 0; i < 15; i += 1) {
         await new Promise((resolve) => setTimeout(resolve, 30));
-        steady.send(`paced ${i}`);
-        expect(await steady.next()).toBe(`paced ${i}`);
+        steady.sendText(`paced ${i}`);
+        expect(await steady.recv()).toBe(`paced ${i}`);
       }
 
       // Pings: ws answers each, and each counts; the sixth in a burst is one too many.
@@ -317,8 +317,8 @@ describe('WebSocket load', () => {
       pinger.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => frame(OPCODE.ping, `p${i}`))));
       expect(await pinger.closeFrame()).toEqual({ code: 1008, reason: 'rate limit exceeded: at most 5 messages per 100 ms' });
       expect(pinger.frames).toEqual([]);
-      steady.send('still welcome');
-      expect(await steady.next()).toBe('still welcome');
+      steady.sendText('still welcome');
+      expect(await steady.recv()).toBe('still welcome');
     });
 
     it('22. rateLimit values that cannot work fail bootstrap with a ConfigError', async () => {
@@ -384,7 +384,7 @@ describe('WebSocket load', () => {
     const { app, hub } = await serve(ChurnGateway);
     const url = app.url.replace(/^http/, 'ws') + '/churn';
     // Clients without a session cookie: sessions are lazy, so such a socket costs the store nothing.
-    const first = await connect(app, '/churn');
+    const first = await app.ws('/churn');
     expect(first.response.headers['set-cookie']).toBeUndefined();
     await first.close();
     const warnings: Error[] = [];
@@ -436,6 +436,6 @@ describe('WebSocket load', () => {
     expect(hub().sizes).toEqual(EMPTY_HUB);
     expect(await app.pubsub.members('room')).toEqual([]);
     expect(await connectionCount(app.server)).toBe(0);
-    expect(app.log.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
   }, 60_000);
 });

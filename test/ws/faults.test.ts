@@ -14,24 +14,23 @@ import {
   type Class,
   type Fallback,
 } from 'vela';
-import type { LogEntry } from '../support/memory-logger.js';
-import { start, type TestApp } from '../support/start.js';
-import { connect, deferred, type WsClient } from '../support/ws-client.js';
+import { startTestApp, type LogEntry, type TestApp, type TestSocket } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 async function serve(...gateways: Class[]) {
   @Module({ gateways })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 /** Connects to a gateway whose init replies with the connection id; returns the client and the id. */
-async function connectWithId(app: TestApp, path: string): Promise<{ client: WsClient; id: string }> {
-  const client = await connect(app, path);
-  return { client, id: String(await client.next()) };
+async function connectWithId(app: TestApp, path: string): Promise<{ client: TestSocket; id: string }> {
+  const client = await app.ws(path);
+  return { client, id: String(await client.recv()) };
 }
 
 function failures(app: TestApp): LogEntry[] {
-  return app.log.entries.filter((entry) => entry.level === 'error');
+  return app.logs.entries.filter((entry) => entry.level === 'error');
 }
 
 /** The one error logged, with its Error's message in place of the Error. */
@@ -67,18 +66,18 @@ describe('a handler that throws', () => {
       const { client, id } = await connectWithId(app, '/faulty');
       const { client: bystander } = await connectWithId(app, '/faulty');
 
-      client.send(frame);
+      client.sendText(frame);
       expect(await client.closed).toEqual({ code: 1011, reason: 'internal error' });
       expect(onlyFailure(app)).toEqual({
         message: 'gateway callback failed',
         fields: { gateway: 'FaultyGateway', connection: id, handler: 'FaultyGateway.handle', error },
       });
 
-      bystander.send('still served');
-      expect(await bystander.next()).toBe('ok still served');
+      bystander.sendText('still served');
+      expect(await bystander.recv()).toBe('ok still served');
       const { client: newcomer } = await connectWithId(app, '/faulty');
-      newcomer.send('welcome');
-      expect(await newcomer.next()).toBe('ok welcome');
+      newcomer.sendText('welcome');
+      expect(await newcomer.recv()).toBe('ok welcome');
     });
   }
 
@@ -101,7 +100,7 @@ describe('a handler that throws', () => {
       }
     }
     const app = await serve(InfoFaultGateway);
-    const client = await connect(app, '/info-fault');
+    const client = await app.ws('/info-fault');
 
     conns[0]!.info({ topic: 'explode' });
     expect((await client.closed).code).toBe(1011);
@@ -117,9 +116,9 @@ describe('a handler that throws', () => {
       }
     }
     const app = await serve(BadCloseGateway);
-    const client = await connect(app, '/bad-close');
+    const client = await app.ws('/bad-close');
 
-    client.send('close');
+    client.sendText('close');
     expect((await client.closed).code).toBe(1011);
     expect(onlyFailure(app).fields.error).toMatch(/^Close code 1006 cannot be sent/);
   });
@@ -139,7 +138,7 @@ describe('an init that fails', () => {
       }
     }
     const app = await serve(BadInitGateway);
-    const client = await connect(app, '/bad-init');
+    const client = await app.ws('/bad-init');
 
     expect(await client.closed).toEqual({ code: 1011, reason: 'internal error' });
     expect(onlyFailure(app).fields).toMatchObject({ gateway: 'BadInitGateway', handler: 'BadInitGateway.init', error: 'no room' });
@@ -163,7 +162,7 @@ describe('an init that fails', () => {
       }
     }
     const app = await serve(BadConstructorGateway);
-    const client = await connect(app, '/bad-constructor');
+    const client = await app.ws('/bad-constructor');
 
     expect((await client.closed).code).toBe(1011);
     expect(onlyFailure(app).fields).toMatchObject({ handler: 'BadConstructorGateway.init', error: 'cannot build' });
@@ -200,8 +199,8 @@ describe('a terminate that fails', () => {
       await reached.promise;
       // A round trip on a new socket: the server is up, and the failure was logged long before.
       const { client: next } = await connectWithId(app, '/bad-terminate');
-      next.send('alive');
-      expect(await next.next()).toBe('alive');
+      next.sendText('alive');
+      expect(await next.recv()).toBe('alive');
       expect(onlyFailure(app)).toEqual({
         message: 'gateway callback failed',
         fields: { gateway: 'BadTerminateGateway', connection: id, handler: 'BadTerminateGateway.terminate', error: 'cleanup failed' },
@@ -234,9 +233,9 @@ describe('a return that is not a gateway result', () => {
       ['tag', "[ 'nope' ]"],
     ]) {
       const app = await serve(answerGateway());
-      const client = await connect(app, '/answers');
+      const client = await app.ws('/answers');
 
-      client.send(frame!);
+      client.sendText(frame!);
       expect((await client.closed).code).toBe(1011);
       expect(onlyFailure(app).fields).toMatchObject({
         handler: 'AnswerGateway.answer',
@@ -250,11 +249,11 @@ describe('a return that is not a gateway result', () => {
 
   it('sends none of a reply holding a value that is not a frame', async () => {
     const app = await serve(answerGateway());
-    const client = await connect(app, '/answers');
+    const client = await app.ws('/answers');
 
-    client.send('frame');
+    client.sendText('frame');
     expect((await client.closed).code).toBe(1011);
-    await expect(client.next()).rejects.toThrow('closed (1011 internal error) before the next message');
+    await expect(client.recv()).rejects.toThrow('closed (1011 internal error) before the next message');
     expect(onlyFailure(app).fields.error).toBe('number 42 is not a frame: send a string, a Buffer or Uint8Array, or json(value).');
   });
 
@@ -273,13 +272,13 @@ describe('a return that is not a gateway result', () => {
     it("on the gateway: resolve(conn, returned)'s reply is sent, and the socket stays open", async () => {
       ErrorFallback.targets = [];
       const app = await serve(answerGateway('/answers', ErrorFallback));
-      const client = await connect(app, '/answers');
+      const client = await app.ws('/answers');
 
-      client.send('error');
-      expect(await client.next()).toBe('resolved: not_found');
-      client.send('again');
-      expect(await client.next()).toBe('plain again');
-      client.send('number');
+      client.sendText('error');
+      expect(await client.recv()).toBe('resolved: not_found');
+      client.sendText('again');
+      expect(await client.recv()).toBe('plain again');
+      client.sendText('number');
       expect(await client.closed).toEqual({ code: 4000, reason: 'unresolved 42' });
       expect(ErrorFallback.targets).toHaveLength(2);
       expect(ErrorFallback.targets[0]).toBeInstanceOf(Connection);
@@ -295,14 +294,14 @@ describe('a return that is not a gateway result', () => {
       @Module({ gateways: [answerGateway('/plain'), answerGateway('/own', ErrorFallback)] })
       @FallbackController(ModuleFallback)
       class AppModule {}
-      const app = await start(AppModule);
-      const plain = await connect(app, '/plain');
-      const own = await connect(app, '/own');
+      const app = await startTestApp(AppModule);
+      const plain = await app.ws('/plain');
+      const own = await app.ws('/own');
 
-      plain.send('error');
-      expect(await plain.next()).toBe('from the module');
-      own.send('error');
-      expect(await own.next()).toBe('resolved: not_found');
+      plain.sendText('error');
+      expect(await plain.recv()).toBe('from the module');
+      own.sendText('error');
+      expect(await own.recv()).toBe('resolved: not_found');
     });
 
     it('may resolve asynchronously', async () => {
@@ -313,12 +312,12 @@ describe('a return that is not a gateway result', () => {
         }
       }
       const app = await serve(answerGateway('/answers', AsyncFallback));
-      const client = await connect(app, '/answers');
+      const client = await app.ws('/answers');
 
-      client.send('tag');
-      client.send('next');
-      expect(await client.next()).toBe('later: ["nope"]');
-      expect(await client.next()).toBe('plain next');
+      client.sendText('tag');
+      client.sendText('next');
+      expect(await client.recv()).toBe('later: ["nope"]');
+      expect(await client.recv()).toBe('plain next');
     });
 
     it('closes with 1011 when the fallback returns what it cannot send either, naming both classes', async () => {
@@ -328,9 +327,9 @@ describe('a return that is not a gateway result', () => {
         }
       }
       const app = await serve(answerGateway('/answers', GarbageFallback));
-      const client = await connect(app, '/answers');
+      const client = await app.ws('/answers');
 
-      client.send('error');
+      client.sendText('error');
       expect((await client.closed).code).toBe(1011);
       expect(onlyFailure(app).fields).toMatchObject({
         handler: 'AnswerGateway.answer',
@@ -347,9 +346,9 @@ describe('a return that is not a gateway result', () => {
         }
       }
       const app = await serve(answerGateway('/answers', ThrowingFallback));
-      const client = await connect(app, '/answers');
+      const client = await app.ws('/answers');
 
-      client.send('error');
+      client.sendText('error');
       expect((await client.closed).code).toBe(1011);
       expect(onlyFailure(app).fields).toMatchObject({ handler: 'AnswerGateway.answer', error: 'fallback broke' });
     });

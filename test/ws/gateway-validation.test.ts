@@ -16,11 +16,11 @@ import {
   type Class,
   type WebSocketOptions,
 } from 'vela';
-import { start } from '../support/start.js';
+import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */
 async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await start(root).then(
+  const error: unknown = await startTestApp(root).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -55,7 +55,7 @@ describe('a gateway class', () => {
     @Module({ gateways: [FeedGateway] })
     class AppModule {}
 
-    await expect(start(AppModule)).resolves.toBeDefined();
+    await expect(startTestApp(AppModule)).resolves.toBeDefined();
   });
 
   it('needs @WebSocket when listed in gateways', async () => {
@@ -153,7 +153,7 @@ describe('gateway paths', () => {
     @Module({ imports: [ChatModule], gateways: [shared] })
     class AppModule {}
 
-    await expect(start(AppModule)).resolves.toBeDefined();
+    await expect(startTestApp(AppModule)).resolves.toBeDefined();
   });
 });
 

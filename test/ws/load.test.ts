@@ -2,8 +2,7 @@
 // every connection's state kept apart from the others'.
 import { describe, expect, it } from 'vitest';
 import { Module, OnMessage, WebSocket, reply } from 'vela';
-import { start } from '../support/start.js';
-import { connect, type WsClient } from '../support/ws-client.js';
+import { startTestApp, type TestSocket } from 'vela/testing';
 
 const SOCKETS = 500;
 const FRAMES = 20;
@@ -24,13 +23,13 @@ describe('under load', () => {
     }
     @Module({ gateways: [LoadGateway] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const clients = await Promise.all(Array.from({ length: SOCKETS }, () => connect(app, '/load')));
-    const run = async (client: WsClient, s: number) => {
-      for (let f = 0; f < FRAMES; f += 1) client.send(`${s}:${f}`);
+    const clients = await Promise.all(Array.from({ length: SOCKETS }, () => app.ws('/load')));
+    const run = async (client: TestSocket, s: number) => {
+      for (let f = 0; f < FRAMES; f += 1) client.sendText(`${s}:${f}`);
       const got: (string | Buffer)[] = [];
-      for (let f = 0; f < FRAMES; f += 1) got.push(await client.next(10_000));
+      for (let f = 0; f < FRAMES; f += 1) got.push(await client.recv({ timeout: 10_000 }));
       return got;
     };
     const results = await Promise.all(clients.map(run));
@@ -38,6 +37,6 @@ describe('under load', () => {
     results.forEach((got, s) => {
       expect(got).toEqual(Array.from({ length: FRAMES }, (_, f) => `${s}:${f}#${f + 1}`));
     });
-    expect(app.log.entries.filter((e) => e.level !== 'debug')).toEqual([]);
+    expect(app.logs.entries.filter((e) => e.level !== 'debug')).toEqual([]);
   });
 });

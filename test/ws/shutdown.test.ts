@@ -4,8 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Module, OnMessage, WebSocket, reply, type CloseReason } from 'vela';
-import { start } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
 
 describe('app.close()', () => {
   it("closes every socket with 1001 and resolves only after each async terminate has finished", async () => {
@@ -25,8 +24,8 @@ describe('app.close()', () => {
     }
     @Module({ gateways: [ShutGateway] })
     class AppModule {}
-    const app = await start(AppModule);
-    const clients = await Promise.all([1, 2, 3].map(() => connect(app, '/shut')));
+    const app = await startTestApp(AppModule);
+    const clients = await Promise.all([1, 2, 3].map(() => app.ws('/shut')));
 
     await app.close();
     events.push('app closed');
@@ -55,11 +54,11 @@ describe('app.close()', () => {
     }
     @Module({ gateways: [DeafGateway] })
     class AppModule {}
-    const app = await start(AppModule, { shutdownTimeout: 100 });
-    const polite = await connect(app, '/deaf');
-    const deaf = await connect(app, '/deaf');
+    const app = await startTestApp(AppModule, { shutdownTimeout: 100 });
+    const polite = await app.ws('/deaf');
+    const deaf = await app.ws('/deaf');
     // Reading nothing, it never sees the server's close frame, so never answers it.
-    (deaf.ws as unknown as { _socket: Socket })._socket.pause();
+    (deaf.raw as unknown as { _socket: Socket })._socket.pause();
 
     const started = Date.now();
     await app.close();
@@ -80,9 +79,9 @@ describe('app.close()', () => {
     }
     @Module({ gateways: [GoneGateway] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     await app.close();
 
-    await expect(connect(app, '/gone')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(app.ws('/gone')).rejects.toThrow(/ECONNREFUSED/);
   });
 });
