@@ -2,11 +2,11 @@
 // Bad UTF-8 (7), oversized frames (8), protocol violations (9) and malformed frames for JSON event
 // handlers (12) close only the offending socket, with the code RFC 6455 gives them, and the server
 // keeps nothing of it; malformed upgrades (10) and cross-site origins (11) never become sockets.
-// Frames are written byte for byte on bare TCP sockets (ws-support.ts): a real client library
+// Frames are written byte for byte on bare TCP sockets (test/ws/support.ts): a real client library
 // would refuse to send most of them.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Controller, Module, OnMessage, Route, WebSocket, json, reply, type Class, type WebSocketOptions } from 'vela';
-import { rawExchange } from './http-support.js';
+import { rawExchange } from '../reliability/http-support.js';
 import {
   EMPTY_HUB,
   Lifecycle,
@@ -17,7 +17,7 @@ import {
   frame,
   serveGateway as serve,
   upgradeRequest,
-} from './ws-support.js';
+} from './support.js';
 import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
 
 /**

@@ -1,4 +1,4 @@
-// Shared by the WebSocket reliability tests: a raw client that writes frames byte for byte (what no
+// Shared by the WebSocket battery tests (test/ws: load, faults, input, origin, depth): a raw client that writes frames byte for byte (what no
 // well-behaved library would send) and reads the server's frames, and ways to see that the server
 // kept nothing of a connection once it is gone: a forced GC that shows its Connection (and so its
 // process, timers and listeners) was collected, the Hub's sizes, the HTTP server's socket count.
@@ -32,7 +32,7 @@ afterEach(async () => {
 import { withHub } from '../pubsub/support.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 
-export { connectionCount } from './http-support.js';
+export { connectionCount } from '../reliability/http-support.js';
 export { eventually, withHub } from '../pubsub/support.js';
 
 /**

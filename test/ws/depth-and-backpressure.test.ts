@@ -18,7 +18,7 @@ import {
   type PubSubMessage,
   type WebSocketOptions,
 } from 'vela';
-import { Lifecycle, Tracked, eventually, serveGateway as serve, socketOf } from './ws-support.js';
+import { Lifecycle, Tracked, eventually, serveGateway as serve, socketOf } from './support.js';
 import { startTestApp, type LogEntry, type TestApp, type TestSocket } from 'vela/testing';
 import { deferred } from '../support/deferred.js';
 

@@ -3,7 +3,7 @@
 // victim's cookies; the refusal comes before sessions, middleware and security, and says the fix.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Module, WebSocket, memorySessionStore, type Class, type Middleware, type SessionStore, type WebSocketOptions } from 'vela';
-import { Lifecycle, Tracked, connectionCount } from './ws-support.js';
+import { Lifecycle, Tracked, connectionCount } from './support.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 
 /** What ran on the upgrade after the origin check: session store calls, gateway middleware, security. */
