@@ -5,19 +5,17 @@ import {
   Controller,
   HttpError,
   Module,
-  OnMessage,
   Route,
-  WebSocket,
   addLogFields,
   bootstrap,
   correlationId,
   json,
-  reply,
   status,
   wantsLogScope,
   type Middleware,
 } from '../../src/index.js';
 import { memoryLogger, startTestApp } from 'vela/testing';
+import { echoGateway } from '../fixtures/gateways.js';
 
 @Controller()
 class PagesController {
@@ -47,13 +45,7 @@ class PagesController {
   }
 }
 
-@WebSocket('/echo')
-class EchoGateway {
-  @OnMessage()
-  echo(text: string) {
-    return reply(text);
-  }
-}
+const EchoGateway = echoGateway();
 
 @Module({ controllers: [PagesController], gateways: [EchoGateway] })
 class AppModule {}

@@ -5,36 +5,17 @@ import {
   Comms,
   Controller,
   Module,
-  OnInfo,
-  OnMessage,
   Route,
-  WebSocket,
   json,
   redisPubSub,
   redisSessionStore,
-  reply,
-  type Connection,
   type Context,
   type SessionStore,
 } from 'vela';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { testPrefix } from './support.js';
 import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
-
-@WebSocket('/notifications')
-class NotificationsGateway {
-  init(conn: Connection) {
-    return reply(`session ${conn.sessionId}`);
-  }
-
-  @OnMessage()
-  ignore() {}
-
-  @OnInfo({ kind: 'mention' })
-  mention(msg: { by: string }) {
-    return reply(`mentioned by ${msg.by}`);
-  }
-}
+import { NotificationsGateway } from '../fixtures/gateways.js';
 
 @Controller({ prefix: '/api' })
 class MeController {

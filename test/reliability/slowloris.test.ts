@@ -6,8 +6,9 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, OnMessage, Route, WebSocket, json, reply, type BootstrapOptions } from 'vela';
+import { ConfigError, Controller, Module, Route, json, type BootstrapOptions } from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
+import { echoGateway } from '../fixtures/gateways.js';
 
 const SLOW_CLIENTS = 500; // half plain GETs, half upgrades
 const OPEN_BATCH = 100; // connections opened at once (the listen backlog is 511)
@@ -24,13 +25,7 @@ class PingController {
   }
 }
 
-@WebSocket('/echo', { heartbeat: 0 })
-class EchoGateway {
-  @OnMessage()
-  echo(text: string) {
-    return reply(text);
-  }
-}
+const EchoGateway = echoGateway('/echo', { heartbeat: 0 });
 
 @Module({ controllers: [PingController], gateways: [EchoGateway] })
 class AppModule {}

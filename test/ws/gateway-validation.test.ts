@@ -12,11 +12,10 @@ import {
   Route,
   WebSocket,
   json,
-  reply,
   type Class,
-  type WebSocketOptions,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
+import { echoGateway } from '../fixtures/gateways.js';
 
 /** The ConfigError that bootstrap rejects with. */
 async function bootError(root: Class): Promise<ConfigError> {
@@ -32,17 +31,6 @@ async function gatewaysError(...gateways: Class[]): Promise<string> {
   @Module({ gateways })
   class AppModule {}
   return (await bootError(AppModule)).message;
-}
-
-function echoGateway(path: string, options: WebSocketOptions = {}): Class {
-  @WebSocket(path, options)
-  class EchoGateway {
-    @OnMessage()
-    echo(text: string) {
-      return reply(text);
-    }
-  }
-  return EchoGateway;
 }
 
 describe('a gateway class', () => {

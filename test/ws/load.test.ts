@@ -36,6 +36,7 @@ import {
 } from './support.js';
 import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
 import { deferred } from '../support/deferred.js';
+import { echoGateway } from '../fixtures/gateways.js';
 
 const SOCKETS = 500;
 const FRAMES = 20;
@@ -340,14 +341,7 @@ describe('WebSocket load', () => {
         [null, 'must be an object, got null'],
       ];
       for (const [rateLimit, what] of cases) {
-        @WebSocket('/ws', { rateLimit: rateLimit as WebSocketOptions['rateLimit'] })
-        class EchoGateway {
-          @OnMessage()
-          echo(text: string) {
-            return reply(text);
-          }
-        }
-        const error = await serve(EchoGateway).then(
+        const error = await serve(echoGateway('/ws', { rateLimit: rateLimit as WebSocketOptions['rateLimit'] })).then(
           () => undefined,
           (thrown: unknown) => thrown,
         );
