@@ -1,7 +1,7 @@
 // startTestApp: an app booted the way a test wants it — a free port on 127.0.0.1, pub/sub in
 // memory, logs kept instead of printed, providers replaced — with an HTTP client and WebSockets
 // that share one cookie jar, as a browser's page and sockets do. app.close() closes all of it, so
-// the helpers need no test runner: call it in your afterEach.
+// the helpers need no test runner: call it (or closeTestApps()) in your afterEach.
 import { bootstrap, memoryPubSub, type App, type BootstrapOptions, type Class, type Provider } from '../index.js';
 import { CookieJar } from './cookie-jar.js';
 import { FetchClient, type HttpClient } from './http-client.js';
@@ -9,7 +9,7 @@ import { memoryLogger, type MemoryLogger } from './memory-logger.js';
 import { openSocket, UpgradeRefusedError, type SocketOptions, type TestSocket } from './ws-client.js';
 
 export interface TestAppOptions extends Omit<BootstrapOptions, 'port' | 'host' | 'logger' | 'overrides'> {
-  /** Default 0, a free port. Give one to start an app again where its clients expect it, e.g. to test that they reconnect. */
+  /** Default 0, a free port. Give one to start an app again where its clients expect it (reconnects). */
   port?: number;
   /** Replace the modules' providers, e.g. `[{ provide: MAILER, useValue: fakeMailer }]`. */
   providers?: Provider[];
@@ -45,9 +45,9 @@ export interface TestApp extends App, TestClient {
 }
 
 /**
- * Boots `root` for a test: a free port (or `port`) on 127.0.0.1, `memoryPubSub()`, logs in `app.logs`, no request
- * log lines, a 2 s `shutdownTimeout`, and `providers` replacing the modules' own. Other bootstrap
- * options (`sessions`, `middleware`, `views`, `pubsub`…) pass through.
+ * Boots `root` for a test: a free port (or `port`) on 127.0.0.1, `memoryPubSub()`, logs in
+ * `app.logs`, no request log lines, a 2 s `shutdownTimeout`, and `providers` replacing the modules'
+ * own. Other bootstrap options (`sessions`, `middleware`, `views`, `pubsub`…) pass through.
  *
  * @example
  * const app = await startTestApp(AppModule, { providers: [{ provide: UserStore, useValue: fakeStore }] });

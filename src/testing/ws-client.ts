@@ -12,7 +12,7 @@ export interface SocketOptions {
   headers?: Record<string, string>;
   /** Subprotocols offered in `Sec-WebSocket-Protocol`. */
   protocols?: string | string[];
-  /** Whether the socket answers the server's pings by itself (ws's `autoPong`); `false` plays a peer gone silent. Default true. */
+  /** Whether the socket answers the server's pings itself (ws's `autoPong`). Default true; false plays a silent peer. */
   autoPong?: boolean;
   /** How long to wait for the socket to open, and the default of `recv({ timeout })`, in ms. Default 1000. */
   timeout?: number;
@@ -89,7 +89,6 @@ const RECENT = 3;
 
 class QueuedSocket implements TestSocket {
   readonly closed: Promise<CloseReason>;
-  response!: IncomingMessage;
   readonly #ws: WebSocket;
   readonly #label: string;
   readonly #timeout: number;
@@ -99,6 +98,7 @@ class QueuedSocket implements TestSocket {
   readonly #recent: string[] = [];
   #received = 0;
   #closedWith?: CloseReason;
+  #response?: IncomingMessage;
 
   constructor(ws: WebSocket, label: string, timeout: number) {
     this.#ws = ws;
@@ -118,6 +118,16 @@ class QueuedSocket implements TestSocket {
 
   get raw(): WebSocket {
     return this.#ws;
+  }
+
+  get response(): IncomingMessage {
+    if (!this.#response) throw new Error(`${this.#label}: no 101 response yet`);
+    return this.#response;
+  }
+
+  /** Keeps the 101 response, which ws hands over just before 'open'. */
+  upgraded(response: IncomingMessage): void {
+    this.#response = response;
   }
 
   sendText(text: string): void {
@@ -256,7 +266,7 @@ export function openSocket(url: URL, label: string, jar: CookieJar, open: Set<()
       ws.terminate();
     }, timeout);
     ws.once('upgrade', (res) => {
-      socket.response = res;
+      socket.upgraded(res);
       keepCookies(res);
     });
     ws.once('unexpected-response', (_req, res) => {
