@@ -16,7 +16,7 @@ import {
   type Class,
   type Context,
   type Middleware,
-} from '../src/index.js';
+} from 'vela';
 import { memoryLogger, startTestApp } from 'vela/testing';
 
 @Controller()

@@ -15,7 +15,7 @@ import {
   type HttpMethod,
   type ResultHandler,
   type Security,
-} from '../src/index.js';
+} from 'vela';
 import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */

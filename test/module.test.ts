@@ -1,6 +1,6 @@
 // @Module trees: what imports bring into an app, and how a broken tree is reported.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Injectable, Module, Route, json, type Class, type Context } from '../src/index.js';
+import { ConfigError, Controller, Injectable, Module, Route, json, type Class, type Context } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket as RawSocket } from 'ws';
-import { Controller, Module, OnMessage, Route, WebSocket, reply, status, type Class } from '../../src/index.js';
+import { Controller, Module, OnMessage, Route, WebSocket, reply, status, type Class } from 'vela';
 import { browserMissing, launchChromium } from '../support/browser.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 

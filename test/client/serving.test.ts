@@ -2,7 +2,7 @@
 // dist/client/index.js (test/support/client-build.ts keeps it up to date with src/client).
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, status } from '../../src/index.js';
+import { Controller, Module, Route, status } from 'vela';
 import { rawRequest } from '../files/support.js';
 import { startTestApp } from 'vela/testing';
 

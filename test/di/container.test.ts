@@ -11,7 +11,7 @@ import {
   Route,
   json,
   type Class,
-} from '../../src/index.js';
+} from 'vela';
 import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller, Module, Route, sendfile, type Context } from '../../src/index.js';
+import { Controller, Module, Route, sendfile, type Context } from 'vela';
 import { FIXTURES, PUBLIC, SECRET, rawRequest, symlinkTree } from './support.js';
 import { startTestApp } from 'vela/testing';
 

@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, sendfile, type Context, type Result, type SendfileOptions } from '../../src/index.js';
+import { Controller, Module, Route, json, sendfile, type Context, type Result, type SendfileOptions } from 'vela';
 import { HELLO, PUBLIC, rawRequest } from './support.js';
 import { startTestApp } from 'vela/testing';
 

@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, Route, json, type Class, type StaticRoute } from '../../src/index.js';
+import { ConfigError, Controller, Module, Route, json, type Class, type StaticRoute } from 'vela';
 import { FIXTURES, HELLO, PUBLIC, rawRequest, symlinkTree } from './support.js';
 import { startTestApp } from 'vela/testing';
 

@@ -1,7 +1,7 @@
 // Request bodies: parsed once, before middleware and security, into ctx.request.body.
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, type Context } from '../../src/index.js';
+import { Controller, Module, Route, json, type Context } from 'vela';
 import { startTestApp, type TestApp, type TestAppOptions } from 'vela/testing';
 
 @Controller()

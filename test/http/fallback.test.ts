@@ -10,7 +10,7 @@ import {
   status,
   type Context,
   type Fallback,
-} from '../../src/index.js';
+} from 'vela';
 import { startTestApp } from 'vela/testing';
 
 /** The fallback of API.md: `['error', reason]` becomes a 404 with the reason. */

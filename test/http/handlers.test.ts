@@ -1,6 +1,6 @@
 // Custom result tags: registered by a module or on the app, then returned by controllers as tuples.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, Route, type Context, type ResultHandler } from '../../src/index.js';
+import { ConfigError, Controller, Module, Route, type Context, type ResultHandler } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 const xml: ResultHandler = (ctx: Context, body: string) => {

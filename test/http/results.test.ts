@@ -1,6 +1,6 @@
 // Results: the built-in tags (json, status, redirect), as helpers and as tuple literals.
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, redirect, status, type Context, type Result } from '../../src/index.js';
+import { Controller, Module, Route, json, redirect, status, type Context, type Result } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 /** One controller method returning `result`, mounted at `/r` for GET and POST. */

@@ -1,6 +1,6 @@
 // Routing: how @Controller prefixes and @Route paths and methods become answers (and 404/405).
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, type Context, type Middleware } from '../../src/index.js';
+import { Controller, Module, Route, json, type Context, type Middleware } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 describe('@Route(path)', () => {

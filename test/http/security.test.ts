@@ -1,6 +1,6 @@
 // Security functions: Nova's per-group (and per-route) gate, and what each of its answers means.
 import { describe, expect, it } from 'vitest';
-import { Controller, HttpError, Module, Route, json, redirect, status, type Context, type Security } from '../../src/index.js';
+import { Controller, HttpError, Module, Route, json, redirect, status, type Context, type Security } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 /** A controller guarded by `security`, with `/guarded` echoing `ctx.state.auth`. */

@@ -1,7 +1,7 @@
 // Status routes and error pages: `@Route(404)` methods, thrown errors, and the default page that
 // follows Accept.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller, HttpError, Module, Route, json, status, type Context } from '../../src/index.js';
+import { Controller, HttpError, Module, Route, json, status, type Context } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 const HTML = { accept: 'text/html' };

@@ -17,7 +17,7 @@ import {
   type Context,
   type Middleware,
   type Logger,
-} from '../../src/index.js';
+} from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
 import { deferred } from '../support/deferred.js';
 

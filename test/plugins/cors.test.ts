@@ -1,7 +1,7 @@
 // cors(): which origins get a grant, preflights, credentials, grants on error pages, and what
 // works globally versus on a route group.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, Route, cors, json, type CorsOptions } from '../../src/index.js';
+import { ConfigError, Controller, Module, Route, cors, json, type CorsOptions } from 'vela';
 import { startTestApp } from 'vela/testing';
 
 const ALLOWED = 'https://app.example.com';

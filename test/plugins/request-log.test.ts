@@ -13,7 +13,7 @@ import {
   status,
   wantsLogScope,
   type Middleware,
-} from '../../src/index.js';
+} from 'vela';
 import { memoryLogger, startTestApp } from 'vela/testing';
 import { echoGateway } from '../fixtures/gateways.js';
 

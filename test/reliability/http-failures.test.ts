@@ -24,7 +24,7 @@ import {
   view,
   type Context,
   type Security,
-} from '../../src/index.js';
+} from 'vela';
 import { connectionCount, rawExchange, timedRequest, trackSockets } from './http-support.js';
 import { startTestApp } from 'vela/testing';
 

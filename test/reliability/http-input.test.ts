@@ -5,7 +5,7 @@
 import { Agent, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection, Controller, Module, OnMessage, Route, WebSocket, json, redirect, type Context } from '../../src/index.js';
+import { Connection, Controller, Module, OnMessage, Route, WebSocket, json, redirect, type Context } from 'vela';
 import { sameOrigin } from '../../src/http/same-origin.js';
 import { PUBLIC } from '../files/support.js';
 import { rawExchange, timedRequest } from './http-support.js';

@@ -18,7 +18,7 @@ import {
   type Middleware,
   type ResultHandler,
   type ViewEngine,
-} from '../../src/index.js';
+} from 'vela';
 import { defaultViewName } from '../../src/views/view-handlers.js';
 import { startTestApp } from 'vela/testing';
 

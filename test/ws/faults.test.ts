@@ -264,7 +264,7 @@ describe('a return that is not a gateway result', () => {
 
     client.sendText('frame');
     expect((await client.closed).code).toBe(1011);
-    await expect(client.recv()).rejects.toThrow('closed (1011 internal error) before the next message');
+    await expect(client.recv()).rejects.toThrow('closed with 1011 "internal error" before a message arrived');
     expect(onlyFailure(app).fields.error).toBe('number 42 is not a frame: send a string, a Buffer or Uint8Array, or json(value).');
   });
 

@@ -85,7 +85,7 @@ describe('what a handler returns', () => {
     client.sendText('kick');
     client.sendText('too late');
     expect(await client.closed).toEqual({ code: 4001, reason: 'kicked' });
-    await expect(client.recv()).rejects.toThrow('socket on /ctl closed (4001 kicked) before the next message');
+    await expect(client.recv()).rejects.toThrow('closed with 4001 "kicked" before a message arrived');
     expect(ControlGateway.calls).toEqual(['kick']);
   });
 

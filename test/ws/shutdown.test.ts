@@ -3,6 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { WebSocket as WsClient } from 'ws';
 import { Module, OnMessage, WebSocket, reply, type CloseReason } from 'vela';
 import { startTestApp } from 'vela/testing';
 
@@ -82,6 +83,12 @@ describe('app.close()', () => {
     const app = await startTestApp(AppModule);
     await app.close();
 
-    await expect(app.ws('/gone')).rejects.toThrow(/ECONNREFUSED/);
+    // A bare client: app.ws itself refuses to open a socket on a closed app, before the server could.
+    const late = new WsClient(`${app.url.replace(/^http/, 'ws')}/gone`);
+    const opened = new Promise((resolve, reject) => {
+      late.once('open', resolve);
+      late.once('error', reject);
+    });
+    await expect(opened).rejects.toThrow(/ECONNREFUSED/);
   });
 });
