@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Files whose tests take over a second each (npm install, tsc, a browser, child processes, load and
-// soak runs): project 'slow'. `npm test` runs both projects; `npm run test:quick` only 'quick'.
+// soak runs): project 'slow'. `npm test` runs both projects, each file isolated; `npm run
+// test:quick` runs 'quick' only, two files at a time in workers that keep their modules between
+// files (--no-isolate: loading the framework once per worker instead of once per file halves it).
 const SLOW = [
   // Child processes: npm install, tsc, node, the CLI, Chromium.
   'test/cli/main.test.ts',
