@@ -14,6 +14,7 @@ import {
 } from 'vela';
 import { sessionCookie } from '../session/support.js';
 import { startTestApp, type TestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -81,7 +82,7 @@ async function client(options: CsrfOptions = {}, boot: BootstrapOptions = {}): P
   const fetch = async (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (cookie) headers.set('cookie', `session_id=${cookie}`);
-    const res = await fetchWithoutJar(app, path, { ...init, headers });
+    const res = await plainFetch(app, path, { ...init, headers });
     // As a browser: a new cookie replaces the old one (regenerate), an empty one clears it.
     const set = sessionCookie(res);
     if (set) cookie = set.value || undefined;
@@ -175,7 +176,7 @@ describe('csrf() on unsafe requests', () => {
     const { app, token } = await client();
     const stolen = await token();
 
-    const res = await fetchWithoutJar(app, '/submit', withHeader(stolen));
+    const res = await plainFetch(app, '/submit', withHeader(stolen));
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ forbidden: NO_TOKEN });
     expect(res.headers.getSetCookie()).toEqual([]);
@@ -184,7 +185,7 @@ describe('csrf() on unsafe requests', () => {
   it('makes a token only for a request that reads it: a GET that renders no form starts no session', async () => {
     const { app } = await client();
 
-    const res = await fetchWithoutJar(app, '/submit', { method: 'OPTIONS' });
+    const res = await plainFetch(app, '/submit', { method: 'OPTIONS' });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
   });
@@ -316,7 +317,7 @@ describe('csrf() as route group middleware', () => {
     const fetch = async (path: string, init: RequestInit = {}) => {
       const headers = new Headers(init.headers);
       if (cookie) headers.set('cookie', `session_id=${cookie}`);
-      const res = await fetchWithoutJar(app, path, { ...init, headers });
+      const res = await plainFetch(app, path, { ...init, headers });
       cookie ??= sessionCookie(res)?.value;
       return res;
     };
@@ -351,8 +352,3 @@ describe('csrf() as route group middleware', () => {
     );
   });
 });
-
-/** fetch without app.http's cookie jar: these tests send (or withhold) the cookie themselves. */
-function fetchWithoutJar(app: { url: string }, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(app.url + path, init);
-}

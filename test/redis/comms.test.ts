@@ -15,6 +15,7 @@ import {
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { testPrefix } from './support.js';
 import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 import { NotificationsGateway } from '../fixtures/gateways.js';
 
 @Controller({ prefix: '/api' })
@@ -49,7 +50,7 @@ async function twoNodes(): Promise<[TestApp, TestApp]> {
 
 /** A browser: its cookie comes from `home`; its sockets open wherever it is told. */
 async function browser(home: TestApp) {
-  const res = await fetchWithoutJar(home, '/api/me');
+  const res = await plainFetch(home, '/api/me');
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   const { session } = (await res.json()) as { session: string };
   const socket = async (app: TestApp): Promise<TestSocket> => {
@@ -108,8 +109,3 @@ describe.skipIf(redisMissing)('Comms across nodes', () => {
     expect(await adaOnB.recv()).toBe('only you');
   });
 });
-
-/** fetch without app.http's cookie jar: these tests send (or withhold) the cookie themselves. */
-function fetchWithoutJar(app: { url: string }, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(app.url + path, init);
-}

@@ -22,7 +22,8 @@ const servers = new Set<RedisServer>();
 const proxies = new Set<RedisProxy>();
 const nodes = new Set<ChildNode>();
 
-// Whichever of this and start.ts's afterEach runs first, an app closes fine with its Redis gone.
+// Whichever of this and closeTestApps (test/support/close-apps.ts) runs first, an app closes fine
+// with its Redis gone.
 afterEach(async () => {
   await Promise.all([...nodes].map((node) => node.kill('SIGKILL')));
   await Promise.all([...proxies].map((proxy) => proxy.close()));

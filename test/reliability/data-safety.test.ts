@@ -26,6 +26,7 @@ import { Gate, eventually } from '../pubsub/support.js';
 import { idOf, manualClock, sessionCookie, withSession } from '../session/support.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
 import { startTestApp, type TestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 describe('25. broadcast under load', () => {
   @WebSocket('/load')
@@ -224,7 +225,7 @@ async function accountApp(kind: StoreKind, ttl?: number) {
   const { store, raw } = kind.create();
   const app = await startTestApp(AccountModule, { sessions: { store, ttl } });
   const send = (path: string, id?: string, body?: unknown) =>
-    fetchWithoutJar(app, path, {
+    plainFetch(app, path, {
       method: body === undefined ? 'GET' : 'POST',
       headers: { ...(id ? { cookie: `session_id=${id}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -360,11 +361,11 @@ describe('26. sessions', () => {
     const store = memorySessionStore({ now: clock.now });
     const app = await startTestApp(AccountModule, { sessions: { store, ttl: 60_000 } });
     const whoami = async (id: string) => {
-      const res = await fetchWithoutJar(app, '/whoami', withSession(id));
+      const res = await plainFetch(app, '/whoami', withSession(id));
       return { ...((await res.json()) as { id: string; cart: string[] | null }), cookie: sessionCookie(res)?.value };
     };
-    const id = sessionCookie(await fetchWithoutJar(app, '/whoami'))!.value;
-    await fetchWithoutJar(app, '/cart/tea', { method: 'POST', ...withSession(id) });
+    const id = sessionCookie(await plainFetch(app, '/whoami'))!.value;
+    await plainFetch(app, '/cart/tea', { method: 'POST', ...withSession(id) });
 
     clock.advance(50_000);
     expect(await whoami(id)).toEqual({ id: idOf(id), user: null, cart: ['tea'], cookie: undefined }); // used: 60 s more from now
@@ -391,8 +392,3 @@ describe('26. sessions', () => {
     console.info(`[26] Redis store: a 500 ms session was gone ${expiredAfterMs} ms after its last save`);
   });
 });
-
-/** fetch without app.http's cookie jar: these tests send (or withhold) the cookie themselves. */
-function fetchWithoutJar(app: { url: string }, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(app.url + path, init);
-}

@@ -18,6 +18,7 @@ import {
 } from 'vela';
 import { failingStore, idOf, manualClock, recordingStore, sessionCookie, SessionModule, signedCookie, TEST_SECRET, withSession } from './support.js';
 import { startTestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 const ID_SHAPE = /^[A-Za-z0-9_-]{32}$/;
 /** The cookie's value: the id, a dot, its HMAC-SHA256 signature in base64url. */
@@ -25,7 +26,7 @@ const COOKIE_SHAPE = /^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/;
 
 async function sessionsApp(store: SessionStore = memorySessionStore(), ttl?: number) {
   const app = await startTestApp(SessionModule, { sessions: { store, ttl, secret: TEST_SECRET } });
-  const get = (path: string, cookie?: string) => fetchWithoutJar(app, path, cookie ? withSession(cookie) : undefined);
+  const get = (path: string, cookie?: string) => plainFetch(app, path, cookie ? withSession(cookie) : undefined);
   /** A fresh client's first request that reads its id: its session cookie. */
   const newSession = async () => sessionCookie(await get('/session'))!.value;
   return Object.assign(app, { get, newSession });
@@ -47,14 +48,14 @@ describe('the session cookie on first contact', () => {
     const app = await sessionsApp();
     app.koa.proxy = true;
 
-    const res = await fetchWithoutJar(app, '/session', { headers: { 'x-forwarded-proto': 'https' } });
+    const res = await plainFetch(app, '/session', { headers: { 'x-forwarded-proto': 'https' } });
     expect(sessionCookie(res)!.attributes).toEqual({ path: '/', samesite: 'lax', secure: '', httponly: '' });
   });
 
   it('is not Secure when a proxy says https but the app does not trust proxies', async () => {
     const app = await sessionsApp();
 
-    const res = await fetchWithoutJar(app, '/session', { headers: { 'x-forwarded-proto': 'https' } });
+    const res = await plainFetch(app, '/session', { headers: { 'x-forwarded-proto': 'https' } });
     expect(sessionCookie(res)!.attributes).not.toHaveProperty('secure');
   });
 
@@ -94,7 +95,7 @@ describe('the session cookie on first contact', () => {
     const id = 'R'.repeat(32);
     const { signedIds } = await import('../../src/session/signed-id.js');
 
-    const res = await fetchWithoutJar(app, '/session', withSession(signedIds(older, 'test').sign(id)));
+    const res = await plainFetch(app, '/session', withSession(signedIds(older, 'test').sign(id)));
     expect(((await res.json()) as { id: string }).id).toBe(id);
     expect(sessionCookie(res)!.value).toBe(signedCookie(id));
   });
@@ -191,7 +192,7 @@ describe('a second session middleware on the same request', () => {
   it('fails the request with 500 and logs how to configure the one bootstrap runs', async () => {
     const app = await startTestApp(SessionModule, { middleware: [sessionMiddleware({ secret: TEST_SECRET })] });
 
-    const res = await fetchWithoutJar(app, '/session');
+    const res = await plainFetch(app, '/session');
     expect(res.status).toBe(500);
     expect(res.headers.getSetCookie()).toEqual([]);
     expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
@@ -246,10 +247,10 @@ describe('sessionMiddleware options', () => {
   it('names the cookie after { cookie }', async () => {
     const app = await startTestApp(SessionModule, { sessions: { cookie: 'sid' } });
 
-    const first = await fetchWithoutJar(app, '/session');
+    const first = await plainFetch(app, '/session');
     const cookie = sessionCookie(first, 'sid')!.value;
     expect(sessionCookie(first)).toBeUndefined();
-    const again = await fetchWithoutJar(app, '/session', withSession(cookie, 'sid'));
+    const again = await plainFetch(app, '/session', withSession(cookie, 'sid'));
     expect(again.headers.getSetCookie()).toEqual([]);
     expect(((await again.json()) as { id: string }).id).toBe(idOf(cookie));
   });
@@ -361,17 +362,12 @@ describe('on a WebSocket upgrade request', () => {
   it("gives a gateway's security the session of the HTTP requests that came before", async () => {
     const store = memorySessionStore();
     const app = await gatewayApp(store);
-    const id = sessionCookie(await fetchWithoutJar(app, '/session'))!.value;
+    const id = sessionCookie(await plainFetch(app, '/session'))!.value;
 
     await expect(connect(`${app.url}/ws`, { cookie: `session_id=${id}` })).rejects.toThrow('HTTP 401');
-    await fetchWithoutJar(app, '/set?key=user&value="ada"', withSession(id));
+    await plainFetch(app, '/set?key=user&value="ada"', withSession(id));
     const { socket, setCookie } = await connect(`${app.url}/ws`, { cookie: `session_id=${id}` });
     expect(setCookie).toEqual([]);
     socket.close();
   });
 });
-
-/** fetch without app.http's cookie jar: these tests send (or withhold) the cookie themselves. */
-function fetchWithoutJar(app: { url: string }, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(app.url + path, init);
-}

@@ -4,13 +4,14 @@ import { memorySessionStore, type SessionStore } from 'vela';
 import { RequestSession } from '../../src/session/session.js';
 import { idOf, recordingStore, sessionCookie, SessionModule, withSession } from './support.js';
 import { startTestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 /** For a RequestSession built by hand, outside the middleware: destroy and regenerate are not called. */
 const NO_HOOKS = { start: () => 'C'.repeat(32), destroy: async () => {}, regenerate: async () => 'B'.repeat(32) };
 
 async function sessionsApp(store: SessionStore = memorySessionStore()) {
   const app = await startTestApp(SessionModule, { sessions: { store } });
-  const get = (path: string, id?: string) => fetchWithoutJar(app, path, id ? withSession(id) : undefined);
+  const get = (path: string, id?: string) => plainFetch(app, path, id ? withSession(id) : undefined);
   const values = async (id: string, keys: string) => ((await (await get(`/session?keys=${keys}`, id)).json()) as { values: unknown }).values;
   const newSession = async () => sessionCookie(await get('/session'))!.value;
   return Object.assign(app, { get, values, newSession });
@@ -153,8 +154,3 @@ describe('#destroy', () => {
     );
   });
 });
-
-/** fetch without app.http's cookie jar: these tests send (or withhold) the cookie themselves. */
-function fetchWithoutJar(app: { url: string }, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(app.url + path, init);
-}
