@@ -10,12 +10,14 @@ import {
   HandlerRegistry,
   Module,
   Route,
+  bootstrap,
   json,
+  type App,
   type Class,
   type Context,
   type Middleware,
-} from '../src/index.js';
-import { start } from './support/start.js';
+} from 'vela';
+import { memoryLogger, startTestApp } from 'vela/testing';
 
 @Controller()
 class HomeController {
@@ -26,6 +28,11 @@ class HomeController {
 }
 @Module({ controllers: [HomeController] })
 class HomeModule {}
+
+/** bootstrap() with no port, so PORT decides: startTestApp always passes one. */
+function bootWithoutPort(): Promise<App> {
+  return bootstrap(HomeModule, { host: '127.0.0.1', logger: memoryLogger(), requestLog: false });
+}
 
 /** A controller whose one request waits for the test: `entered` when it starts, done on `release()`. */
 function slowApp(): { AppModule: Class; entered: Promise<void>; release: () => void } {
@@ -108,27 +115,31 @@ describe('bootstrap({ port })', () => {
   });
 
   it('picks a free port for 0, and app.url points at it', async () => {
-    const app = await start(HomeModule, { port: 0 });
+    const app = await startTestApp(HomeModule, { port: 0 });
     expect(app.port).toBeGreaterThan(0);
     expect(app.url).toBe(`http://127.0.0.1:${app.port}`);
-    expect((await app.fetch('/')).status).toBe(200);
+    expect((await app.http.fetch('/')).status).toBe(200);
   });
 
   it('uses the PORT environment variable when no port is given', async () => {
     const [port] = await freePorts(1);
     process.env.PORT = String(port);
 
-    const app = await start(HomeModule, { port: undefined });
-    expect(app.port).toBe(port);
-    expect(app.url).toBe(`http://127.0.0.1:${port}`);
-    expect((await app.fetch('/')).status).toBe(200);
+    const app = await bootWithoutPort();
+    try {
+      expect(app.port).toBe(port);
+      expect(app.url).toBe(`http://127.0.0.1:${port}`);
+      expect((await fetch(`${app.url}/`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 
   it('prefers an explicit port over PORT', async () => {
     const [fromEnv, explicit] = await freePorts(2);
     process.env.PORT = String(fromEnv);
 
-    const app = await start(HomeModule, { port: explicit });
+    const app = await startTestApp(HomeModule, { port: explicit });
     expect(app.port).toBe(explicit);
     expect(await tryConnect(fromEnv!)).toBe('ECONNREFUSED');
   });
@@ -136,7 +147,7 @@ describe('bootstrap({ port })', () => {
   it('rejects a PORT that is not a port number', async () => {
     process.env.PORT = 'eighty';
 
-    const error: unknown = await start(HomeModule, { port: undefined }).catch((e: unknown) => e);
+    const error: unknown = await bootWithoutPort().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe('Port eighty is not a valid port: use 0–65535 (0 picks a free port).');
   });
@@ -144,7 +155,7 @@ describe('bootstrap({ port })', () => {
   it('rejects a port in use with a ConfigError saying so', async () => {
     const blocker = await occupyPort();
     try {
-      const error: unknown = await start(HomeModule, { port: blocker.port }).catch((e: unknown) => e);
+      const error: unknown = await startTestApp(HomeModule, { port: blocker.port }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as Error).message).toBe(
         `Port ${blocker.port} is already in use: stop the other server, or set PORT / bootstrap({ port }).`,
@@ -158,7 +169,7 @@ describe('bootstrap({ port })', () => {
 
 describe('App', () => {
   it('exposes the Koa app, the listening Node server and the handler registry', async () => {
-    const app = await start(HomeModule);
+    const app = await startTestApp(HomeModule);
     expect(app.koa).toBeInstanceOf(Koa);
     expect(app.server).toBeInstanceOf(Server);
     expect(app.server.listening).toBe(true);
@@ -178,12 +189,12 @@ describe('App', () => {
     @Module({ controllers: [FeedController] })
     class AppModule {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     app.handlers.register('xml', (ctx: Context, body: string) => {
       ctx.type = 'application/xml';
       ctx.body = body;
     });
-    const res = await app.fetch('/feed');
+    const res = await app.http.fetch('/feed');
     expect(res.headers.get('content-type')).toMatch(/^application\/xml/);
     expect(await res.text()).toBe('<feed/>');
   });
@@ -203,12 +214,12 @@ describe('bootstrap({ middleware })', () => {
       await next();
     };
 
-    const app = await start(HomeModule, { middleware: [first, second] });
-    const home = await app.fetch('/');
+    const app = await startTestApp(HomeModule, { middleware: [first, second] });
+    const home = await app.http.fetch('/');
     expect(await home.json()).toEqual({ seen: 'global' });
     expect(home.headers.get('x-request-id')).toBe('r-1');
 
-    const missing = await app.fetch('/nowhere');
+    const missing = await app.http.fetch('/nowhere');
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-request-id')).toBe('r-1');
     expect(calls).toEqual(['first', 'second', 'first', 'second']);
@@ -220,8 +231,8 @@ describe('bootstrap({ middleware })', () => {
       ctx.body = 'maintenance';
     };
 
-    const app = await start(HomeModule, { middleware: [maintenance] });
-    const res = await app.fetch('/');
+    const app = await startTestApp(HomeModule, { middleware: [maintenance] });
+    const res = await app.http.fetch('/');
     expect(res.status).toBe(503);
     expect(await res.text()).toBe('maintenance');
   });
@@ -230,7 +241,7 @@ describe('bootstrap({ middleware })', () => {
 describe('#close', () => {
   it('stops accepting at once, lets an in-flight request finish, then resolves', { timeout: 3000 }, async () => {
     const { AppModule, entered, release } = slowApp();
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     const inFlight = get(`${app.url}/slow`);
     await entered;
 
@@ -248,7 +259,7 @@ describe('#close', () => {
   });
 
   it('does not wait for idle keep-alive connections', { timeout: 3000 }, async () => {
-    const app = await start(HomeModule);
+    const app = await startTestApp(HomeModule);
     expect((await get(`${app.url}/`)).status).toBe(200);
 
     await app.close();
@@ -257,7 +268,7 @@ describe('#close', () => {
 
   it('cuts requests still running after shutdownTimeout', { timeout: 3000 }, async () => {
     const { AppModule, entered, release } = slowApp();
-    const app = await start(AppModule, { shutdownTimeout: 200 });
+    const app = await startTestApp(AppModule, { shutdownTimeout: 200 });
     const inFlight = get(`${app.url}/slow`).then(
       () => 'answered',
       (error: NodeJS.ErrnoException) => error.code,
@@ -270,7 +281,7 @@ describe('#close', () => {
   });
 
   it('can be called more than once', async () => {
-    const app = await start(HomeModule);
+    const app = await startTestApp(HomeModule);
     const first = app.close();
     const second = app.close();
     await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);

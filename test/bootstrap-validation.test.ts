@@ -15,12 +15,12 @@ import {
   type HttpMethod,
   type ResultHandler,
   type Security,
-} from '../src/index.js';
-import { start } from './support/start.js';
+} from 'vela';
+import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */
 async function bootError(root: Class, options?: BootstrapOptions): Promise<ConfigError> {
-  const error: unknown = await start(root, options).then(
+  const error: unknown = await startTestApp(root, options).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -111,8 +111,8 @@ describe('routes', () => {
     @Module({ controllers: [ArticlesController] })
     class AppModule {}
 
-    const app = await start(AppModule);
-    expect(await (await app.fetch('/a', { method: 'POST' })).json()).toBe('post');
+    const app = await startTestApp(AppModule);
+    expect(await (await app.http.fetch('/a', { method: 'POST' })).json()).toBe('post');
   });
 
   it("rejects a path that does not start with '/'", async () => {
@@ -292,7 +292,7 @@ describe('providers', () => {
     @Module({ imports: [UsersModule], providers: [UserStore] })
     class AppModule {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect(app.get(UserStore)).toBeInstanceOf(UserStore);
     expect(built).toBe(1);
   });
@@ -371,7 +371,7 @@ describe('the port', () => {
     class AppModule {}
     const port = await freePort();
 
-    await expect(start(AppModule, { port })).rejects.toBe(FAIL);
+    await expect(startTestApp(AppModule, { port })).rejects.toBe(FAIL);
     expect(await tryConnect(port)).toBe('ECONNREFUSED');
   });
 });

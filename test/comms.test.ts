@@ -1,22 +1,8 @@
 // Comms (Rwf): reach every socket of a session by its id, from a controller, on any gateway.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Comms, Controller, Module, OnInfo, OnMessage, Route, WebSocket, json, reply, type Connection, type Context } from 'vela';
+import { Comms, Controller, Module, Route, json, type Context } from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
-
-@WebSocket('/notifications')
-class NotificationsGateway {
-  init(conn: Connection) {
-    return reply(`session ${conn.sessionId}`);
-  }
-
-  @OnMessage()
-  ignore() {}
-
-  @OnInfo({ kind: 'mention' })
-  mention(msg: { by: string }) {
-    return reply(`mentioned by ${msg.by}`);
-  }
-}
+import { NotificationsGateway } from './fixtures/gateways.js';
 
 @Controller({ prefix: '/api' })
 class NotifyController {

@@ -1,11 +1,11 @@
 // @Module trees: what imports bring into an app, and how a broken tree is reported.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Injectable, Module, Route, json, type Class, type Context } from '../src/index.js';
-import { start } from './support/start.js';
+import { ConfigError, Controller, Injectable, Module, Route, json, type Class, type Context } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */
 async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await start(root).then(
+  const error: unknown = await startTestApp(root).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -27,8 +27,8 @@ describe('@Module({ imports })', () => {
     @Module({ imports: [UsersModule] })
     class AppModule {}
 
-    const app = await start(AppModule);
-    const res = await app.fetch('/users');
+    const app = await startTestApp(AppModule);
+    const res = await app.http.fetch('/users');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(['ada']);
   });
@@ -53,8 +53,8 @@ describe('@Module({ imports })', () => {
     @Module({ imports: [StoreModule], controllers: [UsersController] })
     class AppModule {}
 
-    const app = await start(AppModule);
-    expect(await (await app.fetch('/users')).json()).toEqual(['ada']);
+    const app = await startTestApp(AppModule);
+    expect(await (await app.http.fetch('/users')).json()).toEqual(['ada']);
     expect(app.get(UserStore)).toBeInstanceOf(UserStore);
   });
 
@@ -75,8 +75,8 @@ describe('@Module({ imports })', () => {
     @Module({ imports: [CsvModule], controllers: [ReportController] })
     class AppModule {}
 
-    const app = await start(AppModule);
-    const res = await app.fetch('/report');
+    const app = await startTestApp(AppModule);
+    const res = await app.http.fetch('/report');
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(await res.text()).toBe('a,b');
   });
@@ -109,8 +109,8 @@ describe('@Module({ imports })', () => {
     @Module({ imports: [LeftModule, RightModule] })
     class AppModule {}
 
-    const app = await start(AppModule);
-    expect(await (await app.fetch('/health')).text()).toBe('ok');
+    const app = await startTestApp(AppModule);
+    expect(await (await app.http.fetch('/health')).text()).toBe('ok');
     expect(built).toBe(1);
   });
 
@@ -153,7 +153,7 @@ describe('bootstrap(root)', () => {
     @Module()
     class AppModule {}
 
-    const app = await start(AppModule);
-    expect((await app.fetch('/')).status).toBe(404);
+    const app = await startTestApp(AppModule);
+    expect((await app.http.fetch('/')).status).toBe(404);
   });
 });

@@ -12,6 +12,8 @@ export interface SocketOptions {
   headers?: Record<string, string>;
   /** Subprotocols offered in `Sec-WebSocket-Protocol`. */
   protocols?: string | string[];
+  /** Whether the socket answers the server's pings itself (ws's `autoPong`). Default true; false plays a silent peer. */
+  autoPong?: boolean;
   /** How long to wait for the socket to open, and the default of `recv({ timeout })`, in ms. Default 1000. */
   timeout?: number;
 }
@@ -31,6 +33,13 @@ export interface RecvOptions {
  * expect(await ws.recvJson()).toEqual({ typing: true });
  */
 export interface TestSocket {
+  /**
+   * The `ws` client underneath, for what this wrapper does not cover: its `readyState`, pings,
+   * a frame sent with options of your own (`socket.raw.send(bytes, { binary: false })`).
+   */
+  readonly raw: WebSocket;
+  /** The server's `101 Switching Protocols` response, e.g. to read a header it set on the upgrade. */
+  readonly response: IncomingMessage;
   /** Settles with the close code and reason once the socket has closed, whoever closed it. */
   readonly closed: Promise<CloseReason>;
   /** A text frame, for `@OnMessage()`. */
@@ -89,6 +98,7 @@ class QueuedSocket implements TestSocket {
   readonly #recent: string[] = [];
   #received = 0;
   #closedWith?: CloseReason;
+  #response?: IncomingMessage;
 
   constructor(ws: WebSocket, label: string, timeout: number) {
     this.#ws = ws;
@@ -104,6 +114,20 @@ class QueuedSocket implements TestSocket {
         resolve(closedWith);
       });
     });
+  }
+
+  get raw(): WebSocket {
+    return this.#ws;
+  }
+
+  get response(): IncomingMessage {
+    if (!this.#response) throw new Error(`${this.#label}: no 101 response yet`);
+    return this.#response;
+  }
+
+  /** Keeps the 101 response, which ws hands over just before 'open'. */
+  upgraded(response: IncomingMessage): void {
+    this.#response = response;
   }
 
   sendText(text: string): void {
@@ -222,7 +246,7 @@ export function openSocket(url: URL, label: string, jar: CookieJar, open: Set<()
     const cookie = jar.header(url);
     if (cookie) headers.cookie = cookie;
   }
-  const ws = new WebSocket(url, options.protocols ?? [], { headers });
+  const ws = new WebSocket(url, options.protocols ?? [], { headers, autoPong: options.autoPong ?? true });
   const cut = () => terminate(ws);
   open.add(cut);
   ws.once('close', () => open.delete(cut));
@@ -241,7 +265,10 @@ export function openSocket(url: URL, label: string, jar: CookieJar, open: Set<()
       fail(new Error(`${label}: not open within ${timeout} ms`));
       ws.terminate();
     }, timeout);
-    ws.once('upgrade', keepCookies);
+    ws.once('upgrade', (res) => {
+      socket.upgraded(res);
+      keepCookies(res);
+    });
     ws.once('unexpected-response', (_req, res) => {
       keepCookies(res);
       let body = '';

@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket as RawSocket } from 'ws';
-import { Controller, Module, OnMessage, Route, WebSocket, reply, status, type Class } from '../../src/index.js';
+import { Controller, Module, OnMessage, Route, WebSocket, reply, status, type Class } from 'vela';
 import { browserMissing, launchChromium } from '../support/browser.js';
-import { start, type TestApp } from '../support/start.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 /** Connects to `?url` (default /record) with `?options`, and writes every socket event as a line. */
 const PAGE = `<!doctype html>
@@ -112,7 +112,7 @@ describe.skipIf(browserMissing)('vela/client in the browser', () => {
 
   it('reconnects to a server restarted on the same port and delivers what was sent while it was down, in order', async () => {
     const before = new Inbox();
-    const app = await start(recordingApp(before), { client: true });
+    const app = await startTestApp(recordingApp(before), { client: true });
     // Fast retries for the test; pings throughout, so a missing pong would show as a heartbeat timeout.
     const page = await openPage(app, { reconnect: { initialDelay: 50, maxDelay: 200 }, heartbeat: { interval: 100, timeout: 2000 } });
     await line(page, 'open');
@@ -126,7 +126,7 @@ describe.skipIf(browserMissing)('vela/client in the browser', () => {
     expect(await page.evaluate('socket.queued')).toBe(3);
 
     const after = new Inbox();
-    await start(recordingApp(after), { client: true, port: app.port });
+    await startTestApp(recordingApp(after), { client: true, port: app.port });
     await line(page, 'reconnect after');
     expect(await after.until(3)).toEqual(['one', 'two', 'three']);
     await line(page, 'message got three');
@@ -155,7 +155,7 @@ describe.skipIf(browserMissing)('vela/client in the browser', () => {
       server.once('connection', (ws) => ws.once('close', (code, reason) => resolve([code, reason.toString()]))),
     );
 
-    const app = await start(recordingApp(new Inbox()), { client: true });
+    const app = await startTestApp(recordingApp(new Inbox()), { client: true });
     const page = await openPage(app, {
       url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`,
       heartbeat: { interval: 100, timeout: 300 },
@@ -171,7 +171,7 @@ describe.skipIf(browserMissing)('vela/client in the browser', () => {
   });
 
   it("keeps a link whose pings Vela answers, without showing the pongs to 'message'", async () => {
-    const app = await start(recordingApp(new Inbox()), { client: true });
+    const app = await startTestApp(recordingApp(new Inbox()), { client: true });
     // Counts pongs under the client, as the browser receives them.
     const countPongs = () => {
       type Listening = { addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void };

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { AppModule, BLOG_OPTIONS } from '../../example/blog/app.module.js';
 import { browserMissing, launchChromium } from '../support/browser.js';
-import { start, type TestApp } from '../support/start.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 describe.skipIf(browserMissing)('live comments in the browser', () => {
   let browser: Browser;
@@ -30,7 +30,7 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
   const comments = (page: Page) => page.locator('#comments li').allTextContents();
 
   it('shows a comment posted in one tab in both tabs', async () => {
-    const app = await start(AppModule, BLOG_OPTIONS);
+    const app = await startTestApp(AppModule, BLOG_OPTIONS);
     const [first, second] = [await openPage(app), await openPage(app)];
 
     await first.fill('#comment', 'Hello from tab one');
@@ -43,14 +43,14 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
   });
 
   it('pushes a comment posted over HTTP to open tabs, and shows history to a new one', async () => {
-    const app = await start(AppModule, BLOG_OPTIONS);
+    const app = await startTestApp(AppModule, BLOG_OPTIONS);
     const first = await openPage(app);
 
     // A script posting over HTTP: the session's CSRF token first, then the comment with it.
-    const tokenRes = await app.fetch('/api/csrf-token');
+    const tokenRes = await app.http.fetch('/api/csrf-token');
     const { token } = (await tokenRes.json()) as { token: string };
     const cookie = tokenRes.headers.getSetCookie()[0]!.split(';')[0]!;
-    const res = await app.fetch('/api/comments', {
+    const res = await app.http.fetch('/api/comments', {
       method: 'POST',
       headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': token },
       body: JSON.stringify({ text: 'Posted over HTTP' }),
@@ -63,7 +63,7 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
   });
 
   it('sends a chat line to the other tab only once, not back to its sender', async () => {
-    const app = await start(AppModule, BLOG_OPTIONS);
+    const app = await startTestApp(AppModule, BLOG_OPTIONS);
     const ada = await openPage(app, '?name=Ada');
     const joe = await openPage(app, '?name=Joe');
 

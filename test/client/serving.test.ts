@@ -2,9 +2,9 @@
 // dist/client/index.js (test/support/client-build.ts keeps it up to date with src/client).
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, status } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, Module, Route, status } from 'vela';
 import { rawRequest } from '../files/support.js';
+import { startTestApp } from 'vela/testing';
 
 const built = () => readFile(new URL('../../dist/client/index.js', import.meta.url), 'utf8');
 
@@ -21,8 +21,8 @@ class AppModule {}
 
 describe('bootstrap({ client })', () => {
   it('serves the built client as a JavaScript module at /vela/client.js', async () => {
-    const app = await start(AppModule, { client: true });
-    const res = await app.fetch('/vela/client.js');
+    const app = await startTestApp(AppModule, { client: true });
+    const res = await app.http.fetch('/vela/client.js');
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
@@ -33,15 +33,15 @@ describe('bootstrap({ client })', () => {
     const body = await res.text();
     expect(body).toBe(await built());
     expect(body).toContain('export function connect(');
-    expect(await (await app.fetch('/page')).text()).toBe('page');
+    expect(await (await app.http.fetch('/page')).text()).toBe('page');
   });
 
   it('answers HEAD with the headers only, and a matching If-None-Match with 304', async () => {
-    const app = await start(AppModule, { client: true });
-    const get = await app.fetch('/vela/client.js');
+    const app = await startTestApp(AppModule, { client: true });
+    const get = await app.http.fetch('/vela/client.js');
     const etag = get.headers.get('etag')!;
 
-    const head = await app.fetch('/vela/client.js', { method: 'HEAD' });
+    const head = await app.http.fetch('/vela/client.js', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(await get.text())));
     expect(head.headers.get('etag')).toBe(etag);
@@ -58,10 +58,10 @@ describe('bootstrap({ client })', () => {
   });
 
   it('is off by default, and leaves other methods to the routes', async () => {
-    const off = await start(AppModule);
-    expect((await off.fetch('/vela/client.js')).status).toBe(404);
+    const off = await startTestApp(AppModule);
+    expect((await off.http.fetch('/vela/client.js')).status).toBe(404);
 
-    const on = await start(AppModule, { client: true });
-    expect((await on.fetch('/vela/client.js', { method: 'POST' })).status).toBe(404);
+    const on = await startTestApp(AppModule, { client: true });
+    expect((await on.http.fetch('/vela/client.js', { method: 'POST' })).status).toBe(404);
   });
 });

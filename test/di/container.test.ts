@@ -11,12 +11,12 @@ import {
   Route,
   json,
   type Class,
-} from '../../src/index.js';
-import { start } from '../support/start.js';
+} from 'vela';
+import { startTestApp } from 'vela/testing';
 
 /** The ConfigError that bootstrap rejects with. */
 async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await start(root).then(
+  const error: unknown = await startTestApp(root).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -44,7 +44,7 @@ describe('providers', () => {
       @Module({ providers: [Greeter, Clock] })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       const greeter = app.get(Greeter);
       expect(greeter).toBeInstanceOf(Greeter);
       expect(greeter.clock).toBe(app.get(Clock));
@@ -69,8 +69,8 @@ describe('providers', () => {
       @Module({ controllers: [UsersController], providers: [UserStore] })
       class AppModule {}
 
-      const app = await start(AppModule);
-      const res = await app.fetch('/users');
+      const app = await startTestApp(AppModule);
+      const res = await app.http.fetch('/users');
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual([{ id: 1 }]);
     });
@@ -87,7 +87,7 @@ describe('providers', () => {
       @Module({ providers: [Service, { provide: CONFIG, useValue: config }] })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       expect(app.get(Service).config).toBe(config);
       expect(app.get(CONFIG)).toBe(config);
     });
@@ -97,7 +97,7 @@ describe('providers', () => {
       @Module({ providers: [{ provide: LIMIT, useValue: 0 }] })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       expect(app.get(LIMIT)).toBe(0);
     });
   });
@@ -125,7 +125,7 @@ describe('providers', () => {
       @Module({ providers: [Clock, Service, { provide: Store, useClass: MemoryStore }] })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       const store = app.get(Store);
       expect(store).toBeInstanceOf(MemoryStore);
       expect(store.kind()).toBe('memory');
@@ -154,7 +154,7 @@ describe('providers', () => {
       })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       expect(app.get(URL_TOKEN)).toBe('http://db/main');
       expect(calls).toBe(1);
     });
@@ -176,7 +176,7 @@ describe('providers', () => {
       })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       expect(app.get(CONNECTION)).toEqual({ open: true });
       expect(app.get(Repository).connection).toBe(app.get(CONNECTION));
       expect(app.get(Repository).openAtConstruction).toBe(true);
@@ -189,7 +189,7 @@ describe('providers', () => {
       @Module({ providers: [Clock, { provide: PAIR, useFactory: (a: Clock, b: Clock) => [a, b], inject: [Clock, Clock] }] })
       class AppModule {}
 
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       const [a, b] = app.get(PAIR);
       expect(a).toBe(app.get(Clock));
       expect(b).toBe(app.get(Clock));
@@ -217,7 +217,7 @@ describe('singletons', () => {
     @Module({ providers: [First, Second, Counter] })
     class AppModule {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect(app.get(First).counter).toBe(app.get(Second).counter);
     expect(app.get(Counter)).toBe(app.get(First).counter);
     expect(built).toBe(1);
@@ -234,7 +234,7 @@ describe('singletons', () => {
     @Module({ controllers: [HomeController] })
     class AppModule {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect(app.get(HomeController)).toBeInstanceOf(HomeController);
     expect(app.get(HomeController)).toBe(app.get(HomeController));
   });
@@ -256,7 +256,7 @@ describe('bootstrap({ overrides })', () => {
     class AppModule {}
     const fake = { name: () => 'fake' };
 
-    const app = await start(AppModule, { overrides: [{ provide: UserStore, useValue: fake }] });
+    const app = await startTestApp(AppModule, { providers: [{ provide: UserStore, useValue: fake }] });
     expect(app.get(UserStore)).toBe(fake);
     expect(app.get(Service).store).toBe(fake);
   });
@@ -266,7 +266,7 @@ describe('bootstrap({ overrides })', () => {
     @Module({ providers: [{ provide: NAME, useValue: 'real' }] })
     class AppModule {}
 
-    const app = await start(AppModule, { overrides: [{ provide: NAME, useFactory: () => 'override' }] });
+    const app = await startTestApp(AppModule, { providers: [{ provide: NAME, useFactory: () => 'override' }] });
     expect(app.get(NAME)).toBe('override');
   });
 });
@@ -402,7 +402,7 @@ describe('errors', () => {
     @Module({ providers: [Clock] })
     class AppModule {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect(app.get(Clock)).toBeInstanceOf(Clock);
   });
 });
@@ -413,7 +413,7 @@ describe('#get', () => {
     class AppModule {}
     class Unknown {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect(() => app.get(Unknown)).toThrow(ConfigError);
     expect(() => app.get(Unknown)).toThrow('Unknown is not a provider of this app: add it to the providers');
   });
@@ -422,7 +422,7 @@ describe('#get', () => {
     @Module({})
     class AppModule {}
 
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect(() => app.get(new InjectionToken('FLAGS'))).toThrow('InjectionToken(FLAGS) is not a provider of this app');
   });
 });

@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller, Module, Route, sendfile, type Context } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, Module, Route, sendfile, type Context } from 'vela';
 import { FIXTURES, PUBLIC, SECRET, rawRequest, symlinkTree } from './support.js';
+import { startTestApp } from 'vela/testing';
 
 /** Serves `root` at /assets (static route), /f/:name and /q?path= (sendfile). */
 async function serveRoot(root: string) {
@@ -23,7 +23,7 @@ async function serveRoot(root: string) {
   }
   @Module({ controllers: [FilesController], static: [{ prefix: '/assets', dir: root }] })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 const secretFile = join(FIXTURES, 'secret.txt');
@@ -153,7 +153,7 @@ describe('a file that cannot be opened', () => {
       const res = await rawRequest(app.url, path);
       expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 500, body: '{"error":"Internal Server Error","status":500}' });
     }
-    const failures = app.log.entries.filter((e) => e.message === 'request failed');
+    const failures = app.logs.entries.filter((e) => e.message === 'request failed');
     expect(failures.map((e) => (e.fields.error as Error).message)).toEqual(
       ['/assets', '/f'].map(() => `${join(root, 'app.sock')} is a socket, not a regular file: sendfile and static routes only serve regular files.`),
     );

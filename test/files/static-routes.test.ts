@@ -4,14 +4,14 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, Route, json, type Class, type StaticRoute } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { ConfigError, Controller, Module, Route, json, type Class, type StaticRoute } from 'vela';
 import { FIXTURES, HELLO, PUBLIC, rawRequest, symlinkTree } from './support.js';
+import { startTestApp } from 'vela/testing';
 
 async function serveStatic(routes: StaticRoute[], controllers: Class[] = []) {
   @Module({ static: routes, controllers })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 const HOME = '<!doctype html><title>Home</title><h1>Home</h1>\n';
@@ -22,7 +22,7 @@ describe('static routes', () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
     const { mtime } = await stat(join(PUBLIC, 'hello.txt'));
 
-    const res = await app.fetch('/assets/hello.txt');
+    const res = await app.http.fetch('/assets/hello.txt');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(res.headers.get('content-length')).toBe('14');
@@ -32,42 +32,42 @@ describe('static routes', () => {
     expect(res.headers.get('accept-ranges')).toBe('bytes');
     expect(await res.text()).toBe(HELLO);
 
-    const css = await app.fetch('/assets/app.css');
+    const css = await app.http.fetch('/assets/app.css');
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
   });
 
   it('serve the index file for a directory URL ending in /', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC, index: 'index.html' }]);
 
-    const root = await app.fetch('/assets/');
+    const root = await app.http.fetch('/assets/');
     expect(root.status).toBe(200);
     expect(root.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await root.text()).toBe(HOME);
 
-    const docs = await app.fetch('/assets/docs/');
+    const docs = await app.http.fetch('/assets/docs/');
     expect(await docs.text()).toBe(DOCS);
   });
 
   it('redirect a directory URL without the slash to it with 301, query kept (as send does)', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    const docs = await app.fetch('/assets/docs?v=2', { redirect: 'manual' });
+    const docs = await app.http.fetch('/assets/docs?v=2', { redirect: 'manual' });
     expect(docs.status).toBe(301);
     expect(docs.headers.get('location')).toBe('/assets/docs/?v=2');
 
-    const prefix = await app.fetch('/assets', { redirect: 'manual' });
+    const prefix = await app.http.fetch('/assets', { redirect: 'manual' });
     expect(prefix.status).toBe(301);
     expect(prefix.headers.get('location')).toBe('/assets/');
   });
 
   it('take another index file, or none: then a directory is refused with 403', async () => {
     const named = await serveStatic([{ prefix: '/assets', dir: PUBLIC, index: ['missing.html', 'hello.txt'] }]);
-    const res = await named.fetch('/assets/');
+    const res = await named.http.fetch('/assets/');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(HELLO);
 
     const none = await serveStatic([{ prefix: '/assets', dir: PUBLIC, index: false }]);
-    const refused = await none.fetch('/assets/docs/');
+    const refused = await none.http.fetch('/assets/docs/');
     expect(refused.status).toBe(403);
     expect(await refused.json()).toEqual({ error: 'Forbidden', status: 403 });
   });
@@ -75,13 +75,13 @@ describe('static routes', () => {
   it('answer a single Range with 206 and exactly those bytes', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    const res = await app.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-4' } });
+    const res = await app.http.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-4' } });
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe('bytes 0-4/14');
     expect(res.headers.get('content-length')).toBe('5');
     expect(await res.text()).toBe('Hello');
 
-    const suffix = await app.fetch('/assets/hello.txt', { headers: { Range: 'bytes=-7' } });
+    const suffix = await app.http.fetch('/assets/hello.txt', { headers: { Range: 'bytes=-7' } });
     expect(suffix.status).toBe(206);
     expect(suffix.headers.get('content-range')).toBe('bytes 7-13/14');
     expect(await suffix.text()).toBe('world!\n');
@@ -90,7 +90,7 @@ describe('static routes', () => {
   it('answer an unsatisfiable Range with 416 and Content-Range: bytes */size', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    const res = await app.fetch('/assets/hello.txt', { headers: { Range: 'bytes=999999-' } });
+    const res = await app.http.fetch('/assets/hello.txt', { headers: { Range: 'bytes=999999-' } });
     expect(res.status).toBe(416);
     expect(res.headers.get('content-range')).toBe('bytes */14');
     expect(await res.json()).toEqual({ error: 'Range Not Satisfiable', status: 416 });
@@ -99,12 +99,12 @@ describe('static routes', () => {
   it('merge overlapping or adjacent ranges into one 206, and send disjoint ones as a whole 200', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    const adjacent = await app.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-1,2-4' } });
+    const adjacent = await app.http.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-1,2-4' } });
     expect(adjacent.status).toBe(206);
     expect(adjacent.headers.get('content-range')).toBe('bytes 0-4/14');
     expect(await adjacent.text()).toBe('Hello');
 
-    const disjoint = await app.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-1,7-8' } });
+    const disjoint = await app.http.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-1,7-8' } });
     expect(disjoint.status).toBe(200);
     expect(disjoint.headers.get('content-range')).toBeNull();
     expect(await disjoint.text()).toBe(HELLO);
@@ -113,14 +113,14 @@ describe('static routes', () => {
   it('send the whole file when If-Range names another version', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    const res = await app.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-4', 'If-Range': 'W/"old"' } });
+    const res = await app.http.fetch('/assets/hello.txt', { headers: { Range: 'bytes=0-4', 'If-Range': 'W/"old"' } });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(HELLO);
   });
 
   it('answer 304 to a conditional GET of an unchanged file', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
-    const first = await app.fetch('/assets/hello.txt');
+    const first = await app.http.fetch('/assets/hello.txt');
 
     // fetch() would add `Cache-Control: no-cache` to a conditional request.
     const res = await rawRequest(app.url, '/assets/hello.txt', { headers: { 'If-None-Match': first.headers.get('etag')! } });
@@ -132,7 +132,7 @@ describe('static routes', () => {
   it('answer HEAD with the headers of GET and no body', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    const res = await app.fetch('/assets/hello.txt', { method: 'HEAD' });
+    const res = await app.http.fetch('/assets/hello.txt', { method: 'HEAD' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-length')).toBe('14');
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
@@ -141,17 +141,17 @@ describe('static routes', () => {
 
   it('set max-age from maxAge (milliseconds, or a string such as 1d) and immutable', async () => {
     const ms = await serveStatic([{ prefix: '/assets', dir: PUBLIC, maxAge: 3_600_000 }]);
-    expect((await ms.fetch('/assets/hello.txt')).headers.get('cache-control')).toBe('public, max-age=3600');
+    expect((await ms.http.fetch('/assets/hello.txt')).headers.get('cache-control')).toBe('public, max-age=3600');
 
     const text = await serveStatic([{ prefix: '/assets', dir: PUBLIC, maxAge: '1d', immutable: true }]);
-    expect((await text.fetch('/assets/hello.txt')).headers.get('cache-control')).toBe('public, max-age=86400, immutable');
+    expect((await text.http.fetch('/assets/hello.txt')).headers.get('cache-control')).toBe('public, max-age=86400, immutable');
   });
 
   it('answer 404 for dotfiles and files in dot-directories', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
     for (const path of ['/assets/.env', '/assets/.hidden/inside.txt', '/assets/.hidden/']) {
-      const res = await app.fetch(path);
+      const res = await app.http.fetch(path);
       expect(res.status).toBe(404);
       expect(await res.text()).toBe('{"error":"Not Found","status":404}');
     }
@@ -167,11 +167,11 @@ describe('static routes', () => {
     }
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }], [UploadController]);
 
-    const post = await app.fetch('/assets/hello.txt', { method: 'POST' });
+    const post = await app.http.fetch('/assets/hello.txt', { method: 'POST' });
     expect(post.status).toBe(201);
     expect(await post.json()).toEqual({ uploaded: true });
 
-    const put = await app.fetch('/assets/app.css', { method: 'PUT' });
+    const put = await app.http.fetch('/assets/app.css', { method: 'PUT' });
     expect(put.status).toBe(404);
     expect(await put.text()).toBe('{"error":"Not Found","status":404}');
   });
@@ -186,17 +186,17 @@ describe('static routes', () => {
     }
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }], [GeneratedController]);
 
-    const res = await app.fetch('/assets/generated.js');
+    const res = await app.http.fetch('/assets/generated.js');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ generated: true });
-    expect(app.log.entries.filter((e) => e.level !== 'info')).toEqual([]);
+    expect(app.logs.entries.filter((e) => e.level !== 'info')).toEqual([]);
   });
 
   it('only take paths under the prefix', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: PUBLIC }]);
 
-    expect((await app.fetch('/assetshello.txt')).status).toBe(404);
-    expect((await app.fetch('/hello.txt')).status).toBe(404);
+    expect((await app.http.fetch('/assetshello.txt')).status).toBe(404);
+    expect((await app.http.fetch('/hello.txt')).status).toBe(404);
   });
 
   it('serve the whole site from prefix /, next to the controllers', async () => {
@@ -209,10 +209,10 @@ describe('static routes', () => {
     }
     const app = await serveStatic([{ prefix: '/', dir: PUBLIC }], [ApiController]);
 
-    expect(await (await app.fetch('/')).text()).toBe(HOME);
-    expect(await (await app.fetch('/hello.txt')).text()).toBe(HELLO);
-    expect(await (await app.fetch('/api/ping')).json()).toEqual({ pong: true });
-    expect((await app.fetch('/missing.txt')).status).toBe(404);
+    expect(await (await app.http.fetch('/')).text()).toBe(HOME);
+    expect(await (await app.http.fetch('/hello.txt')).text()).toBe(HELLO);
+    expect(await (await app.http.fetch('/api/ping')).json()).toEqual({ pong: true });
+    expect((await app.http.fetch('/missing.txt')).status).toBe(404);
   });
 
   it('try the longest prefix first, then the others', async () => {
@@ -222,22 +222,22 @@ describe('static routes', () => {
       { prefix: '/docs', dir: root },
     ]);
 
-    expect(await (await app.fetch('/docs/inside.txt')).text()).toBe('inside the root\n');
+    expect(await (await app.http.fetch('/docs/inside.txt')).text()).toBe('inside the root\n');
     // Not in the `/docs` dir: the `/` route finds public/docs/index.html.
-    expect(await (await app.fetch('/docs/index.html')).text()).toBe(DOCS);
-    expect((await app.fetch('/docs/missing.txt')).status).toBe(404);
+    expect(await (await app.http.fetch('/docs/index.html')).text()).toBe(DOCS);
+    expect((await app.http.fetch('/docs/missing.txt')).status).toBe(404);
   });
 
   it('treat a trailing slash on the prefix as absent', async () => {
     const app = await serveStatic([{ prefix: '/assets/', dir: PUBLIC }]);
 
-    expect(await (await app.fetch('/assets/hello.txt')).text()).toBe(HELLO);
+    expect(await (await app.http.fetch('/assets/hello.txt')).text()).toBe(HELLO);
   });
 
   it('resolve a relative dir against the working directory', async () => {
     const app = await serveStatic([{ prefix: '/assets', dir: 'test/files/fixtures/public' }]);
 
-    expect(await (await app.fetch('/assets/hello.txt')).text()).toBe(HELLO);
+    expect(await (await app.http.fetch('/assets/hello.txt')).text()).toBe(HELLO);
   });
 
   it('join from imported modules', async () => {
@@ -245,10 +245,10 @@ describe('static routes', () => {
     class DocsModule {}
     @Module({ imports: [DocsModule], static: [{ prefix: '/assets', dir: PUBLIC }] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect(await (await app.fetch('/docs/')).text()).toBe(DOCS);
-    expect(await (await app.fetch('/assets/hello.txt')).text()).toBe(HELLO);
+    expect(await (await app.http.fetch('/docs/')).text()).toBe(DOCS);
+    expect(await (await app.http.fetch('/assets/hello.txt')).text()).toBe(HELLO);
   });
 });
 
@@ -256,7 +256,7 @@ describe('static route validation', () => {
   async function bootError(routes: unknown, imports: Class[] = []): Promise<string> {
     @Module({ imports, static: routes as StaticRoute[] })
     class AppModule {}
-    const error: unknown = await start(AppModule).then(
+    const error: unknown = await startTestApp(AppModule).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -1,8 +1,8 @@
 // Request bodies: parsed once, before middleware and security, into ctx.request.body.
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, type BootstrapOptions, type Context } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, Module, Route, json, type Context } from 'vela';
+import { startTestApp, type TestApp, type TestAppOptions } from 'vela/testing';
 
 @Controller()
 class EchoController {
@@ -15,10 +15,10 @@ class EchoController {
 @Module({ controllers: [EchoController] })
 class AppModule {}
 
-const echo = (options?: BootstrapOptions) => start(AppModule, options);
+const echo = (options?: TestAppOptions) => startTestApp(AppModule, options);
 
-function post(app: { fetch(path: string, init?: RequestInit): Promise<Response> }, contentType: string, body: string) {
-  return app.fetch('/echo', { method: 'POST', headers: { 'content-type': contentType }, body });
+function post(app: TestApp, contentType: string, body: string) {
+  return app.http.fetch('/echo', { method: 'POST', headers: { 'content-type': contentType }, body });
 }
 
 describe('request body parsing', () => {
@@ -58,7 +58,7 @@ describe('request body parsing', () => {
   it('parses bodies of PUT as well as POST', async () => {
     const app = await echo();
 
-    const res = await app.fetch('/echo', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
+    const res = await app.http.fetch('/echo', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
     expect(await res.json()).toEqual({ type: 'object', body: [1, 2] });
   });
 });
@@ -83,8 +83,8 @@ describe('a malformed JSON body', () => {
     const app = await echo();
 
     await post(app, 'application/json', 'not json');
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'warn',
       message: 'request refused',
       fields: { method: 'POST', path: '/echo', status: 400, controller: 'EchoController.echo' },

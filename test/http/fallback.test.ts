@@ -10,8 +10,8 @@ import {
   status,
   type Context,
   type Fallback,
-} from '../../src/index.js';
-import { start } from '../support/start.js';
+} from 'vela';
+import { startTestApp } from 'vela/testing';
 
 /** The fallback of API.md: `['error', reason]` becomes a 404 with the reason. */
 class ApiFallback implements Fallback {
@@ -42,17 +42,17 @@ describe('@FallbackController on a controller', () => {
     }
     @Module({ controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const found = await app.fetch('/api/users/1');
+    const found = await app.http.fetch('/api/users/1');
     expect(found.status).toBe(200);
     expect(await found.json()).toEqual({ id: 1 });
 
-    const missing = await app.fetch('/api/users/2');
+    const missing = await app.http.fetch('/api/users/2');
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await missing.json()).toEqual({ error: 'not_found' });
-    expect(app.log.entries).toEqual([]);
+    expect(app.logs.entries).toEqual([]);
   });
 
   it('receives exactly what the controller returned: undefined, a bare value, an unknown tag', async () => {
@@ -70,11 +70,11 @@ describe('@FallbackController on a controller', () => {
     }
     @Module({ controllers: [OddController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     RecordingFallback.seen = [];
 
     for (const kind of ['undefined', 'number', 'object', 'tag', 'empty']) {
-      const res = await app.fetch(`/odd/${kind}`);
+      const res = await app.http.fetch(`/odd/${kind}`);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ resolvedBy: 'RecordingFallback', path: `/odd/${kind}` });
     }
@@ -97,10 +97,10 @@ describe('@FallbackController on a controller', () => {
     }
     @Module({ controllers: [FineController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     RecordingFallback.seen = [];
 
-    expect((await app.fetch('/fine')).status).toBe(204);
+    expect((await app.http.fetch('/fine')).status).toBe(204);
     expect(RecordingFallback.seen).toEqual([]);
   });
 
@@ -121,9 +121,9 @@ describe('@FallbackController on a controller', () => {
     }
     @Module({ controllers: [ConflictController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/conflict');
+    const res = await app.http.fetch('/conflict');
     expect(res.status).toBe(409);
     expect(await res.json()).toEqual({ late: 'taken' });
   });
@@ -151,9 +151,9 @@ describe('@FallbackController on a controller', () => {
     }
     @Module({ controllers: [PostsController], providers: [Messages] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/posts/1');
+    const res = await app.http.fetch('/posts/1');
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'no such post' });
     expect(app.get(MessagesFallback)).toBeInstanceOf(MessagesFallback);
@@ -172,7 +172,7 @@ describe('@FallbackController on a controller', () => {
     @Module({ controllers: [PostsController] })
     class AppModule {}
 
-    await expect(start(AppModule)).rejects.toThrow(
+    await expect(startTestApp(AppModule)).rejects.toThrow(
       'The @FallbackController of PostsController must be a class with a resolve(ctx, returned) method.',
     );
   });
@@ -208,12 +208,12 @@ describe('@FallbackController on a module', () => {
     @FallbackController(ModuleFallback)
     @Module({ controllers: [AController, BController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const a = await app.fetch('/a');
+    const a = await app.http.fetch('/a');
     expect(a.status).toBe(418);
     expect(await a.json()).toEqual({ by: 'module', returned: 'a' });
-    const b = await app.fetch('/b');
+    const b = await app.http.fetch('/b');
     expect(b.status).toBe(418);
     expect(await b.json()).toEqual({ by: 'module', returned: 'b' });
   });
@@ -237,12 +237,12 @@ describe('@FallbackController on a module', () => {
     @FallbackController(ModuleFallback)
     @Module({ controllers: [PlainController, OwnController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const own = await app.fetch('/own');
+    const own = await app.http.fetch('/own');
     expect(own.status).toBe(410);
     expect(await own.json()).toEqual({ by: 'own', returned: 'own' });
-    const plain = await app.fetch('/plain');
+    const plain = await app.http.fetch('/plain');
     expect(plain.status).toBe(418);
     expect(await plain.json()).toEqual({ by: 'module', returned: 'plain' });
   });
@@ -260,12 +260,12 @@ describe('@FallbackController on a module', () => {
     @FallbackController(ModuleFallback)
     @Module({ imports: [InnerModule] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/inner');
+    const res = await app.http.fetch('/inner');
     expect(res.status).toBe(500);
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]!.fields.controller).toBe('InnerController.inner');
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]!.fields.controller).toBe('InnerController.inner');
   });
 });
 
@@ -286,13 +286,13 @@ describe('a return nothing resolves', () => {
     }
     @Module({ controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/users/1');
+    const res = await app.http.fetch('/users/1');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.log.entries).toHaveLength(1);
-    const [entry] = app.log.entries;
+    expect(app.logs.entries).toHaveLength(1);
+    const [entry] = app.logs.entries;
     expect(entry).toMatchObject({
       level: 'error',
       message: 'request failed',
@@ -314,18 +314,18 @@ describe('a return nothing resolves', () => {
     }
     @Module({ controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/users');
+    const res = await app.http.fetch('/users');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'error',
       message: 'request failed',
       fields: { method: 'GET', path: '/users', status: 500, controller: 'UsersController.index' },
     });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe(
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
       'UsersController.index returned undefined, which no result handler claims. ' +
         'Return a result (json, status, redirect, sendfile, ok, view), register a handler for its tag, ' +
         'or add a @FallbackController to UsersController or its module.',
@@ -348,12 +348,12 @@ describe('a return nothing resolves', () => {
     }
     @Module({ controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/users');
+    const res = await app.http.fetch('/users');
     expect(res.status).toBe(500);
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({ level: 'error', fields: { controller: 'UsersController.index' } });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe('fallback broke');
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({ level: 'error', fields: { controller: 'UsersController.index' } });
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('fallback broke');
   });
 });

@@ -1,7 +1,7 @@
 // Custom result tags: registered by a module or on the app, then returned by controllers as tuples.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, Route, type Context, type ResultHandler } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { ConfigError, Controller, Module, Route, type Context, type ResultHandler } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 const xml: ResultHandler = (ctx: Context, body: string) => {
   ctx.type = 'application/xml';
@@ -19,9 +19,9 @@ describe('@Module({ handlers })', () => {
     }
     @Module({ controllers: [UsersController], handlers: { xml } })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/user');
+    const res = await app.http.fetch('/user');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/xml');
     expect(await res.text()).toBe('<user/>');
@@ -39,9 +39,9 @@ describe('@Module({ handlers })', () => {
     }
     @Module({ imports: [XmlModule], controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/user');
+    const res = await app.http.fetch('/user');
     expect(res.headers.get('content-type')).toBe('application/xml');
     expect(await res.text()).toBe('<user id="1"/>');
   });
@@ -52,7 +52,7 @@ describe('@Module({ handlers })', () => {
     @Module({ imports: [XmlModule], handlers: { xml } })
     class AppModule {}
 
-    const failure = start(AppModule);
+    const failure = startTestApp(AppModule);
     await expect(failure).rejects.toBeInstanceOf(ConfigError);
     await expect(failure).rejects.toThrow(
       "AppModule.handlers: result tag 'xml' is already registered by XmlModule.handlers. Pick another tag; handlers are never replaced.",
@@ -63,7 +63,7 @@ describe('@Module({ handlers })', () => {
     @Module({ handlers: { json: xml } })
     class AppModule {}
 
-    await expect(start(AppModule)).rejects.toThrow(
+    await expect(startTestApp(AppModule)).rejects.toThrow(
       "AppModule.handlers: result tag 'json' is already registered by Vela (built-in). Pick another tag; handlers are never replaced.",
     );
   });
@@ -80,14 +80,14 @@ describe('app.handlers.register', () => {
     }
     @Module({ controllers: [ReportController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     app.handlers.register('csv', (ctx: Context, rows: string[][]) => {
       ctx.type = 'text/csv';
       ctx.body = rows.map((r) => r.join(',')).join('\n');
     });
 
-    const res = await app.fetch('/report');
+    const res = await app.http.fetch('/report');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(await res.text()).toBe('id,name\n1,Ada');
@@ -96,7 +96,7 @@ describe('app.handlers.register', () => {
   it('refuses a tag a module registered, naming the module', async () => {
     @Module({ handlers: { xml } })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     expect(() => app.handlers.register('xml', xml)).toThrow(
       "app.handlers.register: result tag 'xml' is already registered by AppModule.handlers. Pick another tag; handlers are never replaced.",
@@ -106,7 +106,7 @@ describe('app.handlers.register', () => {
   it('refuses a second registration of its own tag', async () => {
     @Module({})
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     app.handlers.register('csv', xml);
     expect(() => app.handlers.register('csv', xml)).toThrow(
@@ -124,11 +124,11 @@ describe('app.handlers.register', () => {
     }
     @Module({ controllers: [JsonController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     expect(() => app.handlers.register('json', xml)).toThrow(ConfigError);
     expect(() => app.handlers.register('json', xml)).toThrow("result tag 'json' is already registered by Vela (built-in)");
-    const res = await app.fetch('/j');
+    const res = await app.http.fetch('/j');
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.json()).toEqual({ still: 'json' });
   });
@@ -136,7 +136,7 @@ describe('app.handlers.register', () => {
   it('refuses a tag that is not a name, and a handler that is not a function', async () => {
     @Module({})
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     expect(() => app.handlers.register('', xml)).toThrow(
       `app.handlers.register: result tag "" is not a valid tag; use a name like 'xml' or 'csv'.`,
@@ -169,9 +169,9 @@ describe('a result handler', () => {
       },
     })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/echo', {
+    const res = await app.http.fetch('/echo', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ a: 1 }),
@@ -198,17 +198,17 @@ describe('a result handler', () => {
       },
     })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/broken');
+    const res = await app.http.fetch('/broken');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'error',
       message: 'request failed',
       fields: { method: 'GET', path: '/broken', status: 500, controller: 'BrokenController.broken' },
     });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe('renderer exploded');
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('renderer exploded');
   });
 });

@@ -1,7 +1,7 @@
 // Results: the built-in tags (json, status, redirect), as helpers and as tuple literals.
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, redirect, status, type Context, type Result } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, Module, Route, json, redirect, status, type Context, type Result } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 /** One controller method returning `result`, mounted at `/r` for GET and POST. */
 async function serve(result: (ctx: Context) => unknown) {
@@ -14,14 +14,14 @@ async function serve(result: (ctx: Context) => unknown) {
   }
   @Module({ controllers: [ResultController] })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 describe('#json', () => {
   it('answers 200 with a JSON body for GET', async () => {
     const app = await serve(() => json({ id: 1, name: 'Ada' }));
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.text()).toBe('{"id":1,"name":"Ada"}');
@@ -30,18 +30,18 @@ describe('#json', () => {
   it('answers 201 for POST, and 200 for other methods', async () => {
     const app = await serve(() => json({ created: true }));
 
-    const post = await app.fetch('/r', { method: 'POST' });
+    const post = await app.http.fetch('/r', { method: 'POST' });
     expect(post.status).toBe(201);
     expect(await post.json()).toEqual({ created: true });
 
-    const put = await app.fetch('/r', { method: 'PUT' });
+    const put = await app.http.fetch('/r', { method: 'PUT' });
     expect(put.status).toBe(200);
   });
 
   it('takes an explicit status and headers', async () => {
     const app = await serve(() => json({ errors: ['name'] }, { status: 422, headers: { 'X-Request-Id': 'abc', 'Cache-Control': 'no-store' } }));
 
-    const res = await app.fetch('/r', { method: 'POST' });
+    const res = await app.http.fetch('/r', { method: 'POST' });
     expect(res.status).toBe(422);
     expect(res.headers.get('x-request-id')).toBe('abc');
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -51,13 +51,13 @@ describe('#json', () => {
 
   it('sends null and strings as JSON, not as an empty or text body', async () => {
     const nullApp = await serve(() => json(null));
-    const nullRes = await nullApp.fetch('/r');
+    const nullRes = await nullApp.http.fetch('/r');
     expect(nullRes.status).toBe(200);
     expect(nullRes.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await nullRes.text()).toBe('null');
 
     const textApp = await serve(() => json('text'));
-    const textRes = await textApp.fetch('/r');
+    const textRes = await textApp.http.fetch('/r');
     expect(textRes.status).toBe(200);
     expect(textRes.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await textRes.text()).toBe('"text"');
@@ -66,7 +66,7 @@ describe('#json', () => {
   it('sends undefined as JSON null', async () => {
     const app = await serve(() => json(undefined));
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('null');
   });
@@ -76,7 +76,7 @@ describe('#status', () => {
   it('answers a bare status with no body', async () => {
     const app = await serve(() => status(204));
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(204);
     expect(res.headers.get('content-type')).toBeNull();
     expect(await res.text()).toBe('');
@@ -85,7 +85,7 @@ describe('#status', () => {
   it('sends an object body as JSON', async () => {
     const app = await serve(() => status(403, { body: { error: 'forbidden' } }));
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.text()).toBe('{"error":"forbidden"}');
@@ -94,7 +94,7 @@ describe('#status', () => {
   it('sends a string body as it is', async () => {
     const app = await serve(() => status(202, { body: 'queued' }));
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(202);
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await res.text()).toBe('queued');
@@ -103,7 +103,7 @@ describe('#status', () => {
   it('sets the given headers', async () => {
     const app = await serve(() => status(201, { headers: { Location: '/r/1', 'X-Id': '1' } }));
 
-    const res = await app.fetch('/r', { method: 'POST' });
+    const res = await app.http.fetch('/r', { method: 'POST' });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe('/r/1');
     expect(res.headers.get('x-id')).toBe('1');
@@ -114,7 +114,7 @@ describe('#redirect', () => {
   it('answers 302 with Location', async () => {
     const app = await serve(() => redirect('/login'));
 
-    const res = await app.fetch('/r', { redirect: 'manual' });
+    const res = await app.http.fetch('/r', { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/login');
   });
@@ -122,7 +122,7 @@ describe('#redirect', () => {
   it('takes another redirect status', async () => {
     const app = await serve(() => redirect('https://example.com/new', { status: 301 }));
 
-    const res = await app.fetch('/r', { redirect: 'manual' });
+    const res = await app.http.fetch('/r', { redirect: 'manual' });
     expect(res.status).toBe(301);
     expect(res.headers.get('location')).toBe('https://example.com/new');
   });
@@ -130,7 +130,7 @@ describe('#redirect', () => {
   it('cannot be made to inject a header by CR/LF in the URL', async () => {
     const app = await serve((ctx) => redirect(String(ctx.query.next)));
 
-    const res = await app.fetch(`/r?next=${encodeURIComponent('/home\r\nSet-Cookie: evil=1')}`, { redirect: 'manual' });
+    const res = await app.http.fetch(`/r?next=${encodeURIComponent('/home\r\nSet-Cookie: evil=1')}`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/home%0D%0ASet-Cookie:%20evil=1');
     expect(res.headers.get('set-cookie') ?? '').not.toContain('evil');
@@ -139,10 +139,10 @@ describe('#redirect', () => {
   it('rejects a status outside 300–399 with a 500', async () => {
     const app = await serve(() => redirect('/login', { status: 200 }));
 
-    const res = await app.fetch('/r', { redirect: 'manual' });
+    const res = await app.http.fetch('/r', { redirect: 'manual' });
     expect(res.status).toBe(500);
     expect(res.headers.get('location')).toBeNull();
-    const failure = app.log.entries.find((e) => e.level === 'error');
+    const failure = app.logs.entries.find((e) => e.level === 'error');
     expect((failure?.fields.error as Error).message).toBe("redirect('/login') was given status 200; a redirect status is 300–399.");
   });
 });
@@ -156,16 +156,16 @@ describe('tuple literals', () => {
     };
     const app = await serve((ctx) => results[String(ctx.query.kind)]);
 
-    const j = await app.fetch('/r?kind=json');
+    const j = await app.http.fetch('/r?kind=json');
     expect(j.status).toBe(202);
     expect(j.headers.get('x-t')).toBe('j');
     expect(await j.text()).toBe('{"a":1}');
 
-    const s = await app.fetch('/r?kind=status');
+    const s = await app.http.fetch('/r?kind=status');
     expect(s.status).toBe(418);
     expect(await s.text()).toBe('teapot');
 
-    const r = await app.fetch('/r?kind=redirect', { redirect: 'manual' });
+    const r = await app.http.fetch('/r?kind=redirect', { redirect: 'manual' });
     expect(r.status).toBe(307);
     expect(r.headers.get('location')).toBe('/there');
   });
@@ -185,7 +185,7 @@ describe('async controller methods', () => {
       return json({ async: true }, { status: 203 });
     });
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(203);
     expect(await res.json()).toEqual({ async: true });
   });
@@ -196,7 +196,7 @@ describe('async controller methods', () => {
       throw new Error('database down');
     });
 
-    const res = await app.fetch('/r');
+    const res = await app.http.fetch('/r');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
   });

@@ -1,7 +1,7 @@
 // Routing: how @Controller prefixes and @Route paths and methods become answers (and 404/405).
 import { describe, expect, it } from 'vitest';
-import { Controller, Module, Route, json, type Context, type Middleware } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, Module, Route, json, type Context, type Middleware } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 describe('@Route(path)', () => {
   it('passes path parameters as ctx.params', async () => {
@@ -14,9 +14,9 @@ describe('@Route(path)', () => {
     }
     @Module({ controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/users/42/posts/7');
+    const res = await app.http.fetch('/users/42/posts/7');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: '42', postId: '7' });
   });
@@ -31,9 +31,9 @@ describe('@Route(path)', () => {
     }
     @Module({ controllers: [FilesController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/files/a%20b');
+    const res = await app.http.fetch('/files/a%20b');
     expect(await res.json()).toEqual({ name: 'a b' });
   });
 
@@ -47,19 +47,19 @@ describe('@Route(path)', () => {
     }
     @Module({ controllers: [PingController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const get = await app.fetch('/ping');
+    const get = await app.http.fetch('/ping');
     expect(get.status).toBe(200);
     expect(await get.text()).toBe('{"pong":true}');
 
-    const head = await app.fetch('/ping', { method: 'HEAD' });
+    const head = await app.http.fetch('/ping', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(head.headers.get('content-length')).toBe('13');
     expect(await head.text()).toBe('');
 
-    const post = await app.fetch('/ping', { method: 'POST' });
+    const post = await app.http.fetch('/ping', { method: 'POST' });
     expect(post.status).toBe(405);
   });
 
@@ -73,14 +73,14 @@ describe('@Route(path)', () => {
     }
     @Module({ controllers: [ItemsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     for (const method of ['PUT', 'PATCH', 'DELETE']) {
-      const res = await app.fetch('/items', { method });
+      const res = await app.http.fetch('/items', { method });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ method });
     }
-    expect((await app.fetch('/items')).status).toBe(405);
+    expect((await app.http.fetch('/items')).status).toBe(405);
   });
 
   it('answers 404 for a path no route matches', async () => {
@@ -93,9 +93,9 @@ describe('@Route(path)', () => {
     }
     @Module({ controllers: [PingController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/pong');
+    const res = await app.http.fetch('/pong');
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'Not Found', status: 404 });
   });
@@ -118,21 +118,21 @@ describe('@Controller({ prefix })', () => {
   class AppModule {}
 
   it('prepends the prefix to every route path', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/api/users');
+    const res = await app.http.fetch('/api/users');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ at: 'users' });
-    expect((await app.fetch('/users')).status).toBe(404);
+    expect((await app.http.fetch('/users')).status).toBe(404);
   });
 
   it("maps the route '/' to the prefix itself", async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/api');
+    const res = await app.http.fetch('/api');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ at: 'root' });
-    expect((await app.fetch('/')).status).toBe(404);
+    expect((await app.http.fetch('/')).status).toBe(404);
   });
 
   it('ignores a trailing slash on the prefix', async () => {
@@ -145,9 +145,9 @@ describe('@Controller({ prefix })', () => {
     }
     @Module({ controllers: [V2Controller] })
     class V2Module {}
-    const app = await start(V2Module);
+    const app = await startTestApp(V2Module);
 
-    const res = await app.fetch('/v2/users');
+    const res = await app.http.fetch('/v2/users');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ v: 2 });
   });
@@ -169,10 +169,10 @@ describe('route specificity', () => {
     }
     @Module({ controllers: [NotesController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect(await (await app.fetch('/notes/new')).json()).toEqual({ route: 'new' });
-    expect(await (await app.fetch('/notes/5')).json()).toEqual({ route: 'show', id: '5' });
+    expect(await (await app.http.fetch('/notes/new')).json()).toEqual({ route: 'new' });
+    expect(await (await app.http.fetch('/notes/5')).json()).toEqual({ route: 'show', id: '5' });
   });
 
   it('prefers a static segment across controllers, whatever the module order', async () => {
@@ -192,10 +192,10 @@ describe('route specificity', () => {
     }
     @Module({ controllers: [NoteByIdController, NewNoteController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect(await (await app.fetch('/notes/new')).json()).toEqual({ route: 'new' });
-    expect(await (await app.fetch('/notes/9')).json()).toEqual({ route: 'show', id: '9' });
+    expect(await (await app.http.fetch('/notes/new')).json()).toEqual({ route: 'new' });
+    expect(await (await app.http.fetch('/notes/9')).json()).toEqual({ route: 'show', id: '9' });
   });
 
   it('compares segment by segment: /:a/static beats /:a/:b', async () => {
@@ -213,10 +213,10 @@ describe('route specificity', () => {
     }
     @Module({ controllers: [NestedController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect(await (await app.fetch('/ada/settings')).json()).toEqual({ route: 'settings', owner: 'ada' });
-    expect(await (await app.fetch('/ada/vela')).json()).toEqual({ route: 'repo', owner: 'ada', repo: 'vela' });
+    expect(await (await app.http.fetch('/ada/settings')).json()).toEqual({ route: 'settings', owner: 'ada' });
+    expect(await (await app.http.fetch('/ada/vela')).json()).toEqual({ route: 'repo', owner: 'ada', repo: 'vela' });
   });
 });
 
@@ -236,9 +236,9 @@ describe('405 Method Not Allowed', () => {
     }
     @Module({ controllers: [UsersController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/users', { method: 'DELETE' });
+    const res = await app.http.fetch('/users', { method: 'DELETE' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
     expect(await res.json()).toEqual({ error: 'Method Not Allowed', status: 405 });
@@ -277,16 +277,16 @@ describe('@Controller({ middleware })', () => {
     }
     @Module({ controllers: [AdminController, PublicController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const admin = await app.fetch('/admin/stats');
+    const admin = await app.http.fetch('/admin/stats');
     expect(admin.status).toBe(200);
     expect(admin.headers.get('x-group')).toBe('admin');
     expect(await admin.json()).toEqual({ tagged: true });
     expect(calls).toEqual(['middleware /admin/stats', 'security tagged=true', 'controller']);
 
     calls.length = 0;
-    const open = await app.fetch('/hello');
+    const open = await app.http.fetch('/hello');
     expect(open.headers.get('x-group')).toBeNull();
     expect(await open.json()).toEqual({ tagged: false });
     expect(calls).toEqual(['public']);
@@ -307,9 +307,9 @@ describe('@Controller({ middleware })', () => {
     }
     @Module({ controllers: [AdminController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect((await app.fetch('/admin/missing')).status).toBe(404);
+    expect((await app.http.fetch('/admin/missing')).status).toBe(404);
     expect(calls).toEqual([]);
   });
 });

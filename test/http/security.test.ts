@@ -1,7 +1,7 @@
 // Security functions: Nova's per-group (and per-route) gate, and what each of its answers means.
 import { describe, expect, it } from 'vitest';
-import { Controller, HttpError, Module, Route, json, redirect, status, type Context, type Security } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, HttpError, Module, Route, json, redirect, status, type Context, type Security } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 /** A controller guarded by `security`, with `/guarded` echoing `ctx.state.auth`. */
 async function guard(security: Security) {
@@ -14,14 +14,14 @@ async function guard(security: Security) {
   }
   @Module({ controllers: [GuardedController] })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 describe('a security function', () => {
   it('continues on true', async () => {
     const app = await guard(() => true);
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ auth: null });
   });
@@ -38,9 +38,9 @@ describe('a security function', () => {
     }
     @Module({ controllers: [GuardedController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: 'Unauthorized', status: 401 });
     expect(ran).toBe(false);
@@ -49,7 +49,7 @@ describe('a security function', () => {
   it('sends a Result as it is: redirect', async () => {
     const app = await guard(() => redirect('/login'));
 
-    const res = await app.fetch('/guarded', { redirect: 'manual' });
+    const res = await app.http.fetch('/guarded', { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/login');
   });
@@ -57,7 +57,7 @@ describe('a security function', () => {
   it('sends a Result as it is: status with a body', async () => {
     const app = await guard(() => status(403, { body: { error: 'forbidden' } }));
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.text()).toBe('{"error":"forbidden"}');
@@ -66,7 +66,7 @@ describe('a security function', () => {
   it('sends a Result as it is: a tuple literal', async () => {
     const app = await guard(() => ['json', { denied: true }, { status: 429, headers: { 'Retry-After': '1' } }]);
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(await res.json()).toEqual({ denied: true });
@@ -75,7 +75,7 @@ describe('a security function', () => {
   it('continues on any other object, which becomes ctx.state.auth', async () => {
     const app = await guard(() => ({ user: 'ada', roles: ['admin'] }));
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ auth: { user: 'ada', roles: ['admin'] } });
   });
@@ -89,15 +89,15 @@ describe('a security function', () => {
       return false;
     });
 
-    const ok = await app.fetch('/guarded', { headers: { authorization: 'Bearer ada' } });
+    const ok = await app.http.fetch('/guarded', { headers: { authorization: 'Bearer ada' } });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ auth: { user: 'ada' } });
 
-    const anonymous = await app.fetch('/guarded', { redirect: 'manual' });
+    const anonymous = await app.http.fetch('/guarded', { redirect: 'manual' });
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.get('location')).toBe('/login');
 
-    const wrong = await app.fetch('/guarded', { headers: { authorization: 'Bearer eve' } });
+    const wrong = await app.http.fetch('/guarded', { headers: { authorization: 'Bearer eve' } });
     expect(wrong.status).toBe(401);
   });
 
@@ -117,10 +117,10 @@ describe('a security function', () => {
     }
     @Module({ controllers: [DocsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     const post = (token: string) =>
-      app.fetch('/docs/7', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+      app.http.fetch('/docs/7', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
 
     const allowed = await post('owner-of-7');
     expect(allowed.status).toBe(201);
@@ -139,8 +139,8 @@ describe('a security function', () => {
       return true;
     });
 
-    await app.fetch('/guarded');
-    await app.fetch('/guarded', { method: 'POST' });
+    await app.http.fetch('/guarded');
+    await app.http.fetch('/guarded', { method: 'POST' });
     expect(calls).toBe(2);
   });
 });
@@ -151,16 +151,16 @@ describe('a failing security function', () => {
       throw new Error('session store down');
     });
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'error',
       message: 'request failed',
       fields: { method: 'GET', path: '/guarded', status: 500, controller: 'GuardedController.guarded' },
     });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe('session store down');
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('session store down');
   });
 
   it('answers 500 when its promise rejects, logged with the controller', async () => {
@@ -169,11 +169,11 @@ describe('a failing security function', () => {
       throw new Error('token service timeout');
     });
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(500);
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({ level: 'error', fields: { controller: 'GuardedController.guarded' } });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe('token service timeout');
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({ level: 'error', fields: { controller: 'GuardedController.guarded' } });
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('token service timeout');
   });
 
   it('fails closed with 500 when it returns undefined, and the log says what to return', async () => {
@@ -182,12 +182,12 @@ describe('a failing security function', () => {
     }
     const app = await guard(requireUser);
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({ level: 'error', fields: { controller: 'GuardedController.guarded' } });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe(
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({ level: 'error', fields: { controller: 'GuardedController.guarded' } });
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
       "Security function requireUser returned undefined; return true, false, a Result such as redirect('/login'), or an object to use as ctx.state.auth.",
     );
   });
@@ -195,9 +195,9 @@ describe('a failing security function', () => {
   it('fails closed on other non-answers: a string, a number, null', async () => {
     for (const answer of ['yes', 1, null]) {
       const app = await guard(() => answer as never);
-      const res = await app.fetch('/guarded');
+      const res = await app.http.fetch('/guarded');
       expect(res.status).toBe(500);
-      expect((app.log.entries[0]!.fields.error as Error).message).toMatch(/^Security function \S+ returned /);
+      expect((app.logs.entries[0]!.fields.error as Error).message).toMatch(/^Security function \S+ returned /);
     }
   });
 
@@ -206,7 +206,7 @@ describe('a failing security function', () => {
       throw new HttpError(403, 'suspended account');
     });
 
-    const res = await app.fetch('/guarded');
+    const res = await app.http.fetch('/guarded');
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'suspended account', status: 403 });
   });
@@ -233,15 +233,15 @@ describe('@Route({ security })', () => {
     }
     @Module({ controllers: [AdminController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect((await app.fetch('/admin/locked')).status).toBe(401);
+    expect((await app.http.fetch('/admin/locked')).status).toBe(401);
 
-    const login = await app.fetch('/admin/login');
+    const login = await app.http.fetch('/admin/login');
     expect(login.status).toBe(200);
     expect(await login.json()).toEqual({ public: true });
 
-    const me = await app.fetch('/admin/me');
+    const me = await app.http.fetch('/admin/me');
     expect(me.status).toBe(200);
     expect(await me.json()).toEqual({ user: 'route-level' });
   });
@@ -261,10 +261,10 @@ describe('@Route({ security })', () => {
     }
     @Module({ controllers: [PostsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect((await app.fetch('/posts')).status).toBe(200);
-    expect((await app.fetch('/posts', { method: 'POST' })).status).toBe(401);
+    expect((await app.http.fetch('/posts')).status).toBe(200);
+    expect((await app.http.fetch('/posts', { method: 'POST' })).status).toBe(401);
   });
 
   it('fails bootstrap on a security that is neither false nor a function', async () => {
@@ -278,7 +278,7 @@ describe('@Route({ security })', () => {
     @Module({ controllers: [PostsController] })
     class AppModule {}
 
-    await expect(start(AppModule)).rejects.toThrow(
+    await expect(startTestApp(AppModule)).rejects.toThrow(
       'PostsController.index: security must be false (public) or a function (ctx) => true | false | Result | auth object, got true.',
     );
   });

@@ -1,8 +1,8 @@
 // Status routes and error pages: `@Route(404)` methods, thrown errors, and the default page that
 // follows Accept.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller, HttpError, Module, Route, json, status, type Context } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { Controller, HttpError, Module, Route, json, status, type Context } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 const HTML = { accept: 'text/html' };
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -32,36 +32,36 @@ describe('@Route(status) in a controller with a prefix', () => {
   class AppModule {}
 
   it('renders the 404s of unknown paths under the prefix', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/api/x');
+    const res = await app.http.fetch('/api/x');
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.json()).toEqual({ error: 'api not found', path: '/api/x', message: 'Not Found' });
   });
 
   it('renders a thrown HttpError(404), receiving the error', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/api/users/2');
+    const res = await app.http.fetch('/api/users/2');
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'api not found', path: '/api/users/2', message: 'no such user' });
   });
 
   it('does not render 404s outside the prefix', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
     for (const path of ['/other/x', '/other/thing', '/apix', '/']) {
-      const res = await app.fetch(path);
+      const res = await app.http.fetch(path);
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ error: 'Not Found', status: 404 });
     }
   });
 
   it('covers the prefix itself', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/api');
+    const res = await app.http.fetch('/api');
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'api not found', path: '/api', message: 'Not Found' });
   });
@@ -85,13 +85,13 @@ describe('@Route(status) in a controller without a prefix', () => {
     }
     @Module({ controllers: [SiteController, ApiController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const site = await app.fetch('/anything/at/all');
+    const site = await app.http.fetch('/anything/at/all');
     expect(site.status).toBe(404);
     expect(await site.text()).toBe('site 404');
 
-    const api = await app.fetch('/api/anything');
+    const api = await app.http.fetch('/api/anything');
     expect(api.status).toBe(404);
     expect(await api.text()).toBe('api 404');
   });
@@ -115,9 +115,9 @@ describe('@Route(status) in a controller without a prefix', () => {
     }
     @Module({ imports: [ShopModule], controllers: [SiteController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/shop/items/1');
+    const res = await app.http.fetch('/shop/items/1');
     expect(res.status).toBe(404);
     expect(await res.text()).toBe('site 404');
   });
@@ -146,9 +146,9 @@ describe("the controller's own status route", () => {
     }
     @Module({ controllers: [ApiController, ReportsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/api/reports');
+    const res = await app.http.fetch('/api/reports');
     expect(res.status).toBe(403);
     expect(await res.text()).toBe('reports 403');
   });
@@ -175,14 +175,14 @@ describe('results in a status route', () => {
     }
     @Module({ controllers: [SiteController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const missing = await app.fetch('/missing');
+    const missing = await app.http.fetch('/missing');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ missing: true });
 
     // A POST would default to 201 elsewhere; a status route keeps its status.
-    const invalid = await app.fetch('/form', { method: 'POST' });
+    const invalid = await app.http.fetch('/form', { method: 'POST' });
     expect(invalid.status).toBe(422);
     expect(await invalid.json()).toEqual({ invalid: true });
   });
@@ -202,9 +202,9 @@ describe('results in a status route', () => {
     }
     @Module({ controllers: [SiteController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/gone');
+    const res = await app.http.fetch('/gone');
     expect(res.status).toBe(404);
     expect(await res.text()).toBe('the 404 page');
   });
@@ -226,9 +226,9 @@ describe('throw new HttpError(status, message)', () => {
     }
     @Module({ controllers: [PostsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/posts/1', { method: 'DELETE' });
+    const res = await app.http.fetch('/posts/1', { method: 'DELETE' });
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ forbidden: 'You do not own this post' });
   });
@@ -243,9 +243,9 @@ describe('throw new HttpError(status, message)', () => {
     }
     @Module({ controllers: [PostsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/posts/1', { method: 'DELETE' });
+    const res = await app.http.fetch('/posts/1', { method: 'DELETE' });
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.json()).toEqual({ error: 'You do not own this post', status: 403 });
@@ -261,9 +261,9 @@ describe('throw new HttpError(status, message)', () => {
     }
     @Module({ controllers: [AccountController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/account');
+    const res = await app.http.fetch('/account');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer realm="vela"');
     expect(await res.json()).toEqual({ error: 'Sign in first', status: 401 });
@@ -284,13 +284,13 @@ describe('throw new HttpError(status, message)', () => {
     }
     @Module({ controllers: [UpstreamController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const hidden = await app.fetch('/hidden');
+    const hidden = await app.http.fetch('/hidden');
     expect(hidden.status).toBe(503);
     expect(await hidden.json()).toEqual({ error: 'Service Unavailable', status: 503 });
 
-    const shown = await app.fetch('/shown');
+    const shown = await app.http.fetch('/shown');
     expect(shown.status).toBe(503);
     expect(shown.headers.get('retry-after')).toBe('300');
     expect(await shown.json()).toEqual({ error: 'Back in five minutes', status: 503 });
@@ -306,9 +306,9 @@ describe('throw new HttpError(status, message)', () => {
     }
     @Module({ controllers: [KoaController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/koa');
+    const res = await app.http.fetch('/koa');
     expect(res.status).toBe(422);
     expect(await res.json()).toEqual({ error: 'name is required', status: 422 });
   });
@@ -345,7 +345,7 @@ describe('a thrown plain Error', () => {
     savedEnv = process.env.NODE_ENV;
     process.env.NODE_ENV = env;
     try {
-      return await start(AppModule);
+      return await startTestApp(AppModule);
     } finally {
       if (savedEnv === undefined) delete process.env.NODE_ENV;
       else process.env.NODE_ENV = savedEnv;
@@ -355,12 +355,12 @@ describe('a thrown plain Error', () => {
   it('answers 500 without its message or stack in production', async () => {
     const app = await startIn('production');
 
-    const json = await app.fetch('/crash', { headers: JSON_ACCEPT });
+    const json = await app.http.fetch('/crash', { headers: JSON_ACCEPT });
     expect(json.status).toBe(500);
     const jsonBody = await json.text();
     expect(JSON.parse(jsonBody)).toEqual({ error: 'Internal Server Error', status: 500 });
 
-    const html = await app.fetch('/crash', { headers: HTML });
+    const html = await app.http.fetch('/crash', { headers: HTML });
     expect(html.status).toBe(500);
     const htmlBody = await html.text();
     for (const body of [jsonBody, htmlBody]) {
@@ -373,7 +373,7 @@ describe('a thrown plain Error', () => {
   it('includes the message and the stack when NODE_ENV=development', async () => {
     const app = await startIn('development');
 
-    const json = await app.fetch('/crash', { headers: JSON_ACCEPT });
+    const json = await app.http.fetch('/crash', { headers: JSON_ACCEPT });
     expect(json.status).toBe(500);
     const body = (await json.json()) as { error: string; status: number; stack: string };
     expect(body.error).toBe('secret <connection> string');
@@ -381,7 +381,7 @@ describe('a thrown plain Error', () => {
     expect(body.stack).toMatch(/^Error: secret <connection> string\n\s+at /);
     expect(body.stack).toContain('status-routes.test.ts');
 
-    const html = await app.fetch('/crash', { headers: HTML });
+    const html = await app.http.fetch('/crash', { headers: HTML });
     const page = await html.text();
     expect(page).toContain('<p>secret &#60;connection&#62; string</p>');
     expect(page).toMatch(/<pre>Error: secret &#60;connection&#62; string\n\s+at /);
@@ -391,14 +391,14 @@ describe('a thrown plain Error', () => {
     const app = await startIn('production');
     process.env.NODE_ENV = 'development';
 
-    const res = await app.fetch('/crash');
+    const res = await app.http.fetch('/crash');
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
   });
 
   it('follows Accept: HTML with the message escaped', async () => {
     const app = await startIn('production');
 
-    const res = await app.fetch('/html-error', { headers: HTML });
+    const res = await app.http.fetch('/html-error', { headers: HTML });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await res.text()).toBe(
@@ -410,7 +410,7 @@ describe('a thrown plain Error', () => {
   it('follows Accept: JSON with {error, status}', async () => {
     const app = await startIn('production');
 
-    const res = await app.fetch('/html-error', { headers: JSON_ACCEPT });
+    const res = await app.http.fetch('/html-error', { headers: JSON_ACCEPT });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.json()).toEqual({ error: '<script>alert("x")</script> & more', status: 400 });
@@ -419,13 +419,13 @@ describe('a thrown plain Error', () => {
   it('prefers HTML for a browser Accept header, and JSON for */*', async () => {
     const app = await startIn('production');
 
-    const browser = await app.fetch('/nowhere', {
+    const browser = await app.http.fetch('/nowhere', {
       headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
     });
     expect(browser.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await browser.text()).toContain('<h1>404 Not Found</h1><p>Not Found</p>');
 
-    const any = await app.fetch('/nowhere', { headers: { accept: '*/*' } });
+    const any = await app.http.fetch('/nowhere', { headers: { accept: '*/*' } });
     expect(any.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await any.json()).toEqual({ error: 'Not Found', status: 404 });
   });
@@ -448,11 +448,11 @@ describe('error logging', () => {
   class AppModule {}
 
   it('logs a 5xx once, as an error, with method, path, controller and the error', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    await app.fetch('/api/crash', { method: 'POST' });
-    expect(app.log.entries).toHaveLength(1);
-    const [entry] = app.log.entries;
+    await app.http.fetch('/api/crash', { method: 'POST' });
+    expect(app.logs.entries).toHaveLength(1);
+    const [entry] = app.logs.entries;
     expect(entry).toMatchObject({
       level: 'error',
       message: 'request failed',
@@ -463,10 +463,10 @@ describe('error logging', () => {
   });
 
   it('logs a 4xx once, as a warning, with its message', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    await app.fetch('/api/refuse');
-    expect(app.log.entries).toEqual([
+    await app.http.fetch('/api/refuse');
+    expect(app.logs.entries).toEqual([
       {
         level: 'warn',
         message: 'request refused',
@@ -476,10 +476,10 @@ describe('error logging', () => {
   });
 
   it('does not log a 404 for an unknown path', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect((await app.fetch('/api/none')).status).toBe(404);
-    expect(app.log.entries).toEqual([]);
+    expect((await app.http.fetch('/api/none')).status).toBe(404);
+    expect(app.logs.entries).toEqual([]);
   });
 });
 
@@ -504,26 +504,26 @@ describe('a status route that fails', () => {
     }
     @Module({ controllers: [SiteController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/secret');
+    const res = await app.http.fetch('/secret');
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'members only', status: 403 });
-    expect(app.log.entries).toHaveLength(2);
-    expect(app.log.entries[0]).toMatchObject({ level: 'warn', message: 'request refused', fields: { status: 403 } });
-    expect(app.log.entries[1]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(2);
+    expect(app.logs.entries[0]).toMatchObject({ level: 'warn', message: 'request refused', fields: { status: 403 } });
+    expect(app.logs.entries[1]).toMatchObject({
       level: 'error',
       message: 'status route failed',
       fields: { method: 'GET', path: '/secret', status: 403, controller: 'SiteController.forbidden' },
     });
-    expect((app.log.entries[1]!.fields.error as Error).message).toBe('template missing');
+    expect((app.logs.entries[1]!.fields.error as Error).message).toBe('template missing');
 
-    app.log.entries.length = 0;
-    const missing = await app.fetch('/missing');
+    app.logs.entries.length = 0;
+    const missing = await app.http.fetch('/missing');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: 'Not Found', status: 404 });
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'error',
       message: 'status route failed',
       fields: { path: '/missing', status: 404, controller: 'SiteController.notFound' },
@@ -541,9 +541,9 @@ describe('a status route that fails', () => {
     }
     @Module({ controllers: [SiteController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/missing');
+    const res = await app.http.fetch('/missing');
     expect(res.status).toBe(404);
     expect(res.headers.get('x-half-built')).toBeNull();
     expect(await res.json()).toEqual({ error: 'Not Found', status: 404 });
@@ -573,14 +573,14 @@ describe('405 Method Not Allowed', () => {
     }
     @Module({ controllers: [ItemsController, ApiController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const plain = await app.fetch('/items', { method: 'DELETE' });
+    const plain = await app.http.fetch('/items', { method: 'DELETE' });
     expect(plain.status).toBe(405);
     expect(plain.headers.get('allow')).toBe('HEAD, GET, POST');
     expect(await plain.json()).toEqual({ error: 'Method Not Allowed', status: 405 });
 
-    const routed = await app.fetch('/api/things', { method: 'DELETE' });
+    const routed = await app.http.fetch('/api/things', { method: 'DELETE' });
     expect(routed.status).toBe(405);
     expect(routed.headers.get('allow')).toBe('PUT');
     expect(await routed.json()).toEqual({ error: 'method not allowed here' });

@@ -17,9 +17,9 @@ import {
   type Context,
   type Middleware,
   type Logger,
-} from '../../src/index.js';
-import { start, type TestApp } from '../support/start.js';
-import { connect, deferred, refusal } from '../support/ws-client.js';
+} from 'vela';
+import { startTestApp, type TestApp } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -87,7 +87,7 @@ class BillingController {
 @Module({ controllers: [TraceController, BillingController], gateways: [LiveGateway, GuardedGateway] })
 class AppModule {}
 
-const traced = (header?: string) => start(AppModule, { middleware: [correlationId(header ? { header } : {})] });
+const traced = (header?: string) => startTestApp(AppModule, { middleware: [correlationId(header ? { header } : {})] });
 
 /** A request written byte for byte, for header values fetch refuses to send; resolves with the raw response head. */
 function rawGet(app: TestApp, path: string, headerLines: string[]): Promise<string> {
@@ -115,11 +115,11 @@ describe('correlationId() ids', () => {
   it('makes a UUID when the request has none, and echoes it on the response and ctx.state', async () => {
     const app = await traced();
 
-    const res = await app.fetch('/id');
+    const res = await app.http.fetch('/id');
     const id = res.headers.get('x-correlation-id')!;
     expect(id).toMatch(UUID);
     expect(await res.json()).toEqual({ id });
-    const again = await app.fetch('/id');
+    const again = await app.http.fetch('/id');
     expect(again.headers.get('x-correlation-id')).not.toBe(id);
   });
 
@@ -127,7 +127,7 @@ describe('correlationId() ids', () => {
     const app = await traced();
 
     for (const id of ['abc-123', 'A.b_C-9', 'x'.repeat(128), '9f1c2e4a-0000-4000-8000-000000000000']) {
-      const res = await app.fetch('/id', { headers: { 'x-correlation-id': id } });
+      const res = await app.http.fetch('/id', { headers: { 'x-correlation-id': id } });
       expect(res.headers.get('x-correlation-id')).toBe(id);
       expect(await res.json()).toEqual({ id });
     }
@@ -137,7 +137,7 @@ describe('correlationId() ids', () => {
     const app = await traced();
 
     for (const id of ['x'.repeat(129), '', 'has space', 'semi;colon', '<script>', '%0D%0ASet-Cookie:%20a=b', 'ünïcode']) {
-      const res = await app.fetch('/id', { headers: { 'x-correlation-id': id } });
+      const res = await app.http.fetch('/id', { headers: { 'x-correlation-id': id } });
       expect(res.headers.get('x-correlation-id'), id).toMatch(UUID);
     }
   });
@@ -158,7 +158,7 @@ describe('correlationId() ids', () => {
   it('reads and writes the header given', async () => {
     const app = await traced('x-request-id');
 
-    const res = await app.fetch('/id', { headers: { 'x-request-id': 'from-proxy', 'x-correlation-id': 'ignored' } });
+    const res = await app.http.fetch('/id', { headers: { 'x-request-id': 'from-proxy', 'x-correlation-id': 'ignored' } });
     expect(res.headers.get('x-request-id')).toBe('from-proxy');
     expect(res.headers.get('x-correlation-id')).toBeNull();
     expect(await res.json()).toEqual({ id: 'from-proxy' });
@@ -167,10 +167,10 @@ describe('correlationId() ids', () => {
   it('keeps the header on error pages and 404s', async () => {
     const app = await traced();
 
-    const failed = await app.fetch('/fail', { headers: { 'x-correlation-id': 'failing-1' } });
+    const failed = await app.http.fetch('/fail', { headers: { 'x-correlation-id': 'failing-1' } });
     expect(failed.status).toBe(500);
     expect(failed.headers.get('x-correlation-id')).toBe('failing-1');
-    const missing = await app.fetch('/nowhere', { headers: { 'x-correlation-id': 'missing-1' } });
+    const missing = await app.http.fetch('/nowhere', { headers: { 'x-correlation-id': 'missing-1' } });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-correlation-id')).toBe('missing-1');
   });
@@ -190,35 +190,35 @@ describe('correlationId() on log lines', () => {
   it("puts the id on the app's lines and on the error boundary's line of a failing request", async () => {
     const app = await traced();
 
-    const res = await app.fetch('/fail');
+    const res = await app.http.fetch('/fail');
     const id = res.headers.get('x-correlation-id')!;
     expect(id).toMatch(UUID);
-    expect(app.log.entries).toHaveLength(2);
-    expect(app.log.entries[0]).toEqual({ level: 'info', message: 'charging card', fields: { amount: 10, correlationId: id } });
-    expect(app.log.entries[1]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(2);
+    expect(app.logs.entries[0]).toEqual({ level: 'info', message: 'charging card', fields: { amount: 10, correlationId: id } });
+    expect(app.logs.entries[1]).toMatchObject({
       level: 'error',
       message: 'request failed',
       fields: { method: 'GET', path: '/fail', status: 500, controller: 'TraceController.fail', correlationId: id },
     });
-    expect((app.log.entries[1]!.fields.error as Error).message).toBe('card declined');
+    expect((app.logs.entries[1]!.fields.error as Error).message).toBe('card declined');
   });
 
   it("reaches the error boundary's line from a route group's middleware, with the request log off", async () => {
-    const app = await start(AppModule, { requestLog: false });
+    const app = await startTestApp(AppModule, { requestLog: false });
 
-    const res = await app.fetch('/billing/charge');
+    const res = await app.http.fetch('/billing/charge');
     expect(res.status).toBe(500);
     const id = res.headers.get('x-correlation-id')!;
     expect(id).toMatch(UUID);
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({ message: 'request failed', fields: { controller: 'BillingController.charge', correlationId: id } });
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({ message: 'request failed', fields: { controller: 'BillingController.charge', correlationId: id } });
   });
 
   it('puts it on the request log line', async () => {
-    const app = await start(AppModule, { middleware: [correlationId()], requestLog: true });
+    const app = await startTestApp(AppModule, { middleware: [correlationId()], requestLog: true });
 
-    await app.fetch('/id', { headers: { 'x-correlation-id': 'logged-1' } });
-    expect(app.log.entries).toEqual([
+    await app.http.fetch('/id', { headers: { 'x-correlation-id': 'logged-1' } });
+    expect(app.logs.entries).toEqual([
       {
         level: 'info',
         message: 'request',
@@ -233,11 +233,11 @@ describe('correlationId() on log lines', () => {
     const app = await traced();
 
     const [a, b] = await Promise.all([
-      app.fetch('/wait/a', { headers: { 'x-correlation-id': 'req-a' } }),
-      app.fetch('/wait/b', { headers: { 'x-correlation-id': 'req-b' } }),
+      app.http.fetch('/wait/a', { headers: { 'x-correlation-id': 'req-a' } }),
+      app.http.fetch('/wait/b', { headers: { 'x-correlation-id': 'req-b' } }),
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    const lines = app.log.entries.map((e) => `${e.message} ${String(e.fields.name)} ${String(e.fields.correlationId)}`);
+    const lines = app.logs.entries.map((e) => `${e.message} ${String(e.fields.name)} ${String(e.fields.correlationId)}`);
     expect(lines).toHaveLength(4);
     expect(lines.slice(0, 2).sort()).toEqual(['entered a req-a', 'entered b req-b']);
     expect(lines.slice(2).sort()).toEqual(['leaving a req-a', 'leaving b req-b']);
@@ -249,20 +249,20 @@ describe('correlationId() on log lines', () => {
       logger!.info('explicit', { correlationId: 'mine' });
       return next();
     };
-    const app = await start(AppModule, { middleware: [correlationId(), explicit] });
+    const app = await startTestApp(AppModule, { middleware: [correlationId(), explicit] });
     logger = app.logger;
 
-    await app.fetch('/id', { headers: { 'x-correlation-id': 'scope-1' } });
-    expect(app.log.entries).toEqual([{ level: 'info', message: 'explicit', fields: { correlationId: 'mine' } }]);
+    await app.http.fetch('/id', { headers: { 'x-correlation-id': 'scope-1' } });
+    expect(app.logs.entries).toEqual([{ level: 'info', message: 'explicit', fields: { correlationId: 'mine' } }]);
   });
 
   it('adds nothing to lines logged outside a request', async () => {
     const app = await traced();
 
-    await app.fetch('/id');
+    await app.http.fetch('/id');
     app.logger.warn('outside', { n: 1 });
     app.logger.info('bare');
-    expect(app.log.entries).toEqual([
+    expect(app.logs.entries).toEqual([
       { level: 'warn', message: 'outside', fields: { n: 1 } },
       { level: 'info', message: 'bare', fields: {} },
     ]);
@@ -271,30 +271,30 @@ describe('correlationId() on log lines', () => {
 
 describe('correlationId() on a WebSocket upgrade', () => {
   it('sends the id on the 101 and logs it with the upgrade', async () => {
-    const app = await start(AppModule, { requestLog: true });
+    const app = await startTestApp(AppModule, { requestLog: true });
 
-    const client = await connect(app, '/live', { headers: { 'x-correlation-id': 'socket-1' } });
+    const client = await app.ws('/live', { headers: { 'x-correlation-id': 'socket-1' } });
     expect(client.response.headers['x-correlation-id']).toBe('socket-1');
-    expect(app.log.entries).toEqual([
+    expect(app.logs.entries).toEqual([
       {
         level: 'info',
         message: 'request',
         fields: { method: 'GET', path: '/live', status: 101, durationMs: expect.any(Number), correlationId: 'socket-1' },
       },
     ]);
-    client.send('hi');
-    expect(await client.next()).toBe('hi');
-    expect(app.log.entries).toHaveLength(1);
+    client.sendText('hi');
+    expect(await client.recv()).toBe('hi');
+    expect(app.logs.entries).toHaveLength(1);
   });
 
   it("puts it on a refused upgrade's response and error line", async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await refusal(app, '/guarded', { headers: { 'x-correlation-id': 'socket-2', accept: 'application/json' } });
+    const res = await app.wsRefusal('/guarded', { headers: { 'x-correlation-id': 'socket-2', accept: 'application/json' } });
     expect(res.status).toBe(500);
     expect(res.headers['x-correlation-id']).toBe('socket-2');
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'error',
       message: 'request failed',
       fields: { path: '/guarded', status: 500, controller: 'GuardedGateway.upgrade', correlationId: 'socket-2' },

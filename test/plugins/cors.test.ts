@@ -1,8 +1,8 @@
 // cors(): which origins get a grant, preflights, credentials, grants on error pages, and what
 // works globally versus on a route group.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, Route, cors, json, type CorsOptions } from '../../src/index.js';
-import { start } from '../support/start.js';
+import { ConfigError, Controller, Module, Route, cors, json, type CorsOptions } from 'vela';
+import { startTestApp } from 'vela/testing';
 
 const ALLOWED = 'https://app.example.com';
 const OTHER = 'https://evil.example.net';
@@ -41,7 +41,7 @@ class GroupController {
 @Module({ controllers: [ApiController, GroupController] })
 class AppModule {}
 
-const globally = (options: CorsOptions) => start(AppModule, { middleware: [cors(options)] });
+const globally = (options: CorsOptions) => startTestApp(AppModule, { middleware: [cors(options)] });
 
 function preflight(origin: string, method = 'PUT', headers?: string): RequestInit {
   return {
@@ -58,20 +58,20 @@ describe('cors({ origins }) on a simple request', () => {
   it('grants an allowed origin its own value, and varies on Origin', async () => {
     const app = await globally({ origins: [ALLOWED, 'http://localhost:5173'] });
 
-    const res = await app.fetch('/api/items', { headers: { origin: ALLOWED } });
+    const res = await app.http.fetch('/api/items', { headers: { origin: ALLOWED } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(['a', 'b']);
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(res.headers.get('vary')).toBe('Origin');
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
-    const local = await app.fetch('/api/items', { headers: { origin: 'http://localhost:5173' } });
+    const local = await app.http.fetch('/api/items', { headers: { origin: 'http://localhost:5173' } });
     expect(local.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
   });
 
   it('gives a disallowed origin no CORS header, and still answers (the browser hides it)', async () => {
     const app = await globally({ origins: [ALLOWED] });
 
-    const res = await app.fetch('/api/items', { headers: { origin: OTHER } });
+    const res = await app.http.fetch('/api/items', { headers: { origin: OTHER } });
     expect(res.status).toBe(200);
     expect([...res.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
     expect(res.headers.get('vary')).toBe('Origin');
@@ -81,7 +81,7 @@ describe('cors({ origins }) on a simple request', () => {
     const app = await globally({ origins: [ALLOWED] });
 
     for (const origin of ['http://app.example.com', 'https://app.example.com:8443', 'https://x.app.example.com', 'null']) {
-      const res = await app.fetch('/api/items', { headers: { origin } });
+      const res = await app.http.fetch('/api/items', { headers: { origin } });
       expect(res.headers.get('access-control-allow-origin'), origin).toBeNull();
     }
   });
@@ -89,18 +89,18 @@ describe('cors({ origins }) on a simple request', () => {
   it("grants every origin '*' with origins: '*'", async () => {
     const app = await globally({ origins: '*' });
 
-    const res = await app.fetch('/api/items', { headers: { origin: OTHER } });
+    const res = await app.http.fetch('/api/items', { headers: { origin: OTHER } });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('sends Access-Control-Allow-Credentials and exposed headers when asked', async () => {
     const app = await globally({ origins: [ALLOWED], credentials: true, exposeHeaders: ['x-correlation-id', 'x-total'] });
 
-    const res = await app.fetch('/api/items', { headers: { origin: ALLOWED } });
+    const res = await app.http.fetch('/api/items', { headers: { origin: ALLOWED } });
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     expect(res.headers.get('access-control-expose-headers')).toBe('x-correlation-id,x-total');
-    const refused = await app.fetch('/api/items', { headers: { origin: OTHER } });
+    const refused = await app.http.fetch('/api/items', { headers: { origin: OTHER } });
     expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
   });
 });
@@ -109,7 +109,7 @@ describe('cors() on error responses', () => {
   it('keeps the grant on a 500 page, so the page can read the status', async () => {
     const app = await globally({ origins: [ALLOWED], credentials: true });
 
-    const res = await app.fetch('/api/boom', { headers: { origin: ALLOWED, accept: 'application/json' } });
+    const res = await app.http.fetch('/api/boom', { headers: { origin: ALLOWED, accept: 'application/json' } });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
@@ -120,10 +120,10 @@ describe('cors() on error responses', () => {
   it('keeps it on a 404 and a 405', async () => {
     const app = await globally({ origins: [ALLOWED] });
 
-    const missing = await app.fetch('/api/nothing', { headers: { origin: ALLOWED } });
+    const missing = await app.http.fetch('/api/nothing', { headers: { origin: ALLOWED } });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    const wrongMethod = await app.fetch('/api/items', { method: 'DELETE', headers: { origin: ALLOWED } });
+    const wrongMethod = await app.http.fetch('/api/items', { method: 'DELETE', headers: { origin: ALLOWED } });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('access-control-allow-origin')).toBe(ALLOWED);
   });
@@ -133,7 +133,7 @@ describe('cors() preflight, as global middleware', () => {
   it('answers 204 with the default methods and the requested headers, though no route has OPTIONS', async () => {
     const app = await globally({ origins: [ALLOWED] });
 
-    const res = await app.fetch('/api/items', preflight(ALLOWED, 'PUT', 'content-type,x-csrf-token'));
+    const res = await app.http.fetch('/api/items', preflight(ALLOWED, 'PUT', 'content-type,x-csrf-token'));
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
@@ -151,7 +151,7 @@ describe('cors() preflight, as global middleware', () => {
       maxAge: 600,
     });
 
-    const res = await app.fetch('/api/items', preflight(ALLOWED, 'POST', 'content-type,x-other'));
+    const res = await app.http.fetch('/api/items', preflight(ALLOWED, 'POST', 'content-type,x-other'));
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-methods')).toBe('GET,POST');
     expect(res.headers.get('access-control-allow-headers')).toBe('content-type');
@@ -162,7 +162,7 @@ describe('cors() preflight, as global middleware', () => {
   it('answers a preflight to a path no route has', async () => {
     const app = await globally({ origins: [ALLOWED] });
 
-    const res = await app.fetch('/api/unknown', preflight(ALLOWED));
+    const res = await app.http.fetch('/api/unknown', preflight(ALLOWED));
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
   });
@@ -170,7 +170,7 @@ describe('cors() preflight, as global middleware', () => {
   it('leaves a disallowed origin’s preflight to the router: no CORS header, so the browser refuses', async () => {
     const app = await globally({ origins: [ALLOWED] });
 
-    const res = await app.fetch('/api/items', preflight(OTHER));
+    const res = await app.http.fetch('/api/items', preflight(OTHER));
     expect(res.status).toBe(200);
     expect(res.headers.get('allow')).toBe('HEAD, GET, POST');
     expect([...res.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
@@ -179,7 +179,7 @@ describe('cors() preflight, as global middleware', () => {
   it('passes a plain OPTIONS (no Access-Control-Request-Method) through to the router', async () => {
     const app = await globally({ origins: [ALLOWED] });
 
-    const res = await app.fetch('/api/items', { method: 'OPTIONS', headers: { origin: ALLOWED } });
+    const res = await app.http.fetch('/api/items', { method: 'OPTIONS', headers: { origin: ALLOWED } });
     expect(res.status).toBe(200);
     expect(res.headers.get('allow')).toBe('HEAD, GET, POST');
     expect(res.headers.get('access-control-allow-methods')).toBeNull();
@@ -188,33 +188,33 @@ describe('cors() preflight, as global middleware', () => {
 
 describe('cors() as route group middleware', () => {
   it('grants simple requests on the group’s routes only', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const grouped = await app.fetch('/group/items', { headers: { origin: ALLOWED } });
+    const grouped = await app.http.fetch('/group/items', { headers: { origin: ALLOWED } });
     expect(grouped.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    const posted = await app.fetch('/group/items', { method: 'POST', headers: { origin: ALLOWED } });
+    const posted = await app.http.fetch('/group/items', { method: 'POST', headers: { origin: ALLOWED } });
     expect(posted.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    const outside = await app.fetch('/api/items', { headers: { origin: ALLOWED } });
+    const outside = await app.http.fetch('/api/items', { headers: { origin: ALLOWED } });
     expect(outside.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('never sees a preflight to a route without OPTIONS: the router answers it, without a grant', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/group/items', preflight(ALLOWED, 'POST', 'content-type'));
+    const res = await app.http.fetch('/group/items', preflight(ALLOWED, 'POST', 'content-type'));
     expect(res.status).toBe(200);
     expect(res.headers.get('allow')).toBe('HEAD, GET, POST');
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('answers the preflight of a route that lists options in its methods', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await app.fetch('/group/open', preflight(ALLOWED, 'PUT', 'content-type'));
+    const res = await app.http.fetch('/group/open', preflight(ALLOWED, 'PUT', 'content-type'));
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,PUT,POST,DELETE,PATCH');
-    const put = await app.fetch('/group/open', { method: 'PUT', headers: { origin: ALLOWED } });
+    const put = await app.http.fetch('/group/open', { method: 'PUT', headers: { origin: ALLOWED } });
     expect(put.status).toBe(200);
     expect(put.headers.get('access-control-allow-origin')).toBe(ALLOWED);
   });

@@ -11,9 +11,10 @@ import {
   type BootstrapOptions,
   type Context,
   type CsrfOptions,
-} from '../../src/index.js';
+} from 'vela';
 import { sessionCookie } from '../session/support.js';
-import { start, type TestApp } from '../support/start.js';
+import { startTestApp, type TestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -76,12 +77,12 @@ interface Client {
 }
 
 async function client(options: CsrfOptions = {}, boot: BootstrapOptions = {}): Promise<Client> {
-  const app = await start(AppModule, { middleware: [csrf(options)], ...boot });
+  const app = await startTestApp(AppModule, { middleware: [csrf(options)], ...boot });
   let cookie: string | undefined;
   const fetch = async (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (cookie) headers.set('cookie', `session_id=${cookie}`);
-    const res = await app.fetch(path, { ...init, headers });
+    const res = await plainFetch(app, path, { ...init, headers });
     // As a browser: a new cookie replaces the old one (regenerate), an empty one clears it.
     const set = sessionCookie(res);
     if (set) cookie = set.value || undefined;
@@ -175,7 +176,7 @@ describe('csrf() on unsafe requests', () => {
     const { app, token } = await client();
     const stolen = await token();
 
-    const res = await app.fetch('/submit', withHeader(stolen));
+    const res = await plainFetch(app, '/submit', withHeader(stolen));
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ forbidden: NO_TOKEN });
     expect(res.headers.getSetCookie()).toEqual([]);
@@ -184,7 +185,7 @@ describe('csrf() on unsafe requests', () => {
   it('makes a token only for a request that reads it: a GET that renders no form starts no session', async () => {
     const { app } = await client();
 
-    const res = await app.fetch('/submit', { method: 'OPTIONS' });
+    const res = await plainFetch(app, '/submit', { method: 'OPTIONS' });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
   });
@@ -299,9 +300,9 @@ describe('csrf() without sessions', () => {
     const res = await fetch('/form', { headers: { accept: 'application/json' } });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({ level: 'error', message: 'request failed', fields: { path: '/form', status: 500 } });
-    const error = app.log.entries[0]!.fields.error as Error;
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({ level: 'error', message: 'request failed', fields: { path: '/form', status: 500 } });
+    const error = app.logs.entries[0]!.fields.error as Error;
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe(
       'csrf() needs sessions, but ctx.state.session is missing: remove bootstrap({ sessions: false }), or run sessionMiddleware() before csrf() if you manage sessions yourself.',
@@ -311,12 +312,12 @@ describe('csrf() without sessions', () => {
 
 describe('csrf() as route group middleware', () => {
   async function groupClient() {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     let cookie: string | undefined;
     const fetch = async (path: string, init: RequestInit = {}) => {
       const headers = new Headers(init.headers);
       if (cookie) headers.set('cookie', `session_id=${cookie}`);
-      const res = await app.fetch(path, { ...init, headers });
+      const res = await plainFetch(app, path, { ...init, headers });
       cookie ??= sessionCookie(res)?.value;
       return res;
     };

@@ -5,21 +5,17 @@ import {
   Controller,
   HttpError,
   Module,
-  OnMessage,
   Route,
-  WebSocket,
   addLogFields,
   bootstrap,
   correlationId,
   json,
-  reply,
   status,
   wantsLogScope,
   type Middleware,
-} from '../../src/index.js';
-import { memoryLogger } from '../support/memory-logger.js';
-import { start } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
+} from 'vela';
+import { memoryLogger, startTestApp } from 'vela/testing';
+import { echoGateway } from '../fixtures/gateways.js';
 
 @Controller()
 class PagesController {
@@ -49,18 +45,12 @@ class PagesController {
   }
 }
 
-@WebSocket('/echo')
-class EchoGateway {
-  @OnMessage()
-  echo(text: string) {
-    return reply(text);
-  }
-}
+const EchoGateway = echoGateway();
 
 @Module({ controllers: [PagesController], gateways: [EchoGateway] })
 class AppModule {}
 
-const logged = (middleware: Middleware[] = []) => start(AppModule, { requestLog: true, middleware });
+const logged = (middleware: Middleware[] = []) => startTestApp(AppModule, { requestLog: true, middleware });
 const line = (method: string, path: string, status: number, extra: Record<string, unknown> = {}) => ({
   level: 'info',
   message: 'request',
@@ -71,10 +61,10 @@ describe('bootstrap({ requestLog })', () => {
   it('logs one info line per request: method, path without the query, status and duration', async () => {
     const app = await logged();
 
-    await app.fetch('/hello?token=secret');
-    await app.fetch('/items', { method: 'POST' });
-    expect(app.log.entries).toEqual([line('GET', '/hello', 200), line('POST', '/items', 201)]);
-    const duration = app.log.entries[0]!.fields.durationMs as number;
+    await app.http.fetch('/hello?token=secret');
+    await app.http.fetch('/items', { method: 'POST' });
+    expect(app.logs.entries).toEqual([line('GET', '/hello', 200), line('POST', '/items', 201)]);
+    const duration = app.logs.entries[0]!.fields.durationMs as number;
     expect(duration).toBeGreaterThanOrEqual(0);
     expect(duration).toBe(Math.round(duration * 10) / 10);
   });
@@ -82,19 +72,19 @@ describe('bootstrap({ requestLog })', () => {
   it('logs the status of error pages, after the error line, and of 404, 405 and bodyless statuses', async () => {
     const app = await logged();
 
-    expect((await app.fetch('/boom')).status).toBe(500);
-    expect(app.log.entries.map((e) => [e.level, e.message])).toEqual([
+    expect((await app.http.fetch('/boom')).status).toBe(500);
+    expect(app.logs.entries.map((e) => [e.level, e.message])).toEqual([
       ['error', 'request failed'],
       ['info', 'request'],
     ]);
-    expect(app.log.entries[1]).toEqual(line('GET', '/boom', 500));
-    app.log.entries.length = 0;
+    expect(app.logs.entries[1]).toEqual(line('GET', '/boom', 500));
+    app.logs.entries.length = 0;
 
-    await app.fetch('/private');
-    await app.fetch('/nowhere');
-    await app.fetch('/hello', { method: 'DELETE' });
-    await app.fetch('/gone');
-    expect(app.log.entries.filter((e) => e.message === 'request')).toEqual([
+    await app.http.fetch('/private');
+    await app.http.fetch('/nowhere');
+    await app.http.fetch('/hello', { method: 'DELETE' });
+    await app.http.fetch('/gone');
+    expect(app.logs.entries.filter((e) => e.message === 'request')).toEqual([
       line('GET', '/private', 403),
       line('GET', '/nowhere', 404),
       line('DELETE', '/hello', 405),
@@ -109,25 +99,25 @@ describe('bootstrap({ requestLog })', () => {
     };
     const app = await logged([maintenance]);
 
-    await app.fetch('/hello');
-    expect(app.log.entries).toEqual([line('GET', '/hello', 503)]);
+    await app.http.fetch('/hello');
+    expect(app.logs.entries).toEqual([line('GET', '/hello', 503)]);
   });
 
   it('logs a WebSocket upgrade once, with 101, and no frame', async () => {
     const app = await logged();
 
-    const client = await connect(app, '/echo');
-    client.send('hi');
-    expect(await client.next()).toBe('hi');
+    const client = await app.ws('/echo');
+    client.sendText('hi');
+    expect(await client.recv()).toBe('hi');
     await client.close();
-    expect(app.log.entries).toEqual([line('GET', '/echo', 101)]);
+    expect(app.logs.entries).toEqual([line('GET', '/echo', 101)]);
   });
 
   it('adds the correlation id when correlationId() runs', async () => {
     const app = await logged([correlationId()]);
 
-    const res = await app.fetch('/nowhere');
-    expect(app.log.entries).toEqual([line('GET', '/nowhere', 404, { correlationId: res.headers.get('x-correlation-id') })]);
+    const res = await app.http.fetch('/nowhere');
+    expect(app.logs.entries).toEqual([line('GET', '/nowhere', 404, { correlationId: res.headers.get('x-correlation-id') })]);
   });
 
   it('is on by default, through the logger given', async () => {
@@ -142,11 +132,11 @@ describe('bootstrap({ requestLog })', () => {
   });
 
   it('is off with requestLog: false', async () => {
-    const app = await start(AppModule, { requestLog: false });
+    const app = await startTestApp(AppModule, { requestLog: false });
 
-    await app.fetch('/hello');
-    await app.fetch('/nowhere');
-    expect(app.log.entries).toEqual([]);
+    await app.http.fetch('/hello');
+    await app.http.fetch('/nowhere');
+    expect(app.logs.entries).toEqual([]);
   });
 });
 
@@ -158,9 +148,9 @@ describe('addLogFields', () => {
     });
     const app = await logged([tagUser]);
 
-    await app.fetch('/boom', { headers: { 'x-user': 'u-7' } });
-    await app.fetch('/hello');
-    expect(app.log.entries.map((e) => [e.message, e.fields.userId])).toEqual([
+    await app.http.fetch('/boom', { headers: { 'x-user': 'u-7' } });
+    await app.http.fetch('/hello');
+    expect(app.logs.entries.map((e) => [e.message, e.fields.userId])).toEqual([
       ['request failed', 'u-7'],
       ['request', 'u-7'],
       ['request', undefined],
@@ -174,11 +164,11 @@ describe('addLogFields', () => {
       added.push(addLogFields({ userId: 'u-7' }));
       await next();
     };
-    const app = await start(AppModule, { requestLog: false, middleware: [tagUser] });
+    const app = await startTestApp(AppModule, { requestLog: false, middleware: [tagUser] });
 
-    await app.fetch('/boom');
+    await app.http.fetch('/boom');
     expect(added).toEqual([false]);
-    expect(app.log.entries[0]!.fields.userId).toBeUndefined();
+    expect(app.logs.entries[0]!.fields.userId).toBeUndefined();
   });
 
   it('46. has no scope either with only the request log on (the default): its line needs none', async () => {
@@ -189,9 +179,9 @@ describe('addLogFields', () => {
     };
     const app = await logged([tagUser]);
 
-    await app.fetch('/hello');
+    await app.http.fetch('/hello');
     expect(added).toEqual([false]);
-    expect(app.log.entries).toEqual([line('GET', '/hello', 200)]);
+    expect(app.logs.entries).toEqual([line('GET', '/hello', 200)]);
   });
 
   it('does nothing, and says so, outside a request', () => {

@@ -7,8 +7,8 @@
 //   describeAdapterContract('redis', (count) => Array.from({ length: count }, () => redisPubSub({ url })));
 import { describe, expect, it } from 'vitest';
 import { PubSubEncodingError, type PubSubAdapter, type PubSubMessage } from 'vela';
-import { start, type TestApp } from '../support/start.js';
 import { Peer, PubSubTestModule, Tracker, eventually, sorted } from './support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 /** `count` adapters that form one cluster; each is given to its own app. */
 export type MakeAdapters = (count: number) => PubSubAdapter[] | Promise<PubSubAdapter[]>;
@@ -18,7 +18,7 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
     async function cluster(count = 3): Promise<TestApp[]> {
       const adapters = await makeAdapters(count);
       if (adapters.length !== count) throw new Error(`makeAdapters(${count}) returned ${adapters.length} adapters`);
-      return Promise.all(adapters.map((pubsub) => start(PubSubTestModule, { pubsub })));
+      return Promise.all(adapters.map((pubsub) => startTestApp(PubSubTestModule, { pubsub })));
     }
 
     /** Every node sees exactly `peers` in `channel` (membership may travel asynchronously). */
@@ -40,7 +40,7 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
       const [adapter] = await makeAdapters(1);
       expect(typeof adapter!.name).toBe('string');
       expect(adapter!.name).not.toBe('');
-      const app = await start(PubSubTestModule, { pubsub: adapter! });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter! });
       expect(await app.pubsub.members('room')).toEqual([]);
       await app.close();
     });

@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PubSubEncodingError, memoryPubSub, type Envelope, type PubSubAdapter } from 'vela';
 import { Hub } from '../../src/pubsub/hub.js';
-import { start } from '../support/start.js';
 import { Gate, IDLE_MS, Peer, PubSubTestModule, Tracker, connectMany, withHub } from './support.js';
+import { startTestApp } from 'vela/testing';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -15,7 +15,7 @@ const EMPTY = { channels: 0, snapshots: 0, members: 0, connections: 0, sessions:
 describe('Hub', () => {
   it('is the node the adapter is started with', async () => {
     const { adapter, hub } = withHub();
-    await start(PubSubTestModule, { pubsub: adapter });
+    await startTestApp(PubSubTestModule, { pubsub: adapter });
     expect(hub()).toBeInstanceOf(Hub);
     expect(hub().sizes).toEqual(EMPTY);
   });
@@ -24,11 +24,11 @@ describe('Hub', () => {
     it('delivers locally even when the adapter fails to publish; the failure is logged, not thrown', async () => {
       const failing = new Error('cluster unreachable');
       const adapter: PubSubAdapter = { ...memoryPubSub(), name: 'flaky', publish: () => Promise.reject(failing) };
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const member = await Peer.connect(app, { join: ['room'] });
       await expect(app.pubsub.broadcast('room', 'local-anyway', 1)).resolves.toBeUndefined();
       expect((await member.next()).topic).toBe('local-anyway');
-      expect(app.log.entries).toContainEqual({
+      expect(app.logs.entries).toContainEqual({
         level: 'error',
         message: 'pub/sub could not reach the other nodes',
         fields: { adapter: 'flaky', type: 'message', error: failing },
@@ -43,7 +43,7 @@ describe('Hub', () => {
           throw new PubSubEncodingError(envelope, 'payload.n', 'is a BigInt, which JSON has no way to write', 'Send it as a string');
         },
       };
-      const app = await start(PubSubTestModule, { pubsub: refusing });
+      const app = await startTestApp(PubSubTestModule, { pubsub: refusing });
       const member = await Peer.connect(app, { join: ['room'] });
       const refused = app.pubsub.broadcast('room', 'never', { n: 1n });
       await expect(refused).rejects.toThrow(
@@ -52,15 +52,15 @@ describe('Hub', () => {
       void app.pubsub.broadcast('room', 'never', { n: 2n }); // not awaited: no unhandled rejection
       app.pubsub.localBroadcast('room', 'local', 1); // this node only: nothing to encode
       expect((await member.next()).topic).toBe('local');
-      expect(app.log.entries.filter((entry) => entry.message.startsWith('pub/sub broadcast refused'))).toHaveLength(2);
+      expect(app.logs.entries.filter((entry) => entry.message.startsWith('pub/sub broadcast refused'))).toHaveLength(2);
     });
 
     it('drops (and logs) an envelope of a type it does not know', async () => {
       const { adapter, hub } = withHub();
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const envelope = { type: 'from-the-future' } as unknown as Envelope;
       hub().receive(envelope);
-      expect(app.log.entries).toContainEqual({ level: 'warn', message: 'pub/sub dropped an envelope of an unknown type', fields: { envelope } });
+      expect(app.logs.entries).toContainEqual({ level: 'warn', message: 'pub/sub dropped an envelope of an unknown type', fields: { envelope } });
     });
   });
 
@@ -69,7 +69,7 @@ describe('Hub', () => {
     const inOrder = Array.from({ length: count }, (_, seq) => seq);
 
     it('keeps the order of 1,000 messages from one sender, fired without awaiting, at 10 members', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const members = await connectMany(app, 10, ['room']);
       await members[3]!.call('burst', { channel: 'room', topic: 'seq', method: 'broadcast', count });
       for (const member of members) {
@@ -81,7 +81,7 @@ describe('Hub', () => {
     });
 
     it('keeps the order of 1,000 frames a client sends back to back, at 10 members', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const members = await connectMany(app, 10, ['room']);
       const sender = members[0]!;
       const acks = inOrder.map((seq) => sender.call('broadcast', { channel: 'room', topic: 'seq', payload: seq }));
@@ -90,7 +90,7 @@ describe('Hub', () => {
     });
 
     it('keeps each sender’s order when senders interleave', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const members = await connectMany(app, 10, ['room']);
       const senders = members.slice(0, 3);
       await Promise.all(senders.map((s) => s.call('burst', { channel: 'room', topic: 'seq', method: 'broadcastFrom', count })));
@@ -106,7 +106,7 @@ describe('Hub', () => {
 
   describe('membership changing during a delivery', () => {
     it('a member that leaves and re-joins while it is being delivered to receives the message once', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const other: string[] = [];
       app.pubsub.subscribe('room', (msg) => void other.push(msg.topic));
       const heard: string[] = [];
@@ -126,7 +126,7 @@ describe('Hub', () => {
     });
 
     it('a listener subscribed during a delivery receives only later messages', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const late: string[] = [];
       let subscribed = false;
       app.pubsub.subscribe('room', () => {
@@ -140,7 +140,7 @@ describe('Hub', () => {
     });
 
     it('a listener unsubscribed during a delivery is not called with it', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const heard: string[] = [];
       let offLater = () => {};
       app.pubsub.subscribe('room', () => offLater());
@@ -152,7 +152,7 @@ describe('Hub', () => {
 
   describe('encoding', () => {
     it('encodes the frame every member replies with once per broadcast, not once per member', async () => {
-      const app = await start(PubSubTestModule);
+      const app = await startTestApp(PubSubTestModule);
       const members = await connectMany(app, 10, ['room']);
       const stringify = vi.spyOn(JSON, 'stringify');
       await app.pubsub.broadcast('room', 'once', { big: 'x'.repeat(1000) });
@@ -167,7 +167,7 @@ describe('Hub', () => {
   describe('a closing connection', () => {
     it('leaves every channel it joined, and leaves the others’ membership alone', async () => {
       const { adapter, hub } = withHub();
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const stays = await Peer.connect(app, { join: ['a'] });
       const goes = await Peer.connect(app, { join: ['a', 'b', 'c'] });
       expect(hub().sizes).toMatchObject({ channels: 3, members: 2, connections: 2 });
@@ -183,7 +183,7 @@ describe('Hub', () => {
 
     it('that joins after it closed (an async handler still running) is not left in the channel', async () => {
       const { adapter, hub } = withHub();
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const peer = await Peer.connect(app);
       void peer.call('joinAfterGate', { channel: 'room' }).catch(() => {});
       await app.get(Gate).entered;
@@ -197,7 +197,7 @@ describe('Hub', () => {
 
     it('closed by the server (stop, app.close) leaves too', async () => {
       const { adapter, hub } = withHub();
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const peers = await connectMany(app, 3, ['room']);
       await app.close();
       for (const peer of peers) expect((await peer.closed).code).toBe(1001);
@@ -209,7 +209,7 @@ describe('Hub', () => {
       const setTimer = vi.spyOn(globalThis, 'setTimeout');
       const clearTimer = vi.spyOn(globalThis, 'clearTimeout');
       const { adapter, hub } = withHub();
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const tracker = app.get(Tracker);
       const watcher = await Peer.connect(app, { join: ['room'] });
       const cycles = 2_000;
@@ -248,7 +248,7 @@ describe('Hub', () => {
 
     it('a subscribe() listener is gone from the maps once unsubscribed', async () => {
       const { adapter, hub } = withHub();
-      const app = await start(PubSubTestModule, { pubsub: adapter });
+      const app = await startTestApp(PubSubTestModule, { pubsub: adapter });
       const offs = Array.from({ length: 100 }, (_, i) => app.pubsub.subscribe(`ch-${i % 10}`, () => {}));
       expect(hub().sizes).toEqual({ channels: 10, snapshots: 0, members: 100, connections: 0, sessions: 0 });
       for (const off of offs) off();

@@ -1,12 +1,11 @@
 // memoryPubSub() and MemoryBus: the shared adapter contract, plus what only the in-memory adapter
 // promises (a bus of its own by default, one app per adapter, delivery right after the publisher's
 // synchronous work).
-import { memoryLogger } from '../support/memory-logger.js';
 import { describe, expect, it } from 'vitest';
 import { MemoryBus, PubSubEncodingError, memoryPubSub, type Envelope, type PubSubMessage, type PubSubNode } from 'vela';
-import { start } from '../support/start.js';
 import { describeAdapterContract } from './adapter-contract.js';
 import { Peer, PubSubTestModule } from './support.js';
+import { memoryLogger, startTestApp } from 'vela/testing';
 
 describeAdapterContract('memory', (count) => {
   const bus = new MemoryBus();
@@ -86,7 +85,7 @@ describe('memoryPubSub()', () => {
   });
 
   it('has a bus of its own by default: two apps stay apart', async () => {
-    const [one, two] = await Promise.all([start(PubSubTestModule, { pubsub: memoryPubSub() }), start(PubSubTestModule, { pubsub: memoryPubSub() })]);
+    const [one, two] = await Promise.all([startTestApp(PubSubTestModule, { pubsub: memoryPubSub() }), startTestApp(PubSubTestModule, { pubsub: memoryPubSub() })]);
     const heard: PubSubMessage[] = [];
     two.pubsub.subscribe('room', (msg) => void heard.push(msg));
     const member = await Peer.connect(two, { join: ['room'] });
@@ -99,7 +98,7 @@ describe('memoryPubSub()', () => {
 
   it('with a shared bus, has delivered to the other apps by the time broadcast() resolves', async () => {
     const bus = new MemoryBus();
-    const [one, two] = await Promise.all([start(PubSubTestModule, { pubsub: memoryPubSub({ bus }) }), start(PubSubTestModule, { pubsub: memoryPubSub({ bus }) })]);
+    const [one, two] = await Promise.all([startTestApp(PubSubTestModule, { pubsub: memoryPubSub({ bus }) }), startTestApp(PubSubTestModule, { pubsub: memoryPubSub({ bus }) })]);
     const heard: string[] = [];
     two.pubsub.subscribe('room', (msg) => void heard.push(msg.topic));
     await one.pubsub.broadcast('room', 'hello', 1);
@@ -108,15 +107,15 @@ describe('memoryPubSub()', () => {
 
   it('serves one app: a second bootstrap with the same adapter fails', async () => {
     const adapter = memoryPubSub();
-    await start(PubSubTestModule, { pubsub: adapter });
-    await expect(start(PubSubTestModule, { pubsub: adapter })).rejects.toThrow(
+    await startTestApp(PubSubTestModule, { pubsub: adapter });
+    await expect(startTestApp(PubSubTestModule, { pubsub: adapter })).rejects.toThrow(
       'This memoryPubSub() adapter is already used by an app; create one per app.',
     );
   });
 
   it('is stopped by app.close(): the bus no longer reaches the closed app', async () => {
     const bus = new MemoryBus();
-    const [one, two] = await Promise.all([start(PubSubTestModule, { pubsub: memoryPubSub({ bus }) }), start(PubSubTestModule, { pubsub: memoryPubSub({ bus }) })]);
+    const [one, two] = await Promise.all([startTestApp(PubSubTestModule, { pubsub: memoryPubSub({ bus }) }), startTestApp(PubSubTestModule, { pubsub: memoryPubSub({ bus }) })]);
     const heard: string[] = [];
     two.pubsub.subscribe('room', (msg) => void heard.push(msg.topic));
     await one.pubsub.broadcast('room', 'before', null);

@@ -3,16 +3,15 @@
 // (broadcast, subscribe, members).
 import { describe, expect, it } from 'vitest';
 import { Module, OnInfo, OnMessage, PubSub, WebSocket, reply, type Connection, type PubSubMessage } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
 import { NewsService, Peer, PubSubTestModule, connectMany, sorted } from './support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 const unbound = (method: string) =>
   `pubsub.${method}() needs a connection, and this PubSub was not injected into a gateway. ` +
   `Outside gateways, listen with pubsub.subscribe(channel, listener) and send with pubsub.broadcast().`;
 
 function app(): Promise<TestApp> {
-  return start(PubSubTestModule);
+  return startTestApp(PubSubTestModule);
 }
 
 describe('PubSub', () => {
@@ -143,14 +142,14 @@ describe('PubSub', () => {
       }
       @Module({ gateways: [OrderGateway] })
       class OrderModule {}
-      const a = await start(OrderModule);
-      const clients = [await connect(a, '/order'), await connect(a, '/order')];
-      for (const client of clients) expect(await client.next()).toBe('joined');
+      const a = await startTestApp(OrderModule);
+      const clients = [await a.ws('/order'), await a.ws('/order')];
+      for (const client of clients) expect(await client.recv()).toBe('joined');
 
       for (const n of ['1', '2', '3']) void a.pubsub.broadcast('order', 'tick', n);
       for (const client of clients) {
         const got = [];
-        for (let i = 0; i < 9; i += 1) got.push(String(await client.next()));
+        for (let i = 0; i < 9; i += 1) got.push(String(await client.recv()));
         expect(got).toEqual(['before 1', '1', 'after 1', 'before 2', '2', 'after 2', 'before 3', '3', 'after 3']);
       }
     });
@@ -298,7 +297,7 @@ describe('PubSub', () => {
       expect(heard).toEqual(['first', 'second']);
       expect((await member.take(2)).map((m) => m.topic)).toEqual(['first', 'second']);
       // The throwing one stays subscribed: it failed on both messages, and so did the rejecting one.
-      const failures = a.log.entries.filter((e) => e.message === 'pub/sub listener failed');
+      const failures = a.logs.entries.filter((e) => e.message === 'pub/sub listener failed');
       expect(failures).toHaveLength(4);
       for (const entry of failures) expect(entry.level).toBe('error');
       expect(failures.filter((e) => e.fields.error === boom)).toHaveLength(2);
@@ -344,7 +343,7 @@ describe('@OnInfo', () => {
       handler: 'flash',
       message: { channel: 'news', sender: null, topic: 'flash', payload: 2 },
     });
-    expect(a.log.entries).toContainEqual(
+    expect(a.logs.entries).toContainEqual(
       expect.objectContaining({ level: 'debug', message: 'websocket ignored an info message no @OnInfo filter matches: no handler takes it' }),
     );
   });

@@ -5,17 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { ConfigError, redisPubSub, type PubSubMessage } from 'vela';
-import { start, type TestApp } from '../support/start.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { Peer, PubSubTestModule, connectMany, eventually, sorted } from '../pubsub/support.js';
 import { RedisServer, entries, logged, rawRedis, redisServerMissing, testPrefix } from './support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 /** `count` apps on one Redis and one key prefix: one cluster. */
 function cluster(count: number, options: { url?: string; keyPrefix?: string; membershipTtl?: number } = {}): Promise<TestApp[]> {
   const keyPrefix = options.keyPrefix ?? testPrefix();
   return Promise.all(
     Array.from({ length: count }, () =>
-      start(PubSubTestModule, { pubsub: redisPubSub({ url: options.url ?? REDIS_URL, keyPrefix, membershipTtl: options.membershipTtl }) }),
+      startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: options.url ?? REDIS_URL, keyPrefix, membershipTtl: options.membershipTtl }) }),
     ),
   );
 }
@@ -112,7 +112,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       for (const p of [peer, far]) expect(await p.next()).toEqual({ channel: 'room', sender: peer.id, topic: 'after', payload: 1 });
       for (const app of apps) {
         const dropped = await eventually(
-          () => entries(app.log, 'dropped a pub/sub message from Redis that this node cannot read'),
+          () => entries(app.logs, 'dropped a pub/sub message from Redis that this node cannot read'),
           (found) => found.length === 5,
           'five unreadable messages logged',
         );
@@ -123,7 +123,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
           ['warn', { reason: 'malformed message envelope: no message', channel: bus }],
           ['warn', { reason: 'malformed session-send envelope: frame must be a string, bytes or json(value)', channel: bus }],
         ]);
-        expect((await logged(app.log, 'warn', 'pub/sub dropped an envelope of an unknown type')).fields).toEqual({ envelope: { type: 'presence-diff' } });
+        expect((await logged(app.logs, 'warn', 'pub/sub dropped an envelope of an unknown type')).fields).toEqual({ envelope: { type: 'presence-diff' } });
       }
       // A message written by hand in the current version, as another node would, is delivered.
       await raw.publish(bus, JSON.stringify({ v: 2, node: 'other', e: { type: 'message', message: { channel: 'room', sender: null, topic: 'hand', payload: 2 } } }));
@@ -140,10 +140,10 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
       for (const seq of [1, 2, 2, 5, 6]) await from(seq);
 
       expect((await far.take(4)).map((message) => message.payload)).toEqual([1, 2, 5, 6]);
-      expect(entries(app!.log, 'dropped a pub/sub message already received').map((entry) => [entry.level, entry.fields])).toEqual([
+      expect(entries(app!.logs, 'dropped a pub/sub message already received').map((entry) => [entry.level, entry.fields])).toEqual([
         ['warn', { node: 'other', seq: 2, last: 2 }],
       ]);
-      expect(entries(app!.log, 'missed pub/sub messages from another node').map((entry) => [entry.level, entry.fields])).toEqual([
+      expect(entries(app!.logs, 'missed pub/sub messages from another node').map((entry) => [entry.level, entry.fields])).toEqual([
         ['warn', { node: 'other', missed: 2, missedInAll: 2 }],
       ]);
     });
@@ -211,7 +211,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
   describe('bootstrap', () => {
     it('fails with a ConfigError naming host:port and what to do when Redis cannot be reached', async () => {
       const started = Date.now();
-      const error = (await start(PubSubTestModule, { pubsub: redisPubSub({ url: 'redis://127.0.0.1:1' }) }).catch((e: unknown) => e)) as Error;
+      const error = (await startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: 'redis://127.0.0.1:1' }) }).catch((e: unknown) => e)) as Error;
       expect(error).toBeInstanceOf(ConfigError);
       expect(error.message).toBe('Cannot reach Redis at 127.0.0.1:1 for pub/sub: connect ECONNREFUSED 127.0.0.1:1. Start Redis, or fix the url.');
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -219,7 +219,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
 
     it('names the host and port of a client the app passed', async () => {
       const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true });
-      const error = (await start(PubSubTestModule, { pubsub: redisPubSub({ client }) }).catch((e: unknown) => e)) as Error;
+      const error = (await startTestApp(PubSubTestModule, { pubsub: redisPubSub({ client }) }).catch((e: unknown) => e)) as Error;
       expect(error).toBeInstanceOf(ConfigError);
       expect(error.message).toMatch(/^Cannot reach Redis at 127\.0\.0\.1:1 for pub\/sub: connect ECONNREFUSED 127\.0\.0\.1:1\. Start Redis, or fix the url\.$/);
       client.disconnect();
@@ -227,8 +227,8 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
 
     it('refuses to start one adapter in two apps', async () => {
       const pubsub = redisPubSub({ keyPrefix: testPrefix() });
-      await start(PubSubTestModule, { pubsub });
-      await expect(start(PubSubTestModule, { pubsub })).rejects.toThrow('This redisPubSub() adapter is already used by an app; create one per app.');
+      await startTestApp(PubSubTestModule, { pubsub });
+      await expect(startTestApp(PubSubTestModule, { pubsub })).rejects.toThrow('This redisPubSub() adapter is already used by an app; create one per app.');
     });
   });
 });

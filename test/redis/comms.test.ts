@@ -5,37 +5,18 @@ import {
   Comms,
   Controller,
   Module,
-  OnInfo,
-  OnMessage,
   Route,
-  WebSocket,
   json,
   redisPubSub,
   redisSessionStore,
-  reply,
-  type Connection,
   type Context,
   type SessionStore,
 } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { connect, type WsClient } from '../support/ws-client.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { testPrefix } from './support.js';
-
-@WebSocket('/notifications')
-class NotificationsGateway {
-  init(conn: Connection) {
-    return reply(`session ${conn.sessionId}`);
-  }
-
-  @OnMessage()
-  ignore() {}
-
-  @OnInfo({ kind: 'mention' })
-  mention(msg: { by: string }) {
-    return reply(`mentioned by ${msg.by}`);
-  }
-}
+import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
+import { NotificationsGateway } from '../fixtures/gateways.js';
 
 @Controller({ prefix: '/api' })
 class MeController {
@@ -61,7 +42,7 @@ async function twoNodes(): Promise<[TestApp, TestApp]> {
     [0, 1].map(() => {
       const store = redisSessionStore({ url: REDIS_URL, keyPrefix: `${keyPrefix}:session:` });
       stores.push(store);
-      return start(AppModule, { sessions: { store }, pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) });
+      return startTestApp(AppModule, { sessions: { store }, pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) });
     }),
   );
   return apps as [TestApp, TestApp];
@@ -69,12 +50,12 @@ async function twoNodes(): Promise<[TestApp, TestApp]> {
 
 /** A browser: its cookie comes from `home`; its sockets open wherever it is told. */
 async function browser(home: TestApp) {
-  const res = await home.fetch('/api/me');
+  const res = await plainFetch(home, '/api/me');
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   const { session } = (await res.json()) as { session: string };
-  const socket = async (app: TestApp): Promise<WsClient> => {
-    const ws = await connect(app, '/notifications', { headers: { cookie } });
-    expect(await ws.next()).toBe(`session ${session}`); // the other node found the session in Redis
+  const socket = async (app: TestApp): Promise<TestSocket> => {
+    const ws = await app.ws('/notifications', { headers: { cookie } });
+    expect(await ws.recv()).toBe(`session ${session}`); // the other node found the session in Redis
     return ws;
   };
   return { session, cookie, socket };
@@ -87,11 +68,11 @@ describe.skipIf(redisMissing)('Comms across nodes', () => {
     const tab = await ada.socket(b);
 
     expect(a.comms.send(ada.session, 'you have mail')).toBe(0); // none on A itself
-    expect(await tab.next()).toBe('you have mail');
+    expect(await tab.recv()).toBe('you have mail');
     a.comms.send(ada.session, Buffer.from([1, 2, 3]));
-    expect(await tab.next()).toEqual(Buffer.from([1, 2, 3]));
+    expect(await tab.recv()).toEqual(Buffer.from([1, 2, 3]));
     a.comms.send(ada.session, json({ unread: 3 }));
-    expect(await tab.nextJson()).toEqual({ unread: 3 });
+    expect(await tab.recvJson()).toEqual({ unread: 3 });
   });
 
   it('#send reaches every socket of the session, on both nodes, and only those', async () => {
@@ -101,10 +82,10 @@ describe.skipIf(redisMissing)('Comms across nodes', () => {
     const [onA, onB, joesTab] = [await ada.socket(a), await ada.socket(b), await joe.socket(a)];
 
     expect(b.comms.send(ada.session, 'both tabs')).toBe(1);
-    expect(await onA.next()).toBe('both tabs');
-    expect(await onB.next()).toBe('both tabs');
+    expect(await onA.recv()).toBe('both tabs');
+    expect(await onB.recv()).toBe('both tabs');
     b.comms.send(joe.session, 'for joe');
-    expect(await joesTab.next()).toBe('for joe'); // the first thing Joe's socket got
+    expect(await joesTab.recv()).toBe('for joe'); // the first thing Joe's socket got
   });
 
   it("#info reaches the session's @OnInfo on the other node", async () => {
@@ -112,7 +93,7 @@ describe.skipIf(redisMissing)('Comms across nodes', () => {
     const ada = await browser(a);
     const tab = await ada.socket(b);
     expect(a.comms.info(ada.session, { kind: 'mention', by: 'grace' })).toBe(0);
-    expect(await tab.next()).toBe('mentioned by grace');
+    expect(await tab.recv()).toBe('mentioned by grace');
   });
 
   it('#broadcast reaches every socket on every node except those of one session', async () => {
@@ -122,9 +103,9 @@ describe.skipIf(redisMissing)('Comms across nodes', () => {
     const [adaOnB, joeOnA, joeOnB] = [await ada.socket(b), await joe.socket(a), await joe.socket(b)];
 
     expect(a.comms.broadcast(json({ announcement: 'deploy at 5' }), { except: ada.session })).toBe(1);
-    expect(await joeOnA.nextJson()).toEqual({ announcement: 'deploy at 5' });
-    expect(await joeOnB.nextJson()).toEqual({ announcement: 'deploy at 5' });
+    expect(await joeOnA.recvJson()).toEqual({ announcement: 'deploy at 5' });
+    expect(await joeOnB.recvJson()).toEqual({ announcement: 'deploy at 5' });
     a.comms.send(ada.session, 'only you');
-    expect(await adaOnB.next()).toBe('only you');
+    expect(await adaOnB.recv()).toBe('only you');
   });
 });

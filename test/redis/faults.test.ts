@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { Redis } from 'ioredis';
 import { redisPubSub, type PubSubMessage } from 'vela';
-import { start, type TestApp } from '../support/start.js';
 import { uniquePrefix } from '../support/redis.js';
 import { Peer, PubSubTestModule, eventually, sorted } from '../pubsub/support.js';
 import { RedisProxy, RedisServer, entries, logged, rawRedis, redisServerMissing } from './support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 const LOST = 'redis pub/sub connection lost';
 const BACK = 'redis pub/sub connection is back';
@@ -35,7 +35,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     const keyPrefix = uniquePrefix();
     const apps = await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        start(PubSubTestModule, { pubsub: redisPubSub({ url: options.url?.[i] ?? server.url, keyPrefix, membershipTtl: options.membershipTtl }) }),
+        startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: options.url?.[i] ?? server.url, keyPrefix, membershipTtl: options.membershipTtl }) }),
       ),
     );
     return { apps, keyPrefix };
@@ -51,8 +51,8 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
   /** Every node's publishing and subscribing connections are back, and Redis sees the subscribers. */
   async function healed(apps: readonly TestApp[], keyPrefix: string): Promise<void> {
     for (const app of apps) {
-      await logged(app.log, 'info', BACK);
-      await logged(app.log, 'info', SUB_BACK);
+      await logged(app.logs, 'info', BACK);
+      await logged(app.logs, 'info', SUB_BACK);
     }
     const redis = rawRedis(server.url);
     await eventually(() => redis.call('PUBSUB', 'NUMSUB', `${keyPrefix}:bus`), (reply) => (reply as [string, number])[1] === apps.length, 'every node subscribed again');
@@ -76,8 +76,8 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     expect(seqs(await far.take(30))).toEqual([...Array(30).keys()]);
 
     await server.stop();
-    await logged(a.log, 'warn', LOST);
-    await logged(b.log, 'warn', SUB_CLOSED);
+    await logged(a.logs, 'warn', LOST);
+    await logged(b.logs, 'warn', SUB_CLOSED);
     await send(40); // 30–69, with Redis down: each broadcast still resolves
     expect(sorted(await a.pubsub.members('room'))).toEqual(sorted([sender.id, neighbour.id])); // this node only, no error
     for (const peer of [sender, neighbour]) expect(seqs(await peer.take(70))).toEqual([...Array(70).keys()]);
@@ -91,14 +91,14 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     const received = [...Array(30).keys(), ...seqs(await far.take(30))];
     expect(received).toEqual([...Array(30).keys(), ...Array.from({ length: 30 }, (_, i) => 70 + i)]);
     expect(far.unread).toBe(0);
-    const back = await logged(a.log, 'info', BACK);
+    const back = await logged(a.logs, 'info', BACK);
     expect(back.fields).toEqual({ downMs: expect.any(Number), droppedForOtherNodes: 100 - received.length });
     expect(back.fields.droppedForOtherNodes).toBe(40);
     expect(back.fields.downMs).toBeGreaterThan(0);
-    expect((await logged(b.log, 'info', BACK)).fields).toMatchObject({ droppedForOtherNodes: 0 });
+    expect((await logged(b.logs, 'info', BACK)).fields).toMatchObject({ droppedForOtherNodes: 0 });
     for (const app of apps) {
-      expect(entries(app.log, LOST)).toHaveLength(1); // logged once per outage, not per message
-      expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+      expect(entries(app.logs, LOST)).toHaveLength(1); // logged once per outage, not per message
+      expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     }
   });
 
@@ -126,7 +126,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
 
     await sentMore(50);
     await server.stop();
-    await logged(a.log, 'warn', LOST);
+    await logged(a.logs, 'warn', LOST);
     await sentMore(50);
     await server.start();
     await healed(apps, keyPrefix);
@@ -136,7 +136,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     await a.pubsub.broadcast('room', 'seq', { seq: attempted++ }); // the last one, with everything up
     await eventually(() => heard.at(-1), (last) => last === attempted - 1, 'the last message on B');
 
-    const dropped = (await logged(a.log, 'info', BACK)).fields.droppedForOtherNodes as number;
+    const dropped = (await logged(a.logs, 'info', BACK)).fields.droppedForOtherNodes as number;
     const lost = attempted - heard.length;
     expect(local).toEqual([...Array(attempted).keys()]); // A's own listener missed nothing
     expect(new Set(heard).size).toBe(heard.length); // never twice
@@ -163,8 +163,8 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     proxy.restore();
     proxy.drop('publisher');
     await Promise.all(sent); // settled, not left hanging until Redis answers
-    await logged(a.log, 'warn', LOST);
-    expect((await logged(a.log, 'info', BACK)).fields).toMatchObject({ droppedForOtherNodes: 10 }); // unconfirmed counts as dropped
+    await logged(a.logs, 'warn', LOST);
+    expect((await logged(a.logs, 'info', BACK)).fields).toMatchObject({ droppedForOtherNodes: 10 }); // unconfirmed counts as dropped
 
     await a.pubsub.broadcast('room', 'marker', null);
     expect(await far.next()).toEqual({ channel: 'room', sender: null, topic: 'marker', payload: null });
@@ -180,8 +180,8 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     url.username = user;
     url.password = 'secret';
     const [a, b] = await Promise.all([
-      start(PubSubTestModule, { pubsub: redisPubSub({ url: url.href, keyPrefix }) }),
-      start(PubSubTestModule, { pubsub: redisPubSub({ url: server.url, keyPrefix }) }),
+      startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: url.href, keyPrefix }) }),
+      startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: server.url, keyPrefix }) }),
     ]);
     const heard: unknown[] = [];
     b!.pubsub.subscribe('room', (message) => void heard.push(message.payload));
@@ -190,15 +190,15 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
 
     await admin.call('ACL', 'SETUSER', user, '-publish');
     await a!.pubsub.broadcast('room', 'said', 'refused by Redis');
-    const refused = await logged(a!.log, 'error', 'pub/sub could not reach the other nodes');
+    const refused = await logged(a!.logs, 'error', 'pub/sub could not reach the other nodes');
     expect((refused.fields.error as Error).message).toMatch(/^NOPERM/);
     await admin.call('ACL', 'SETUSER', user, '+publish');
     await a!.pubsub.broadcast('room', 'said', 'accepted');
 
     await eventually(() => heard, (got) => got.length === 2, 'the accepted broadcast on node B');
     expect(heard).toEqual(['before', 'accepted']);
-    expect(entries(a!.log, LOST)).toEqual([]);
-    expect((await logged(b!.log, 'warn', 'missed pub/sub messages from another node')).fields).toMatchObject({ missed: 1 });
+    expect(entries(a!.logs, LOST)).toEqual([]);
+    expect((await logged(b!.logs, 'warn', 'missed pub/sub messages from another node')).fields).toMatchObject({ missed: 1 });
     await admin.call('ACL', 'DELUSER', user);
   });
 
@@ -211,12 +211,12 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     const admin = rawRedis(server.url);
 
     await admin.call('CLIENT', 'KILL', 'TYPE', 'normal'); // every node's publishing connection (not this one: SKIPME)
-    for (const app of apps) await logged(app.log, 'info', BACK);
+    for (const app of apps) await logged(app.logs, 'info', BACK);
     await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'); // every node's subscriber
     await healed(apps, keyPrefix);
     for (const app of apps) {
-      expect(entries(app.log, SUB_CLOSED).map((entry) => entry.level)).toEqual(['warn']);
-      expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+      expect(entries(app.logs, SUB_CLOSED).map((entry) => entry.level)).toEqual(['warn']);
+      expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     }
     await sender.broadcast('room', 'after', 1);
     expect(await far.next()).toEqual({ channel: 'room', sender: sender.id, topic: 'after', payload: 1 });
@@ -257,11 +257,11 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     expect(server.output.slice(logFrom)).toMatch(/Client id=\d+ .* flags=P .*sub=1 .*scheduled to be closed ASAP for overcoming of output buffer limits/);
     proxy.restore();
 
-    await logged(b.log, 'warn', SUB_CLOSED);
-    await logged(b.log, 'info', SUB_BACK);
+    await logged(b.logs, 'warn', SUB_CLOSED);
+    await logged(b.logs, 'info', SUB_BACK);
     await eventually(() => admin.call('PUBSUB', 'NUMSUB', `${keyPrefix}:bus`), (reply) => (reply as [string, number])[1] === 2, 'B subscribed again');
-    expect(entries(a.log, SUB_CLOSED)).toEqual([]); // A kept up
-    expect(entries(b.log, LOST)).toEqual([]); // B's publishing connection was never the problem
+    expect(entries(a.logs, SUB_CLOSED)).toEqual([]); // A kept up
+    expect(entries(b.logs, LOST)).toEqual([]); // B's publishing connection was never the problem
 
     await sender.broadcast('room', 'after', 1);
     expect(await far.next()).toEqual({ channel: 'room', sender: sender.id, topic: 'after', payload: 1 });
@@ -279,7 +279,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
 
     const cut = Date.now();
     proxy.block();
-    await logged(b.log, 'warn', LOST);
+    await logged(b.logs, 'warn', LOST);
     await eventually(() => a.pubsub.members('room'), (ids) => ids.length === 1, "B's members gone from A", ttl + 1_000);
     expect(Date.now() - cut).toBeLessThanOrEqual(ttl + 250); // the ttl, plus this poll's own latency
     expect(await a.pubsub.members('room')).toEqual([sender.id]);
@@ -289,10 +289,10 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     expect(sorted(await b.pubsub.members('room'))).toEqual(sorted([far.id, farNeighbour.id]));
 
     proxy.restore();
-    await logged(b.log, 'info', BACK);
+    await logged(b.logs, 'info', BACK);
     await converged(apps, 'room', [sender, far, farNeighbour]);
-    expect((await logged(b.log, 'info', BACK)).fields).toMatchObject({ droppedForOtherNodes: 1 });
-    await logged(b.log, 'info', SUB_BACK);
+    expect((await logged(b.logs, 'info', BACK)).fields).toMatchObject({ droppedForOtherNodes: 1 });
+    await logged(b.logs, 'info', SUB_BACK);
     await eventually(() => rawRedis(server.url).call('PUBSUB', 'NUMSUB', `${keyPrefix}:bus`), (reply) => (reply as [string, number])[1] === 2, 'B subscribed again');
     await sender.broadcast('room', 'welcome back', 2);
     expect((await far.take(2)).map((message) => message.topic)).toEqual(['alone', 'welcome back']);
@@ -303,10 +303,10 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     const { apps } = await cluster(1);
     await Peer.connect(apps[0]!, { join: ['room'] });
     await server.stop();
-    await logged(apps[0]!.log, 'warn', LOST);
+    await logged(apps[0]!.logs, 'warn', LOST);
     const closing = Date.now();
     await apps[0]!.close();
     expect(Date.now() - closing).toBeLessThan(1_000);
-    expect(entries(apps[0]!.log, 'could not remove this node')).toEqual([]); // it did not try: it expires by itself
+    expect(entries(apps[0]!.logs, 'could not remove this node')).toEqual([]); // it did not try: it expires by itself
   });
 });

@@ -5,9 +5,9 @@ import { Redis } from 'ioredis';
 import { redisPubSub } from 'vela';
 import { describeAdapterContract } from '../pubsub/adapter-contract.js';
 import { Peer, PubSubTestModule, eventually } from '../pubsub/support.js';
-import { start } from '../support/start.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { testPrefix } from './support.js';
+import { startTestApp } from 'vela/testing';
 
 describe.skipIf(redisMissing)('redis', () => {
   describeAdapterContract('redis', (count) => {
@@ -33,7 +33,7 @@ describe.skipIf(redisMissing)('redis', () => {
       const name = `vela-${keyPrefix.replaceAll(':', '-')}`;
       const named = new Redis(REDIS_URL, { connectionName: name });
       onTestFinished(() => named.disconnect());
-      const apps = await Promise.all([0, 1].map(() => start(PubSubTestModule, { pubsub: redisPubSub({ client: named, keyPrefix }) })));
+      const apps = await Promise.all([0, 1].map(() => startTestApp(PubSubTestModule, { pubsub: redisPubSub({ client: named, keyPrefix }) })));
       const [near, far] = [await Peer.connect(apps[0]!, { join: ['room'] }), await Peer.connect(apps[1]!, { join: ['room'] })];
       await eventually(() => apps[0]!.pubsub.members('room'), (ids) => ids.length === 2, 'both members');
       await near.broadcast('room', 'hi');

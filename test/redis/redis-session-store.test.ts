@@ -5,10 +5,10 @@ import { Redis } from 'ioredis';
 import { redisSessionStore, type SessionStore } from 'vela';
 import { describeSessionStore } from '../session/store-contract.js';
 import { idOf, SessionModule, sessionCookie, withSession } from '../session/support.js';
-import { start } from '../support/start.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
 import { rawRedis, testPrefix } from './support.js';
+import { startTestApp } from 'vela/testing';
 
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
 
@@ -103,12 +103,12 @@ describe.skipIf(redisMissing)('redisSessionStore', () => {
     async function twoNodes(ttl = 60_000) {
       const keyPrefix = `${testPrefix()}:session:`;
       // One store per app, as in separate processes; only Redis is shared.
-      return Promise.all([0, 1].map(() => start(SessionModule, { sessions: { store: redisStore({ keyPrefix }), ttl } }))).then((apps) => ({ apps, keyPrefix }));
+      return Promise.all([0, 1].map(() => startTestApp(SessionModule, { sessions: { store: redisStore({ keyPrefix }), ttl } }))).then((apps) => ({ apps, keyPrefix }));
     }
 
     it('a session set on one node is read, changed and destroyed on another with the same cookie', async () => {
       const { apps: [a, b], keyPrefix } = await twoNodes();
-      const first = await a!.fetch(`/set?key=cart&value=${encodeURIComponent('["apple"]')}`);
+      const first = await a!.http.fetch(`/set?key=cart&value=${encodeURIComponent('["apple"]')}`);
       const cookie = sessionCookie(first)!.value;
       const id = idOf(cookie);
       expect(await first.json()).toEqual({ id });
@@ -116,28 +116,28 @@ describe.skipIf(redisMissing)('redisSessionStore', () => {
       expect(await redis.pttl(`${keyPrefix}${id}`)).toBeGreaterThan(59_000);
 
       // b signs and checks with the secret a made in Redis: the same session, not a new one.
-      const onB = await b!.fetch('/session?keys=cart', withSession(cookie));
+      const onB = await b!.http.fetch('/session?keys=cart', withSession(cookie));
       expect(sessionCookie(onB)).toBeUndefined();
       expect(await onB.json()).toEqual({ id, values: { cart: ['apple'] } });
 
-      await b!.fetch(`/set?key=cart&value=${encodeURIComponent('["apple","pear"]')}`, withSession(cookie));
-      expect(await (await a!.fetch('/session?keys=cart', withSession(cookie))).json()).toEqual({ id, values: { cart: ['apple', 'pear'] } });
+      await b!.http.fetch(`/set?key=cart&value=${encodeURIComponent('["apple","pear"]')}`, withSession(cookie));
+      expect(await (await a!.http.fetch('/session?keys=cart', withSession(cookie))).json()).toEqual({ id, values: { cart: ['apple', 'pear'] } });
 
-      await a!.fetch('/destroy', withSession(cookie));
+      await a!.http.fetch('/destroy', withSession(cookie));
       expect(await redis.exists(`${keyPrefix}${id}`)).toBe(0);
-      const after = await b!.fetch('/session?keys=cart', withSession(cookie));
+      const after = await b!.http.fetch('/session?keys=cart', withSession(cookie));
       expect(await after.json()).toEqual({ id, values: { cart: null } });
       expect(await redis.exists(`${keyPrefix}${id}`)).toBe(0);
     });
 
     it('a request on any node restarts the session ttl in Redis (sliding expiry)', async () => {
       const { apps: [a, b], keyPrefix } = await twoNodes(2_000);
-      const cookie = sessionCookie(await a!.fetch('/set?key=a&value=1'))!.value;
+      const cookie = sessionCookie(await a!.http.fetch('/set?key=a&value=1'))!.value;
       const redis = rawRedis(REDIS_URL);
       const key = `${keyPrefix}${idOf(cookie)}`;
       expect(await redis.pttl(key)).toBeLessThanOrEqual(2_000);
       await redis.pexpire(key, 500); // as if 1.5 s had passed
-      await b!.fetch('/session', withSession(cookie));
+      await b!.http.fetch('/session', withSession(cookie));
       expect(await redis.pttl(key)).toBeGreaterThan(1_500);
     });
 
@@ -193,9 +193,9 @@ describe.skipIf(redisMissing)('redisSessionStore', () => {
 
   describe('when Redis cannot be reached', () => {
     it('fails the requests that need a session with 500, naming Redis, and the app carries on', async () => {
-      const app = await start(SessionModule, { sessions: { store: redisStore({ url: 'redis://127.0.0.1:1' }) } });
-      for (let i = 0; i < 2; i += 1) expect((await app.fetch('/session')).status).toBe(500);
-      const failures = app.log.entries.filter((entry) => entry.level === 'error');
+      const app = await startTestApp(SessionModule, { sessions: { store: redisStore({ url: 'redis://127.0.0.1:1' }) } });
+      for (let i = 0; i < 2; i += 1) expect((await app.http.fetch('/session')).status).toBe(500);
+      const failures = app.logs.entries.filter((entry) => entry.level === 'error');
       expect(failures).toHaveLength(2);
       expect(String((failures[0]!.fields.error as Error).message)).toContain(
         "Session store 'redis' failed in secret(): Cannot reach Redis at 127.0.0.1:1 for sessions: connect ECONNREFUSED 127.0.0.1:1.",

@@ -8,9 +8,9 @@ import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach } from 'vitest';
-import type { LogEntry, MemoryLogger } from '../support/memory-logger.js';
 import { REDIS_URL, redisMissing, uniquePrefix } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
+import { type LogEntry, type MemoryLogger } from 'vela/testing';
 
 export const redisServerMissing = spawnSync('redis-server', ['--version']).error
   ? 'redis-server is not installed: the tests that stop and restart a Redis of their own are skipped'
@@ -22,7 +22,8 @@ const servers = new Set<RedisServer>();
 const proxies = new Set<RedisProxy>();
 const nodes = new Set<ChildNode>();
 
-// Whichever of this and start.ts's afterEach runs first, an app closes fine with its Redis gone.
+// Whichever of this and closeTestApps (test/support/close-apps.ts) runs first, an app closes fine
+// with its Redis gone.
 afterEach(async () => {
   await Promise.all([...nodes].map((node) => node.kill('SIGKILL')));
   await Promise.all([...proxies].map((proxy) => proxy.close()));

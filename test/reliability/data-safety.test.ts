@@ -20,13 +20,13 @@ import {
   type PubSubMessage,
   type SessionStore,
 } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { wsUrl } from '../support/ws-client.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 // Gate holds one request mid-way (`entered`) until the test lets it go (`release()`).
 import { Gate, eventually } from '../pubsub/support.js';
 import { idOf, manualClock, sessionCookie, withSession } from '../session/support.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 describe('25. broadcast under load', () => {
   @WebSocket('/load')
@@ -53,7 +53,7 @@ describe('25. broadcast under load', () => {
 
   /** A bare ws client that checks every frame against the next number it expects, as it arrives. */
   function member(app: TestApp): Promise<{ ws: WsClient; done: Promise<void>; state: { next: number; wrong: string[] } }> {
-    const ws = new WsClient(wsUrl(app, '/load'));
+    const ws = new WsClient(app.url.replace(/^http/, 'ws') + '/load');
     const state = { next: 0, wrong: [] as string[] };
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
@@ -71,7 +71,7 @@ describe('25. broadcast under load', () => {
   }
 
   it(`25. broadcast under load: ${MEMBERS} members × ${MESSAGES} messages, none slow: every member gets all of them, in order`, async () => {
-    const app = await start(LoadModule);
+    const app = await startTestApp(LoadModule);
     const members: Awaited<ReturnType<typeof member>>[] = [];
     onTestFinished(() => {
       for (const { ws } of members) ws.terminate();
@@ -98,7 +98,7 @@ describe('25. broadcast under load', () => {
     expect(short.map((m) => m.state.next)).toEqual([]);
     expect(disordered.map((m) => m.state.wrong)).toEqual([]);
     expect(members.every((m) => m.ws.readyState === WsClient.OPEN)).toBe(true); // none was cut as slow
-    expect(app.log.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.level !== 'debug')).toEqual([]);
     const frames = MEMBERS * (MESSAGES + 1);
     console.info(`[25] ${MEMBERS} sockets connected in ${connectMs} ms; ${frames} frames delivered in order in ${deliverMs} ms (${Math.round(frames / (deliverMs / 1000))} frames/s)`);
   }, 60_000);
@@ -223,9 +223,9 @@ const redis: StoreKind = {
 
 async function accountApp(kind: StoreKind, ttl?: number) {
   const { store, raw } = kind.create();
-  const app = await start(AccountModule, { sessions: { store, ttl } });
+  const app = await startTestApp(AccountModule, { sessions: { store, ttl } });
   const send = (path: string, id?: string, body?: unknown) =>
-    app.fetch(path, {
+    plainFetch(app, path, {
       method: body === undefined ? 'GET' : 'POST',
       headers: { ...(id ? { cookie: `session_id=${id}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -351,7 +351,7 @@ describe('26. sessions', () => {
     const app = await accountApp(memory);
     const id = await app.newSession();
     expect((await app.send('/logout-then-regenerate', id, {})).status).toBe(500);
-    expect((app.log.entries.find((entry) => entry.level === 'error')?.fields.error as Error).message).toBe(
+    expect((app.logs.entries.find((entry) => entry.level === 'error')?.fields.error as Error).message).toBe(
       "Session.regenerate() after destroy(): the session is gone. The client's next request starts a new session with a new id.",
     );
   });
@@ -359,13 +359,13 @@ describe('26. sessions', () => {
   it('26. sessions: expiry — a session unused for its ttl is gone; used within it, it slides (memory store, its clock moved by hand)', async () => {
     const clock = manualClock();
     const store = memorySessionStore({ now: clock.now });
-    const app = await start(AccountModule, { sessions: { store, ttl: 60_000 } });
+    const app = await startTestApp(AccountModule, { sessions: { store, ttl: 60_000 } });
     const whoami = async (id: string) => {
-      const res = await app.fetch('/whoami', withSession(id));
+      const res = await plainFetch(app, '/whoami', withSession(id));
       return { ...((await res.json()) as { id: string; cart: string[] | null }), cookie: sessionCookie(res)?.value };
     };
-    const id = sessionCookie(await app.fetch('/whoami'))!.value;
-    await app.fetch('/cart/tea', { method: 'POST', ...withSession(id) });
+    const id = sessionCookie(await plainFetch(app, '/whoami'))!.value;
+    await plainFetch(app, '/cart/tea', { method: 'POST', ...withSession(id) });
 
     clock.advance(50_000);
     expect(await whoami(id)).toEqual({ id: idOf(id), user: null, cart: ['tea'], cookie: undefined }); // used: 60 s more from now

@@ -3,14 +3,13 @@
 // and ignores what clients send it.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Controller, Module, OnInfo, OnMessage, PubSub, Route, WebSocket, json, reply, type Class, type Connection, type PubSubMessage } from 'vela';
-import { start } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
 
 /** The ConfigError bootstrap rejects `gateways` with. */
 async function gatewaysError(...gateways: Class[]): Promise<ConfigError> {
   @Module({ gateways })
   class AppModule {}
-  const error: unknown = await start(AppModule).then(
+  const error: unknown = await startTestApp(AppModule).then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
@@ -51,10 +50,10 @@ describe('40. shadowed gateway paths', () => {
   it('40. paths that differ in what they match still boot, and HTTP routes keep the same rule', async () => {
     @Module({ gateways: [gatewayOn('/chat', 'A'), gatewayOn('/chat/:room', 'B'), gatewayOn('/chats', 'C'), gatewayOn('/rooms/:id/log', 'D')] })
     class DistinctModule {}
-    const app = await start(DistinctModule);
-    const client = await connect(app, '/CHAT/');
-    client.send('hi');
-    expect(await client.next()).toBe('hi');
+    const app = await startTestApp(DistinctModule);
+    const client = await app.ws('/CHAT/');
+    client.sendText('hi');
+    expect(await client.recv()).toBe('hi');
 
     @Controller()
     class PagesController {
@@ -66,7 +65,7 @@ describe('40. shadowed gateway paths', () => {
     }
     @Module({ controllers: [PagesController] })
     class RoutesModule {}
-    await expect(start(RoutesModule)).rejects.toThrow(
+    await expect(startTestApp(RoutesModule)).rejects.toThrow(
       'Duplicate route GET /About/: declared by PagesController.about and PagesController.aboutAgain. Remove one or change its path or methods.',
     );
   });
@@ -84,12 +83,12 @@ describe('40. shadowed gateway paths', () => {
     // The parameter gateway first: declaration order used to decide, and /rooms/new was unreachable.
     @Module({ gateways: [replyingWith('/rooms/:id', 'room'), replyingWith('/rooms/new', 'new'), replyingWith('/rooms/:id/*rest', 'deep')] })
     class RoomsModule {}
-    const app = await start(RoomsModule);
+    const app = await startTestApp(RoomsModule);
     const answers: string[] = [];
     for (const path of ['/rooms/new', '/rooms/42', '/rooms/42/log/today']) {
-      const client = await connect(app, path);
-      client.send('?');
-      answers.push(String(await client.next()));
+      const client = await app.ws(path);
+      client.sendText('?');
+      answers.push(String(await client.recv()));
       await client.close();
     }
     expect(answers).toEqual(['new', 'room', 'deep']);
@@ -121,31 +120,31 @@ describe('41. push-only gateways', () => {
     }
     @Module({ gateways: [NotificationsGateway] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const client = await connect(app, '/notifications');
-    expect(await client.next()).toBe('ready');
+    const client = await app.ws('/notifications');
+    expect(await client.recv()).toBe('ready');
     await app.pubsub.broadcast('news', 'headline', { n: 1 });
-    expect(await client.nextJson()).toEqual({ topic: 'headline', payload: { n: 1 } });
+    expect(await client.recvJson()).toEqual({ topic: 'headline', payload: { n: 1 } });
     connections[0]!.info({ unread: 3 });
-    expect(await client.nextJson()).toEqual({ direct: { unread: 3 } });
+    expect(await client.recvJson()).toEqual({ direct: { unread: 3 } });
 
     // What the client sends reaches nothing; the heartbeat, answered in order, proves they were read.
-    client.send('hello');
-    client.send(Buffer.from([1, 2, 3]));
+    client.sendText('hello');
+    client.sendBinary(Buffer.from([1, 2, 3]));
     client.sendJson({ event: 'subscribe', data: 'sports' });
-    client.send('vela:ping');
-    expect(await client.next()).toBe('vela:pong');
-    const ignored = app.log.entries.filter((e) => e.message.startsWith('websocket ignored'));
+    client.sendText('vela:ping');
+    expect(await client.recv()).toBe('vela:pong');
+    const ignored = app.logs.entries.filter((e) => e.message.startsWith('websocket ignored'));
     expect(ignored.map((e) => [e.level, e.message])).toEqual([
       ['debug', 'websocket ignored a text frame: no handler takes it'],
       ['debug', 'websocket ignored a binary frame: no handler takes it'],
       ['debug', 'websocket ignored a text frame: no handler takes it'],
     ]);
-    expect(app.log.entries.filter((e) => e.level !== 'debug')).toEqual([]);
+    expect(app.logs.entries.filter((e) => e.level !== 'debug')).toEqual([]);
 
     // Still open and subscribed.
     await app.pubsub.broadcast('news', 'headline', { n: 2 });
-    expect(await client.nextJson()).toEqual({ topic: 'headline', payload: { n: 2 } });
+    expect(await client.recvJson()).toEqual({ topic: 'headline', payload: { n: 2 } });
   });
 });

@@ -24,10 +24,9 @@ import {
   view,
   type Context,
   type Security,
-} from '../../src/index.js';
-import { start } from '../support/start.js';
-import { refusal } from '../support/ws-client.js';
+} from 'vela';
 import { connectionCount, rawExchange, timedRequest, trackSockets } from './http-support.js';
+import { startTestApp } from 'vela/testing';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -136,7 +135,7 @@ describe('HTTP failures', () => {
     }
     @Module({ controllers: [GuardedController], gateways: [ThrowingGateway, RejectingGateway] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     const sockets = trackSockets(app.server);
     expect(await connectionCount(app.server)).toBe(0);
 
@@ -153,7 +152,7 @@ describe('HTTP failures', () => {
     // Upgrades: through a WebSocket client, and as raw bytes from a client that never closes —
     // the server must close that socket itself after its 500.
     for (const path of ['/ws-throws', '/ws-rejects']) {
-      const res = await refusal(app, path, { headers: JSON_ACCEPT });
+      const res = await app.wsRefusal(path, { headers: JSON_ACCEPT });
       expect({ path, status: res.status, body: JSON.parse(res.body) as unknown }).toEqual({ path, status: 500, body: INTERNAL_ERROR });
       const raw = await rawExchange(
         app.url,
@@ -166,7 +165,7 @@ describe('HTTP failures', () => {
     expect(await connectionCount(app.server)).toBe(0);
 
     expect(reached).toBe(0);
-    const lines = app.log.entries.map((entry) => ({
+    const lines = app.logs.entries.map((entry) => ({
       level: entry.level,
       message: entry.message,
       controller: entry.fields.controller,
@@ -199,7 +198,7 @@ describe('HTTP failures', () => {
     }
     @Module({ controllers: [FilesController], static: [{ prefix: '/static', dir: root }] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     const sockets = trackSockets(app.server);
     const agent = new Agent({ keepAlive: true });
     await writeFile(join(root, 'small.txt'), 'still serving\n');
@@ -215,7 +214,7 @@ describe('HTTP failures', () => {
       truncated.push(res);
       expect((await timedRequest(app.url, '/download/small.txt', { agent })).body).toBe('still serving\n');
     }
-    const failures = app.log.entries.filter((entry) => entry.level === 'error');
+    const failures = app.logs.entries.filter((entry) => entry.level === 'error');
     expect(failures.map((entry) => ({ message: entry.message, path: entry.fields.path, controller: entry.fields.controller }))).toEqual([
       { message: 'response failed', path: '/download/big-0.bin', controller: 'FilesController.download' },
       { message: 'response failed', path: '/static/big-1.bin', controller: undefined },
@@ -254,7 +253,7 @@ describe('HTTP failures', () => {
       expect({ path, status: res.status, body: JSON.parse(res.body) as unknown }).toEqual({ path, status: 500, body: INTERNAL_ERROR });
       fifoTimes.push(res.ms);
     }
-    const fifoLines = app.log.entries.filter((entry) => entry.message === 'request failed');
+    const fifoLines = app.logs.entries.filter((entry) => entry.message === 'request failed');
     expect(fifoLines.map((entry) => ({ level: entry.level, path: entry.fields.path, controller: entry.fields.controller, error: (entry.fields.error as Error).message }))).toEqual(
       ['/download/pipe', '/static/pipe'].map((path) => ({
         level: 'error',
@@ -271,10 +270,10 @@ describe('HTTP failures', () => {
       req.on('error', (error: NodeJS.ErrnoException) => error.code !== 'ECONNRESET' && reject(error));
       req.end();
     });
-    await vi.waitFor(() => expect(app.log.entries.filter((entry) => entry.message === 'response aborted by the client')).toHaveLength(1));
+    await vi.waitFor(() => expect(app.logs.entries.filter((entry) => entry.message === 'response aborted by the client')).toHaveLength(1));
 
     expect((await timedRequest(app.url, '/static/small.txt')).body).toBe('still serving\n');
-    expect(app.log.entries.filter((entry) => entry.message === 'response failed')).toHaveLength(2);
+    expect(app.logs.entries.filter((entry) => entry.message === 'response failed')).toHaveLength(2);
     // Every file opened for these responses is closed again, however its response ended.
     await vi.waitFor(async () => expect(await openFilesUnder(root)).toBe(0));
     agent.destroy();
@@ -283,7 +282,7 @@ describe('HTTP failures', () => {
     console.log(
       `[case 20] truncated mid-send: 2/2 responses cut (client saw ${truncated.map((r) => `${Math.round(r.received / 1024)} KiB of 24 MiB, cut after ${Math.round(r.ms)} ms`).join('; ')}), 2 'response failed' lines, 0 hangs; ` +
         `deleted mid-send: complete (24 MiB); FIFO: logged 500 in 2/2 (${fifoTimes.map((ms) => `${Math.round(ms)} ms`).join(', ')}); client abort: 1 debug line, ` +
-        `${app.log.entries.filter((entry) => entry.message === 'unhandled error').length} 'unhandled error' from application.ts; server serves after; 0 files and 0 sockets left open`,
+        `${app.logs.entries.filter((entry) => entry.message === 'unhandled error').length} 'unhandled error' from application.ts; server serves after; 0 files and 0 sockets left open`,
     );
   }, 30_000);
 
@@ -373,7 +372,7 @@ describe('HTTP failures', () => {
       const previous = process.env.NODE_ENV;
       process.env.NODE_ENV = env; // read at bootstrap
       try {
-        return await start(AppModule, { views: { dir: views } });
+        return await startTestApp(AppModule, { views: { dir: views } });
       } finally {
         process.env.NODE_ENV = previous;
       }
@@ -398,7 +397,7 @@ describe('HTTP failures', () => {
       }
     }
     // Every failure is in the log, with what really went wrong.
-    const logged = app.log.entries.filter((entry) => entry.level === 'error').map((entry) => String((entry.fields.error as Error).message));
+    const logged = app.logs.entries.filter((entry) => entry.level === 'error').map((entry) => String((entry.fields.error as Error).message));
     const perPath = (fragment: string) => logged.filter((message) => message.includes(fragment)).length;
     expect(perPath(`db password ${secret}`)).toBe(accepts.length);
     expect(perPath('nosuchfilter')).toBe(accepts.length);
@@ -451,7 +450,7 @@ describe('HTTP failures', () => {
     class AppModule {}
     const previous = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production'; // read at bootstrap
-    const app = await start(AppModule).finally(() => (process.env.NODE_ENV = previous));
+    const app = await startTestApp(AppModule).finally(() => (process.env.NODE_ENV = previous));
 
     const seen = async (path: string) => {
       const res = await timedRequest(app.url, path, { headers: JSON_ACCEPT });
@@ -466,7 +465,7 @@ describe('HTTP failures', () => {
     expect(malformed.status).toBe(400);
     expect((JSON.parse(malformed.body) as { error: string }).error).toMatch(/^Request body could not be parsed: .*JSON/);
     // The hidden details stay in the log for the developer.
-    const refused = app.log.entries.filter((entry) => entry.message === 'request refused').map((entry) => String(entry.fields.error));
+    const refused = app.logs.entries.filter((entry) => entry.message === 'request refused').map((entry) => String(entry.fields.error));
     expect(refused.filter((message) => message.includes(secret))).toHaveLength(2);
   });
 });

@@ -5,12 +5,10 @@
 import { Agent, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection, Controller, Module, OnMessage, Route, WebSocket, json, redirect, type Context } from '../../src/index.js';
-import { sameOrigin } from '../../src/http/origin.js';
-import { start } from '../support/start.js';
-import { refusal } from '../support/ws-client.js';
+import { Connection, Controller, Module, OnMessage, Route, WebSocket, json, redirect, sameOrigin, type Context } from 'vela';
 import { PUBLIC } from '../files/support.js';
 import { rawExchange, timedRequest } from './http-support.js';
+import { startTestApp } from 'vela/testing';
 
 const agents: Agent[] = [];
 afterEach(() => {
@@ -55,7 +53,7 @@ function nested(depth: number, open = '[', close = ']', inner = ''): string {
 describe('HTTP input', () => {
   it('1. malformed JSON answers 400, a body over jsonLimit 413, and the same client is served after each', async () => {
     const { EchoModule, seen } = echoApp();
-    const app = await start(EchoModule, { body: { jsonLimit: '1kb' } });
+    const app = await startTestApp(EchoModule, { body: { jsonLimit: '1kb' } });
     const agent = keepAliveAgent();
     const followUp = async () => {
       const res = await timedRequest(app.url, '/echo', { method: 'POST', headers: JSON_TYPE, body: '{"ok":true}', agent });
@@ -89,14 +87,14 @@ describe('HTTP input', () => {
 
     // Only the follow-ups reached the controller; every refusal is a warning, none an error.
     expect(seen).toHaveLength(malformed.length + 2);
-    const levels = app.log.entries.map((entry) => `${entry.level} ${String(entry.fields.status)}`);
+    const levels = app.logs.entries.map((entry) => `${entry.level} ${String(entry.fields.status)}`);
     expect(levels).toEqual([...malformed.map(() => 'warn 400'), 'warn 413', 'warn 413']);
     console.log(`[case 1] 400 in ${malformed.length}/${malformed.length} malformed bodies, 413 in 2/2 oversized (declared, chunked), follow-ups 200 in ${seen.length}/${seen.length}`);
   });
 
   it('2. __proto__ and constructor.prototype in JSON, forms and queries never pollute Object.prototype', async () => {
     const { EchoModule, seen } = echoApp();
-    const app = await start(EchoModule);
+    const app = await startTestApp(EchoModule);
     const post = (headers: Record<string, string>, body: string, query = '') =>
       timedRequest(app.url, `/echo${query}`, { method: 'POST', headers, body });
 
@@ -140,7 +138,7 @@ describe('HTTP input', () => {
 
   it('3. JSON nested 100,000 deep answers 400, without a stack overflow, and the server keeps serving', async () => {
     const { EchoModule, seen } = echoApp();
-    const app = await start(EchoModule);
+    const app = await startTestApp(EchoModule);
 
     const deep = [
       { name: 'arrays', body: nested(100_000) },
@@ -166,13 +164,13 @@ describe('HTTP input', () => {
     expect(hugeForm.status).toBe(413);
 
     expect(seen).toHaveLength(2);
-    expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     const after = await timedRequest(app.url, '/echo', { method: 'POST', headers: JSON_TYPE, body: '{"ok":true}' });
     expect(after.status).toBe(200);
 
     // body.jsonDepth moves the limit.
     const { EchoModule: Deeper } = echoApp();
-    const deeper = await start(Deeper, { body: { jsonDepth: 200 } });
+    const deeper = await startTestApp(Deeper, { body: { jsonDepth: 200 } });
     expect((await timedRequest(deeper.url, '/echo', { method: 'POST', headers: JSON_TYPE, body: nested(150) })).status).toBe(200);
     expect((await timedRequest(deeper.url, '/echo', { method: 'POST', headers: JSON_TYPE, body: nested(201) })).status).toBe(400);
     console.log(`[case 3] 400 in ${deep.length}/${deep.length} bodies 50–100k deep (${times.join(', ')}); 64 deep 200, 65 deep 400; 0 error lines; server serves after`);
@@ -195,7 +193,7 @@ describe('HTTP input', () => {
     }
     @Module({ controllers: [UsersController], gateways: [RoomGateway], static: [{ prefix: '/assets', dir: PUBLIC }] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     const message = 'Malformed URL: the path has an invalid percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8).';
 
     const paths = [
@@ -218,11 +216,11 @@ describe('HTTP input', () => {
     expect(html.body).toContain('<h1>400 Bad Request</h1>');
     expect(html.body).toContain('Malformed URL: the path has an invalid percent-encoding');
     // The same boundary runs for WebSocket upgrades.
-    const upgrade = await refusal(app, '/ws/%zz', { headers: { accept: 'application/json' } });
+    const upgrade = await app.wsRefusal('/ws/%zz', { headers: { accept: 'application/json' } });
     expect({ status: upgrade.status, body: JSON.parse(upgrade.body) as unknown }).toEqual({ status: 400, body: { error: message, status: 400 } });
 
     expect(reached).toBe(0);
-    expect(app.log.entries.map((entry) => `${entry.level} ${String(entry.fields.status)}`)).toEqual([...paths, 'html', 'ws'].map(() => 'warn 400'));
+    expect(app.logs.entries.map((entry) => `${entry.level} ${String(entry.fields.status)}`)).toEqual([...paths, 'html', 'ws'].map(() => 'warn 400'));
     // Valid encodings still decode once, as before.
     expect(JSON.parse((await timedRequest(app.url, '/users/caf%C3%A9')).body)).toEqual({ id: 'café' });
     expect(JSON.parse((await timedRequest(app.url, '/users/%25zz')).body)).toEqual({ id: '%zz' });
@@ -244,7 +242,7 @@ describe('HTTP input', () => {
     }
     @Module({ controllers: [LoginController] })
     class AppModule {}
-    const app = await start(AppModule, { sessions: false });
+    const app = await startTestApp(AppModule, { sessions: false });
 
     const injections = [
       '/a%0d%0aSet-Cookie:%20x=1',
@@ -283,10 +281,10 @@ describe('HTTP input', () => {
       '',
     ];
     for (const next of foreign) {
-      const res = await app.fetch(`/back?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+      const res = await app.http.fetch(`/back?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
       expect({ next, status: res.status, location: res.headers.get('location') }).toEqual({ next, status: 302, location: '/' });
     }
-    const repeated = await app.fetch('/back?next=/a&next=/b', { redirect: 'manual' });
+    const repeated = await app.http.fetch('/back?next=/a&next=/b', { redirect: 'manual' });
     expect(repeated.headers.get('location')).toBe('/');
     const kept: [string, string][] = [
       ['/posts/1?tab=2#top', '/posts/1?tab=2#top'],
@@ -294,7 +292,7 @@ describe('HTTP input', () => {
       ['/%2F%2Fevil.example', '/%2F%2Fevil.example'], // one segment of this site, not a host
     ];
     for (const [next, location] of kept) {
-      const res = await app.fetch(`/back?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+      const res = await app.http.fetch(`/back?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
       expect({ next, location: res.headers.get('location') }).toEqual({ next, location });
     }
     expect(sameOrigin('//evil.example', '/home')).toBe('/home');
@@ -336,7 +334,7 @@ describe('HTTP input', () => {
     }
     @Module({ controllers: [PatternsController] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     // Node refuses a request line over its 16 KiB header limit itself (431). So that the router
     // really meets 64 KiB, the same Koa app is also served with a 1 MiB limit.
     const roomy = createServer({ maxHeaderSize: 1 << 20 }, app.koa.callback());

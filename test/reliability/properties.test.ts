@@ -22,8 +22,7 @@ import {
   type Context,
   type Fallback,
 } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { connect, type WsClient } from '../support/ws-client.js';
+import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
 
 // One seed for the run, printed, so that any failure can be replayed exactly.
 const seed = process.env.FC_SEED === undefined ? (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0 : Number(process.env.FC_SEED);
@@ -178,12 +177,12 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
 
 /** The log lines of the request to `path` (every line Vela logs for a request carries its path). */
 function linesFor(app: TestApp, path: string) {
-  return app.log.entries.filter((e) => (e.fields as { path?: unknown } | undefined)?.path === path);
+  return app.logs.entries.filter((e) => (e.fields as { path?: unknown } | undefined)?.path === path);
 }
 
 describe('30. property: result handling', () => {
   it('30. property: a well-formed json/status/redirect result is rendered as asked, sync or async', async () => {
-    const app = await start(ResultsModule);
+    const app = await startTestApp(ResultsModule);
     await fc.assert(
       fc.asyncProperty(fc.oneof(wellFormedJson, wellFormedStatus, wellFormedRedirect), fc.boolean(), async (result, async) => {
         const id = String(++nextId);
@@ -202,11 +201,11 @@ describe('30. property: result handling', () => {
       }),
       { numRuns: 150 },
     );
-    expect(app.log.entries.filter((e) => e.level === 'error')).toEqual([]);
+    expect(app.logs.entries.filter((e) => e.level === 'error')).toEqual([]);
   });
 
   it('30. property: any other return or throw gets an answer — fallback, status route of the thrown status, or a logged 500 — never a hang', async () => {
-    const app = await start(ResultsModule);
+    const app = await startTestApp(ResultsModule);
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(behaviour, fc.boolean(), async (b, withFallback) => {
@@ -217,7 +216,7 @@ describe('30. property: result handling', () => {
         const answer = await get(app, path);
         const lines = linesFor(app, path);
         // Koa's own last-resort handler logs this (without the path): the boundary was bypassed.
-        expect(app.log.entries.filter((e) => e.message === 'unhandled error')).toEqual([]);
+        expect(app.logs.entries.filter((e) => e.message === 'unhandled error')).toEqual([]);
 
         if (b.kind === 'throw' || b.kind === 'reject') {
           // Thrown errors go to status pages, with the fallback or without.
@@ -332,11 +331,11 @@ function expectedFor(frames: Sent[]): { replies: string[]; closes?: string } {
 }
 
 /** Every message still queued on a closed client. */
-async function drain(client: WsClient): Promise<(string | Buffer)[]> {
+async function drain(client: TestSocket): Promise<(string | Buffer)[]> {
   const left: (string | Buffer)[] = [];
   for (;;) {
     try {
-      left.push(await client.next(0));
+      left.push(await client.recv({ timeout: 0 }));
     } catch {
       return left;
     }
@@ -351,15 +350,18 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 describe('30. property: frame dispatch', () => {
   it('30. property: any frames to an @OnMessage(event) gateway are dispatched, ignored or closed with 1007 as documented; other sockets carry on', async () => {
-    const app = await start(EventsModule);
-    const bystander = await connect(app, '/events');
+    const app = await startTestApp(EventsModule);
+    const bystander = await app.ws('/events');
     let closedRuns = 0;
     let probe = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 6 }), async (frames) => {
-        const client = await connect(app, '/events');
+        const client = await app.ws('/events');
         const { replies, closes } = expectedFor(frames);
-        for (const sent of frames) client.send('text' in sent ? sent.text : sent.binary);
+        for (const sent of frames) {
+          if ('text' in sent) client.sendText(sent.text);
+          else client.sendBinary(sent.binary);
+        }
         if (closes) {
           closedRuns += 1;
           const closed = await within(client.closed, HANG_MS, 'expected a 1007 close');
@@ -370,19 +372,19 @@ describe('30. property: frame dispatch', () => {
           const mark = ++probe;
           client.sendJson({ event: 'probe', data: mark });
           const got: (string | Buffer)[] = [];
-          for (let i = 0; i <= replies.length; i++) got.push(await client.next(HANG_MS));
+          for (let i = 0; i <= replies.length; i++) got.push(await client.recv({ timeout: HANG_MS }));
           expect(got).toEqual([...replies, JSON.stringify({ probe: mark })]);
           await client.close();
         }
         // The socket next door never notices.
         bystander.sendJson({ event: 'echo', data: probe });
-        expect(await bystander.next(HANG_MS)).toBe(JSON.stringify({ echo: probe }));
+        expect(await bystander.recv({ timeout: HANG_MS })).toBe(JSON.stringify({ echo: probe }));
       }),
       { numRuns: 200 },
     );
     expect(closedRuns).toBeGreaterThan(20);
-    expect(app.log.entries.filter((e) => e.level === 'error')).toEqual([]);
-    expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+    expect(app.logs.entries.filter((e) => e.level === 'error')).toEqual([]);
+    expect(bystander.raw.readyState).toBe(bystander.raw.OPEN);
   }, 30_000);
 });
 
@@ -428,7 +430,7 @@ describe('30. property: route matching', () => {
           // A generated permutation of the declaration order.
           const keyed = all.map((path) => ({ path, key: order.next().value as number }));
           const paths = keyed.sort((a, b) => a.key - b.key).map((k) => k.path);
-          const app = await start(routesApp(paths));
+          const app = await startTestApp(routesApp(paths));
           try {
             for (const path of statics) {
               const answer = await get(app, path);
@@ -451,7 +453,7 @@ describe('30. property: route matching', () => {
   }, 30_000);
 
   it('30. property: parameters round-trip any percent-encoded text', async () => {
-    const app = await start(routesApp(['/p/:a/:b', '/p/:a']));
+    const app = await startTestApp(routesApp(['/p/:a/:b', '/p/:a']));
     await fc.assert(
       fc.asyncProperty(paramValue, fc.option(paramValue, { nil: undefined }), async (a, b) => {
         const url = `/p/${encodeURIComponent(a)}${b === undefined ? '' : `/${encodeURIComponent(b)}`}`;
@@ -469,7 +471,7 @@ describe('30. property: route matching', () => {
 
 describe('30. defects found by the properties', () => {
   it('30. a result asking for a 1xx status gets a final response, a logged 500, not a client waiting for ever', async () => {
-    const app = await start(ResultsModule);
+    const app = await startTestApp(ResultsModule);
     const id = String(++nextId);
     behaviours.set(id, { kind: 'return', value: status(150) });
     const answer = await get(app, `/bare/${id}`);
@@ -477,12 +479,12 @@ describe('30. defects found by the properties', () => {
   });
 
   it('30. a static path beats a parameter even with a route of another depth declared between them', async () => {
-    const app = await start(routesApp(['/users/:id', '/health', '/users/me']));
+    const app = await startTestApp(routesApp(['/users/:id', '/health', '/users/me']));
     expect(JSON.parse((await get(app, '/users/me')).body)).toEqual({ route: 2, params: {} });
   });
 
   it('30. a thrown value String() cannot convert (no prototype) gets the status page and a logged 500', async () => {
-    const app = await start(ResultsModule);
+    const app = await startTestApp(ResultsModule);
     const id = String(++nextId);
     behaviours.set(id, { kind: 'throw', value: Object.create(null) });
     const answer = await get(app, `/bare/${id}`);
@@ -491,7 +493,7 @@ describe('30. defects found by the properties', () => {
   });
 
   it('30. a thrown Koa-style error with headers Node cannot send still gets its status page', async () => {
-    const app = await start(ResultsModule);
+    const app = await startTestApp(ResultsModule);
     const id = String(++nextId);
     behaviours.set(id, { kind: 'throw', value: { status: 400, expose: true, message: 'bad', headers: { 'bad header': 'x', ok: 'line\r\nbreak' } } });
     const answer = await get(app, `/bare/${id}`);
@@ -503,7 +505,7 @@ describe('30. defects found by the properties', () => {
     ['a trailing slash', '/x', '/x/'],
   ] as const) {
     it(`30. routes that differ only in ${what} are refused at bootstrap (${second} would be unreachable)`, async () => {
-      const error = await start(routesApp([first, second])).then(
+      const error = await startTestApp(routesApp([first, second])).then(
         () => undefined,
         (e: unknown) => e,
       );

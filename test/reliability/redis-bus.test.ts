@@ -16,10 +16,10 @@ import {
   type PubSubAdapter,
   type PubSubMessage,
 } from 'vela';
-import { start, type TestApp } from '../support/start.js';
 import { redisMissing, uniquePrefix } from '../support/redis.js';
 import { Peer } from '../pubsub/support.js';
 import { entries } from '../redis/support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 const LOST = 'redis pub/sub connection lost';
 const MISSED = 'missed pub/sub messages from another node';
@@ -129,7 +129,7 @@ function recording(adapter: PubSubAdapter): { adapter: PubSubAdapter; inbox: Inb
 async function twoNodes(): Promise<{ a: TestApp; b: TestApp; inboxB: Inbox }> {
   const keyPrefix = uniquePrefix();
   const { adapter, inbox } = recording(redisPubSub({ keyPrefix }));
-  const [a, b] = await Promise.all([start(SayModule, { pubsub: redisPubSub({ keyPrefix }) }), start(SayModule, { pubsub: adapter })]);
+  const [a, b] = await Promise.all([startTestApp(SayModule, { pubsub: redisPubSub({ keyPrefix }) }), startTestApp(SayModule, { pubsub: adapter })]);
   return { a: a!, b: b!, inboxB: inbox };
 }
 
@@ -156,7 +156,7 @@ describe.skipIf(redisMissing)('reliability: the Redis bus', () => {
       // Not awaited by its handler: refused and logged, never an unhandled rejection.
       await sender.call('fire', { kind });
     }
-    expect(entries(a.log, REFUSED)).toHaveLength(9);
+    expect(entries(a.logs, REFUSED)).toHaveLength(9);
 
     // Right after: a normal broadcast, from the same handler, reaches node B, and it is the first
     // message B gets from A: none of the nine refused ones crossed. A's own members got none either.
@@ -167,9 +167,9 @@ describe.skipIf(redisMissing)('reliability: the Redis bus', () => {
     expect(payloadsOf(await inboxB.until(2))).toEqual([{ text: 'hello' }, { text: 'and again' }]);
 
     // The link never counted as lost, and B saw no gap in A's numbering.
-    expect(entries(a.log, LOST)).toEqual([]);
-    expect(entries(b.log, MISSED)).toEqual([]);
-    expect(a.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(entries(a.logs, LOST)).toEqual([]);
+    expect(entries(b.logs, MISSED)).toEqual([]);
+    expect(a.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
   });
 
   it('31. An un-encodable Comms frame or info (2,500-deep json(), BigInt, cycle): comms throws a clear error before any socket has it, and Comms still crosses right after', async () => {
@@ -186,7 +186,7 @@ describe.skipIf(redisMissing)('reliability: the Redis bus', () => {
 
     a.comms.info('some-session', { kind: 'mention' });
     expect(await inboxB.until(1)).toEqual([{ type: 'session-info', sessionId: 'some-session', message: { kind: 'mention' } }]);
-    expect(entries(a.log, LOST)).toEqual([]);
+    expect(entries(a.logs, LOST)).toEqual([]);
   });
 
   it('37. Payload objects with `$vela:bytes` keys (strings and other values, nested, beside other keys) reach another node exactly as sent; Buffers and Uint8Arrays still arrive as Buffers', async () => {

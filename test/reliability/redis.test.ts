@@ -3,11 +3,11 @@
 // one on 6379), which it kills and starts again on the same port.
 import { describe, expect, it } from 'vitest';
 import { Module, redisPubSub, redisSessionStore } from 'vela';
-import { start, type TestApp } from '../support/start.js';
 import { uniquePrefix } from '../support/redis.js';
 import { Peer, PubSubTestModule, eventually } from '../pubsub/support.js';
 import { idOf, SessionModule, sessionCookie, withSession } from '../session/support.js';
 import { RedisServer, entries, freePort, logged, rawRedis, redisServerMissing } from '../redis/support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 const LOST = 'redis pub/sub connection lost';
 const BACK = 'redis pub/sub connection is back';
@@ -15,13 +15,13 @@ const SUB_CLOSED = 'redis subscriber connection closed';
 const SUB_BACK = 'redis subscriber re-subscribed';
 const MISSED = 'missed pub/sub messages from another node';
 
-const errors = (app: TestApp) => app.log.entries.filter((entry) => entry.level === 'error');
+const errors = (app: TestApp) => app.logs.entries.filter((entry) => entry.level === 'error');
 
 describe.skipIf(redisServerMissing)('reliability: Redis', () => {
   it('18. Redis restarted in the middle of a broadcast stream: no crash, reconnect, re-subscribe, delivery resumes; the loss is counted and logged', async () => {
     const server = await RedisServer.start();
     const keyPrefix = uniquePrefix();
-    const [a, b] = await Promise.all([0, 1].map(() => start(PubSubTestModule, { pubsub: redisPubSub({ url: server.url, keyPrefix }) })));
+    const [a, b] = await Promise.all([0, 1].map(() => startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: server.url, keyPrefix }) })));
     const sockets = await Promise.all([0, 1, 2].map(() => Peer.connect(b!, { join: ['stream'] })));
     await eventually(() => a!.pubsub.members('stream'), (ids) => ids.length === 3, "B's three sockets seen from A");
     const nodeA = (await Peer.connect(a!)).id.split('.')[0]; // a connection id starts with its node's id
@@ -42,13 +42,13 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
 
     await sentMore(50);
     await server.kill(); // SIGKILL: Redis crashes, no goodbye to its clients
-    await logged(a!.log, 'warn', LOST);
-    await logged(b!.log, 'warn', SUB_CLOSED);
+    await logged(a!.logs, 'warn', LOST);
+    await logged(b!.logs, 'warn', SUB_CLOSED);
     await sentMore(50); // into the void, for B
     await server.start(); // same port, empty
     for (const app of [a!, b!]) {
-      await logged(app.log, 'info', BACK);
-      await logged(app.log, 'info', SUB_BACK);
+      await logged(app.logs, 'info', BACK);
+      await logged(app.logs, 'info', SUB_BACK);
     }
     await eventually(() => rawRedis(server.url).call('PUBSUB', 'NUMSUB', `${keyPrefix}:bus`), (reply) => (reply as [string, number])[1] === 2, 'both nodes subscribed again');
     await sentMore(50);
@@ -72,17 +72,17 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
     // What was lost is counted, exactly, by the node that missed it (B), and logged there.
     const lost = attempted - heard.length;
     expect(lost).toBeGreaterThan(0);
-    const gaps = entries(b!.log, MISSED);
+    const gaps = entries(b!.logs, MISSED);
     expect(gaps.length).toBeGreaterThan(0);
     for (const gap of gaps) expect(gap).toMatchObject({ level: 'warn', fields: { node: nodeA } });
     expect(gaps.reduce((sum, entry) => sum + (entry.fields.missed as number), 0)).toBe(lost);
     // A counted what it could not publish itself (a part of it: the rest went out before B re-subscribed).
-    const dropped = (await logged(a!.log, 'info', BACK)).fields.droppedForOtherNodes as number;
+    const dropped = (await logged(a!.logs, 'info', BACK)).fields.droppedForOtherNodes as number;
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThanOrEqual(lost);
     // No crash, one warning per outage, no error, and both apps still work.
     for (const app of [a!, b!]) {
-      expect(entries(app.log, LOST)).toHaveLength(1);
+      expect(entries(app.logs, LOST)).toHaveLength(1);
       expect(errors(app)).toEqual([]);
     }
     console.info(`[18] ${attempted} broadcasts, ${heard.length} delivered to each of 3 sockets, ${lost} lost (B counted ${lost} in ${gaps.length} gap(s); A dropped ${dropped})`);
@@ -94,7 +94,7 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
     class AppModule {}
 
     const started = Date.now();
-    const failed = await start(AppModule, { pubsub: redisPubSub({ url: `redis://127.0.0.1:${port}` }) }).then(
+    const failed = await startTestApp(AppModule, { pubsub: redisPubSub({ url: `redis://127.0.0.1:${port}` }) }).then(
       () => undefined,
       (error: Error) => error,
     );
@@ -114,7 +114,7 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
     const clients = async () => ((await admin.client('LIST')) as string).trim().split('\n').length;
     expect(await clients()).toBe(1);
 
-    const failed = await start(PubSubTestModule, { pubsub: redisPubSub({ url: server.url }) }).then(
+    const failed = await startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: server.url }) }).then(
       () => undefined,
       (error: Error) => error,
     );
@@ -126,10 +126,10 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
   it('19. Redis unreachable at bootstrap: with redisSessionStore the app starts degraded, answers 500 naming the store and the address, and heals when Redis is up', async () => {
     const server = await RedisServer.start();
     await server.stop(); // its port is now closed; started again below
-    const app = await start(SessionModule, { sessions: { store: redisSessionStore({ url: server.url, keyPrefix: `${uniquePrefix()}:s:` }) } });
+    const app = await startTestApp(SessionModule, { sessions: { store: redisSessionStore({ url: server.url, keyPrefix: `${uniquePrefix()}:s:` }) } });
 
     const started = Date.now();
-    const down = await app.fetch('/set?key=n&value=1');
+    const down = await app.http.fetch('/set?key=n&value=1');
     const tookMs = Date.now() - started;
     expect(down.status).toBe(500);
     expect(sessionCookie(down)).toBeUndefined();
@@ -141,10 +141,10 @@ describe.skipIf(redisServerMissing)('reliability: Redis', () => {
     );
 
     await server.start();
-    const up = await app.fetch('/set?key=n&value=1');
+    const up = await app.http.fetch('/set?key=n&value=1');
     expect(up.status, `after Redis started: ${errors(app).slice(1).map((e) => String(e.fields.error)).join('; ')}`).toBe(200);
     const cookie = sessionCookie(up)!.value;
-    expect(await (await app.fetch('/session?keys=n', withSession(cookie))).json()).toEqual({ id: idOf(cookie), values: { n: 1 } });
+    expect(await (await app.http.fetch('/session?keys=n', withSession(cookie))).json()).toEqual({ id: idOf(cookie), values: { n: 1 } });
     console.info(`[19] session store down: 500 after ${tookMs} ms; healed on the first request after Redis started`);
   });
 });

@@ -24,10 +24,10 @@ import {
   type Context,
   type SessionStore,
 } from 'vela';
-import { start, type TestApp } from '../support/start.js';
 import { SessionPagesController } from './session-support.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 // Enough to show that nothing is kept per request (a leak of one entry each would show as thousands);
 // the 200 000-request figures are bench/session-flood.mjs's, not a test's.
@@ -63,7 +63,7 @@ class NotifyController {
 class FloodModule {}
 
 function floodApp(store: SessionStore): Promise<TestApp> {
-  return start(FloodModule, { sessions: { store }, middleware: [csrf({ exclude: ['/login', '/notify', '/transfer'] })] });
+  return startTestApp(FloodModule, { sessions: { store }, middleware: [csrf({ exclude: ['/login', '/notify', '/transfer'] })] });
 }
 
 interface Answer {
@@ -170,7 +170,7 @@ describe('33. sessions under a flood of anonymous clients', () => {
     console.info(`[33] memory store after 3 000 anonymous writers: ${store.size} sessions, ${visitors.cookies} cookies sent`);
     expect(visitors).toEqual({ cookies: 3_000, unexpected: 0 });
     expect(store.size).toBeLessThanOrEqual(1_001);
-    const me = await app.fetch('/me', { headers: { cookie: victim } });
+    const me = await app.http.fetch('/me', { headers: { cookie: victim } });
     expect(await me.json()).toEqual({ user: 'victim' });
   }, 600_000);
 
@@ -188,12 +188,12 @@ describe('33. sessions under a flood of anonymous clients', () => {
     expect(visitors).toEqual({ cookies: FLOOD, unexpected: 0 });
     // 1 000 anonymous sessions, the victim's, the index of anonymous ids and the secret.
     expect(keys.length).toBe(1_003);
-    expect(await (await app.fetch('/me', { headers: { cookie: victim } })).json()).toEqual({ user: 'victim' });
+    expect(await (await app.http.fetch('/me', { headers: { cookie: victim } })).json()).toEqual({ user: 'victim' });
   }, 600_000);
 
   it("33. a page and its sockets share one id: Comms reaches the page's socket, and a cookie-less socket has no session", async () => {
     const app = await floodApp(memorySessionStore());
-    const page = await app.fetch('/page');
+    const page = await app.http.fetch('/page');
     const { id } = (await page.json()) as { id: string };
     const cookie = cookieOf(page.headers.getSetCookie());
     const ws = app.url.replace(/^http/, 'ws');
@@ -203,7 +203,7 @@ describe('33. sessions under a flood of anonymous clients', () => {
     const firstTwo = new Promise<void>((resolve) => socket.on('message', (data) => messages.push(String(data)) === 2 && resolve()));
     await new Promise((resolve) => socket.once('open', resolve));
     const stranger = await openAndClose(`${ws}/live`);
-    const notified = await app.fetch('/notify', { method: 'POST', headers: { cookie } });
+    const notified = await app.http.fetch('/notify', { method: 'POST', headers: { cookie } });
     await firstTwo;
     socket.close();
 
@@ -214,14 +214,14 @@ describe('33. sessions under a flood of anonymous clients', () => {
 
   it('33. a forged or altered signature is refused: the client gets a new id, never the one it presented', async () => {
     const app = await floodApp(memorySessionStore());
-    const page = await app.fetch('/page');
+    const page = await app.http.fetch('/page');
     const { id } = (await page.json()) as { id: string };
     const value = cookieOf(page.headers.getSetCookie()).slice('session_id='.length);
     const flip = (text: string, at: number) => `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`;
     const ws = app.url.replace(/^http/, 'ws');
 
     for (const forged of [id, flip(value, 0), flip(value, value.length - 1), `${id}.${'A'.repeat(43)}`]) {
-      const res = await app.fetch('/page', { headers: { cookie: `session_id=${forged}` } });
+      const res = await app.http.fetch('/page', { headers: { cookie: `session_id=${forged}` } });
       const seen = ((await res.json()) as { id: string }).id;
       expect(seen, forged).not.toBe(id);
       expect(cookieOf(res.headers.getSetCookie()), forged).toMatch(new RegExp(`^session_id=${seen}\\.`));

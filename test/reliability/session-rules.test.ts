@@ -3,10 +3,9 @@
 // cross-site form posts; a second session middleware must fail loudly, not split a client's ids.
 import { describe, expect, it } from 'vitest';
 import { Module, csrf, sessionMiddleware } from 'vela';
-import { startTestApp } from 'vela/testing';
 import { AppModule, BLOG_OPTIONS, BLOG_VIEWS } from '../../example/blog/app.module.js';
-import { start } from '../support/start.js';
 import { SessionPagesController } from './session-support.js';
+import { startTestApp } from 'vela/testing';
 
 @Module({ controllers: [SessionPagesController] })
 class LoginModule {}
@@ -68,18 +67,18 @@ describe('38. the example blog against cross-site forms', () => {
 
 describe('42. one session middleware per request', () => {
   it('42. a second sessionMiddleware stacked over the default one fails the request with a message naming the fix', async () => {
-    const app = await start(LoginModule, { middleware: [sessionMiddleware()] });
+    const app = await startTestApp(LoginModule, { middleware: [sessionMiddleware()] });
 
-    const res = await app.fetch('/page');
+    const res = await app.http.fetch('/page');
     expect(res.status).toBe(500);
-    const error = app.log.entries.find((entry) => entry.level === 'error')?.fields.error as Error;
+    const error = app.logs.entries.find((entry) => entry.level === 'error')?.fields.error as Error;
     console.info(`[42] stacked session middleware: ${res.status}, "${error.message.slice(0, 60)}…"`);
     expect(error.message).toContain('bootstrap(App, { sessions: { store, ttl } })');
   });
 
   it('42. the way the docs now show (bootstrap sessions options) gives the page and its sockets one id', async () => {
-    const app = await start(LoginModule, { sessions: { ttl: 60_000 } });
-    const res = await app.fetch('/page');
+    const app = await startTestApp(LoginModule, { sessions: { ttl: 60_000 } });
+    const res = await app.http.fetch('/page');
     expect(res.status).toBe(200);
     const { id } = (await res.json()) as { id: string };
     expect(res.headers.getSetCookie()[0]).toMatch(new RegExp(`^session_id=${id}\\.`));

@@ -26,11 +26,11 @@ import {
   type Context,
   type PubSubMessage,
 } from 'vela';
-import { start } from '../support/start.js';
-import { connect, deferred } from '../support/ws-client.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
+import { startTestApp } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -126,9 +126,9 @@ describe('27. app.close() under load', () => {
       const SOCKETS = 200;
       const REQUESTS = 20;
       const keyPrefix = testPrefix();
-      const [a, b] = await Promise.all([0, 1].map(() => start(ShutdownModule, { pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) })));
+      const [a, b] = await Promise.all([0, 1].map(() => startTestApp(ShutdownModule, { pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) })));
       const clients = [];
-      for (let batch = 0; batch < SOCKETS; batch += 50) clients.push(...(await Promise.all(Array.from({ length: 50 }, () => connect(a!, '/room')))));
+      for (let batch = 0; batch < SOCKETS; batch += 50) clients.push(...(await Promise.all(Array.from({ length: 50 }, () => a!.ws('/room')))));
       await eventually(() => b!.pubsub.members('room'), (ids) => ids.length === SOCKETS, `A's ${SOCKETS} sockets seen from B`);
 
       // Load: B streams broadcasts to A's sockets through Redis, and REQUESTS requests are in A's handlers.
@@ -142,9 +142,9 @@ describe('27. app.close() under load', () => {
         }
       })();
       const hold = a!.get(Hold);
-      const requests = Array.from({ length: REQUESTS }, (_, n) => a!.fetch(`/slow/${n}`));
+      const requests = Array.from({ length: REQUESTS }, (_, n) => a!.http.fetch(`/slow/${n}`));
       await hold.until(REQUESTS);
-      await clients[0]!.next(); // the stream reaches A's sockets
+      await clients[0]!.recv(); // the stream reaches A's sockets
 
       let closed = false;
       const closing = Date.now();
@@ -172,11 +172,11 @@ describe('27. app.close() under load', () => {
       const reasons = a!.get(Terminations).reasons;
       expect(reasons).toHaveLength(SOCKETS);
       expect(reasons.every((reason) => reason.code === 1001)).toBe(true);
-      expect(a!.log.entries.filter((entry) => entry.level === 'error' || entry.level === 'warn')).toEqual([]);
+      expect(a!.logs.entries.filter((entry) => entry.level === 'error' || entry.level === 'warn')).toEqual([]);
 
       streaming = false;
       await stream;
-      expect(b!.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+      expect(b!.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
       console.info(`[27] close() with ${SOCKETS} sockets, ${REQUESTS} requests in flight and ${broadcasts} broadcasts streaming: resolved ${closeMs} ms after it was called`);
     },
     30_000,

@@ -6,9 +6,9 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Module, OnMessage, Route, WebSocket, json, reply, type BootstrapOptions } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
+import { ConfigError, Controller, Module, Route, json, type BootstrapOptions } from 'vela';
+import { startTestApp, type TestApp } from 'vela/testing';
+import { echoGateway } from '../fixtures/gateways.js';
 
 const SLOW_CLIENTS = 500; // half plain GETs, half upgrades
 const OPEN_BATCH = 100; // connections opened at once (the listen backlog is 511)
@@ -25,13 +25,7 @@ class PingController {
   }
 }
 
-@WebSocket('/echo', { heartbeat: 0 })
-class EchoGateway {
-  @OnMessage()
-  echo(text: string) {
-    return reply(text);
-  }
-}
+const EchoGateway = echoGateway('/echo', { heartbeat: 0 });
 
 @Module({ controllers: [PingController], gateways: [EchoGateway] })
 class AppModule {}
@@ -108,22 +102,22 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
 
 describe('21. slowloris', () => {
   it(`21. slowloris: ${SLOW_CLIENTS} clients trickling headers are cut by the header timeout while a normal client is served within 1 s`, async () => {
-    const app = await start(AppModule, { timeouts: TIMEOUTS });
+    const app = await startTestApp(AppModule, { timeouts: TIMEOUTS });
     const clients = await openSlowClients(app);
     const stopTrickle = trickle(clients);
     try {
       // A normal client while every slow socket is open and trickling.
-      const ws = await connect(app, '/echo');
+      const ws = await app.ws('/echo');
       const wsOpenedAt = performance.now();
       const during = await timed(async () => {
-        const res = await app.fetch('/ping');
+        const res = await app.http.fetch('/ping');
         return { status: res.status, body: await res.json() };
       });
       expect(during.value).toEqual({ status: 200, body: 'pong' });
       expect(during.ms).toBeLessThan(1_000);
       const echo = await timed(async () => {
-        ws.send('hello');
-        return ws.next(1_000);
+        ws.sendText('hello');
+        return ws.recv({ timeout: 1_000 });
       });
       expect(echo.value).toBe('hello');
       expect(echo.ms).toBeLessThan(1_000);
@@ -150,9 +144,9 @@ describe('21. slowloris', () => {
 
       // An upgraded socket is no longer a request: it outlives both the header and the request timeout.
       await delay(Math.max(0, wsOpenedAt + TIMEOUTS.request + 2 * TIMEOUTS.checkInterval - performance.now()));
-      ws.send('still here');
-      expect(await ws.next(1_000)).toBe('still here');
-      const after = await timed(() => app.fetch('/ping').then((res) => res.status));
+      ws.sendText('still here');
+      expect(await ws.recv({ timeout: 1_000 })).toBe('still here');
+      const after = await timed(() => app.http.fetch('/ping').then((res) => res.status));
       expect(after.value).toBe(200);
     } finally {
       stopTrickle();
@@ -161,14 +155,14 @@ describe('21. slowloris', () => {
   });
 
   it('21. the server runs with production timeouts by default', async () => {
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     expect({
       headers: app.server.headersTimeout,
       request: app.server.requestTimeout,
       keepAlive: app.server.keepAliveTimeout,
     }).toEqual({ headers: 10_000, request: 60_000, keepAlive: 5_000 });
 
-    const custom = await start(AppModule, { timeouts: { headers: 2_000, request: 0, keepAlive: 65_000 } });
+    const custom = await startTestApp(AppModule, { timeouts: { headers: 2_000, request: 0, keepAlive: 65_000 } });
     expect([custom.server.headersTimeout, custom.server.requestTimeout, custom.server.keepAliveTimeout]).toEqual([2_000, 0, 65_000]);
   });
 
@@ -188,7 +182,7 @@ describe('21. slowloris', () => {
   ];
   for (const [what, timeouts, message] of bad) {
     it(`21. bootstrap refuses ${what} in timeouts with a ConfigError`, async () => {
-      const error: unknown = await start(AppModule, { timeouts } as BootstrapOptions).then(
+      const error: unknown = await startTestApp(AppModule, { timeouts } as BootstrapOptions).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -16,16 +16,17 @@ import {
   type Session,
   type SessionStore,
 } from 'vela';
-import { start } from '../support/start.js';
 import { failingStore, idOf, manualClock, recordingStore, sessionCookie, SessionModule, signedCookie, TEST_SECRET, withSession } from './support.js';
+import { startTestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 const ID_SHAPE = /^[A-Za-z0-9_-]{32}$/;
 /** The cookie's value: the id, a dot, its HMAC-SHA256 signature in base64url. */
 const COOKIE_SHAPE = /^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/;
 
 async function sessionsApp(store: SessionStore = memorySessionStore(), ttl?: number) {
-  const app = await start(SessionModule, { sessions: { store, ttl, secret: TEST_SECRET } });
-  const get = (path: string, cookie?: string) => app.fetch(path, cookie ? withSession(cookie) : undefined);
+  const app = await startTestApp(SessionModule, { sessions: { store, ttl, secret: TEST_SECRET } });
+  const get = (path: string, cookie?: string) => plainFetch(app, path, cookie ? withSession(cookie) : undefined);
   /** A fresh client's first request that reads its id: its session cookie. */
   const newSession = async () => sessionCookie(await get('/session'))!.value;
   return Object.assign(app, { get, newSession });
@@ -47,14 +48,14 @@ describe('the session cookie on first contact', () => {
     const app = await sessionsApp();
     app.koa.proxy = true;
 
-    const res = await app.fetch('/session', { headers: { 'x-forwarded-proto': 'https' } });
+    const res = await plainFetch(app, '/session', { headers: { 'x-forwarded-proto': 'https' } });
     expect(sessionCookie(res)!.attributes).toEqual({ path: '/', samesite: 'lax', secure: '', httponly: '' });
   });
 
   it('is not Secure when a proxy says https but the app does not trust proxies', async () => {
     const app = await sessionsApp();
 
-    const res = await app.fetch('/session', { headers: { 'x-forwarded-proto': 'https' } });
+    const res = await plainFetch(app, '/session', { headers: { 'x-forwarded-proto': 'https' } });
     expect(sessionCookie(res)!.attributes).not.toHaveProperty('secure');
   });
 
@@ -90,11 +91,11 @@ describe('the session cookie on first contact', () => {
 
   it('is signed with the first secret of a list, and one signed with an older secret is signed again', async () => {
     const older = 'the secret being rotated out, 32+ characters';
-    const app = await start(SessionModule, { sessions: { secret: [TEST_SECRET, older] } });
+    const app = await startTestApp(SessionModule, { sessions: { secret: [TEST_SECRET, older] } });
     const id = 'R'.repeat(32);
     const { signedIds } = await import('../../src/session/signed-id.js');
 
-    const res = await app.fetch('/session', withSession(signedIds(older, 'test').sign(id)));
+    const res = await plainFetch(app, '/session', withSession(signedIds(older, 'test').sign(id)));
     expect(((await res.json()) as { id: string }).id).toBe(id);
     expect(sessionCookie(res)!.value).toBe(signedCookie(id));
   });
@@ -189,12 +190,12 @@ describe('a new session', () => {
 
 describe('a second session middleware on the same request', () => {
   it('fails the request with 500 and logs how to configure the one bootstrap runs', async () => {
-    const app = await start(SessionModule, { middleware: [sessionMiddleware({ secret: TEST_SECRET })] });
+    const app = await startTestApp(SessionModule, { middleware: [sessionMiddleware({ secret: TEST_SECRET })] });
 
-    const res = await app.fetch('/session');
+    const res = await plainFetch(app, '/session');
     expect(res.status).toBe(500);
     expect(res.headers.getSetCookie()).toEqual([]);
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe(
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
       'A second session middleware ran on this request: bootstrap already runs one (for HTTP and WebSocket upgrades ' +
         "alike), and a second one gives the page a session id its sockets' conn.sessionId does not have, so Comms misses them. " +
         'Remove sessionMiddleware() from your middleware and configure the one bootstrap runs: bootstrap(App, { sessions: { store, ttl } }).',
@@ -210,8 +211,8 @@ describe('a failing store', () => {
     const res = await app.get('/session', signedCookie('A'.repeat(32)));
     expect(res.status).toBe(500);
     expect(await res.text()).not.toContain('connection refused');
-    expect(app.log.entries).toHaveLength(1);
-    const entry = app.log.entries[0]!;
+    expect(app.logs.entries).toHaveLength(1);
+    const entry = app.logs.entries[0]!;
     expect(entry).toMatchObject({ level: 'error', message: 'request failed', fields: { method: 'GET', path: '/session', status: 500 } });
     expect((entry.fields.error as Error).message).toBe(
       "Session store 'broken' failed in load(): connection refused. Requests that need a session fail with 500 until the store answers again.",
@@ -225,7 +226,7 @@ describe('a failing store', () => {
     const res = await app.get('/set?key=a&value=1');
     expect(res.status).toBe(500);
     expect(res.headers.getSetCookie()).toEqual([]);
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe(
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
       "Session store 'broken' failed in save(): disk full. Requests that need a session fail with 500 until the store answers again.",
     );
   });
@@ -238,18 +239,18 @@ describe('a failing store', () => {
 
     const res = await app.get('/session', signedCookie(id));
     expect(res.status).toBe(500);
-    expect((app.log.entries[0]!.fields.error as Error).message).toMatch(/^Session store 'broken' failed in touch\(\): timeout\./);
+    expect((app.logs.entries[0]!.fields.error as Error).message).toMatch(/^Session store 'broken' failed in touch\(\): timeout\./);
   });
 });
 
 describe('sessionMiddleware options', () => {
   it('names the cookie after { cookie }', async () => {
-    const app = await start(SessionModule, { sessions: { cookie: 'sid' } });
+    const app = await startTestApp(SessionModule, { sessions: { cookie: 'sid' } });
 
-    const first = await app.fetch('/session');
+    const first = await plainFetch(app, '/session');
     const cookie = sessionCookie(first, 'sid')!.value;
     expect(sessionCookie(first)).toBeUndefined();
-    const again = await app.fetch('/session', withSession(cookie, 'sid'));
+    const again = await plainFetch(app, '/session', withSession(cookie, 'sid'));
     expect(again.headers.getSetCookie()).toEqual([]);
     expect(((await again.json()) as { id: string }).id).toBe(idOf(cookie));
   });
@@ -311,7 +312,7 @@ describe('on a WebSocket upgrade request', () => {
     }
     @Module({ imports: [SessionModule], gateways: [ChatGateway, PublicGateway] })
     class AppModule {}
-    return start(AppModule, { sessions: { store } });
+    return startTestApp(AppModule, { sessions: { store } });
   }
 
   /** Opens a socket; resolves with the handshake response's session cookie once it is open. */
@@ -361,10 +362,10 @@ describe('on a WebSocket upgrade request', () => {
   it("gives a gateway's security the session of the HTTP requests that came before", async () => {
     const store = memorySessionStore();
     const app = await gatewayApp(store);
-    const id = sessionCookie(await app.fetch('/session'))!.value;
+    const id = sessionCookie(await plainFetch(app, '/session'))!.value;
 
     await expect(connect(`${app.url}/ws`, { cookie: `session_id=${id}` })).rejects.toThrow('HTTP 401');
-    await app.fetch('/set?key=user&value="ada"', withSession(id));
+    await plainFetch(app, '/set?key=user&value="ada"', withSession(id));
     const { socket, setCookie } = await connect(`${app.url}/ws`, { cookie: `session_id=${id}` });
     expect(setCookie).toEqual([]);
     socket.close();

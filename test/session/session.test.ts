@@ -2,15 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { memorySessionStore, type SessionStore } from 'vela';
 import { RequestSession } from '../../src/session/session.js';
-import { start } from '../support/start.js';
 import { idOf, recordingStore, sessionCookie, SessionModule, withSession } from './support.js';
+import { startTestApp } from 'vela/testing';
+import { plainFetch } from '../support/plain-fetch.js';
 
 /** For a RequestSession built by hand, outside the middleware: destroy and regenerate are not called. */
 const NO_HOOKS = { start: () => 'C'.repeat(32), destroy: async () => {}, regenerate: async () => 'B'.repeat(32) };
 
 async function sessionsApp(store: SessionStore = memorySessionStore()) {
-  const app = await start(SessionModule, { sessions: { store } });
-  const get = (path: string, id?: string) => app.fetch(path, id ? withSession(id) : undefined);
+  const app = await startTestApp(SessionModule, { sessions: { store } });
+  const get = (path: string, id?: string) => plainFetch(app, path, id ? withSession(id) : undefined);
   const values = async (id: string, keys: string) => ((await (await get(`/session?keys=${keys}`, id)).json()) as { values: unknown }).values;
   const newSession = async () => sessionCookie(await get('/session'))!.value;
   return Object.assign(app, { get, values, newSession });
@@ -148,7 +149,7 @@ describe('#destroy', () => {
 
     const res = await app.get('/destroy-then-set', id);
     expect(res.status).toBe(500);
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe(
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
       "Session.set('secret') after destroy(): a destroyed session takes no values. The client's next request starts a new session; set the value there.",
     );
   });

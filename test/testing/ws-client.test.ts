@@ -1,7 +1,7 @@
 // app.ws: awaited receives with readable timeouts, expectNoMessage, refused upgrades, closes, and
 // the session shared with app.http.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UpgradeRefusedError, startTestApp, type TestApp } from 'vela/testing';
+import { startTestApp, UpgradeRefusedError, type TestApp } from 'vela/testing';
 import { AppModule } from './fixture.js';
 
 let app: TestApp;

@@ -18,9 +18,9 @@ import {
   type Middleware,
   type ResultHandler,
   type ViewEngine,
-} from '../../src/index.js';
+} from 'vela';
 import { defaultViewName } from '../../src/views/view-handlers.js';
-import { start } from '../support/start.js';
+import { startTestApp } from 'vela/testing';
 
 /** Relative on purpose: the views dir resolves against the working directory, as `views/` does for apps. */
 const FIXTURES = 'test/views/fixtures/views';
@@ -39,7 +39,7 @@ async function startIn(env: string, root: Class, options: BootstrapOptions = {})
   savedEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = env;
   try {
-    return await start(root, { views: { dir: FIXTURES }, ...options });
+    return await startTestApp(root, { views: { dir: FIXTURES }, ...options });
   } finally {
     if (savedEnv === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = savedEnv;
@@ -63,7 +63,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(UsersController));
 
-    const res = await app.fetch('/users/1');
+    const res = await app.http.fetch('/users/1');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await res.text()).toBe('<h1>Ada 1</h1>\n');
@@ -79,7 +79,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(BlogPostsController));
 
-    const res = await app.fetch('/blog/posts/1');
+    const res = await app.http.fetch('/blog/posts/1');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('<article>Hello Nova</article>\n');
   });
@@ -94,7 +94,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(HomeController));
 
-    const res = await app.fetch('/');
+    const res = await app.http.fetch('/');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('<ul><li>one</li><li>two</li></ul>\n');
   });
@@ -113,7 +113,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(PostsController));
     const post = (body: unknown) =>
-      app.fetch('/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      app.http.fetch('/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
     const plain = await post({});
     expect(plain.status).toBe(200);
@@ -137,7 +137,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(UsersController));
 
-    expect(await (await app.fetch('/users/1')).text()).toBe('<h1>Grace</h1>\n');
+    expect(await (await app.http.fetch('/users/1')).text()).toBe('<h1>Grace</h1>\n');
   });
 
   it('renders from a status route, with the status it renders', async () => {
@@ -150,7 +150,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(SiteController));
 
-    const res = await app.fetch('/nowhere', { headers: HTML });
+    const res = await app.http.fetch('/nowhere', { headers: HTML });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await res.text()).toBe('<h1>Nothing at /nowhere</h1>\n');
@@ -171,7 +171,7 @@ describe('#ok', () => {
     }
     const app = await startIn('production', moduleOf(SiteController));
 
-    const res = await app.fetch('/gone');
+    const res = await app.http.fetch('/gone');
     expect(res.status).toBe(404);
     expect(await res.text()).toBe('<h1>Nothing at /gone</h1>\n');
   });
@@ -202,7 +202,7 @@ describe('template variables', () => {
     }
     const app = await startIn('development', moduleOf(UsersController));
 
-    const res = await app.fetch('/users/1', { headers: JSON_ACCEPT });
+    const res = await app.http.fetch('/users/1', { headers: JSON_ACCEPT });
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: string }).error).toBe(
       "UsersController.show returned ok() with template variables 'Ada'; pass an object such as { user }.",
@@ -221,7 +221,7 @@ describe('#view', () => {
     }
     const app = await startIn('production', moduleOf(HomeController));
 
-    const res = await app.fetch('/');
+    const res = await app.http.fetch('/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await res.text()).toBe('<ul><li>a</li></ul>\n');
@@ -242,12 +242,12 @@ describe('#view', () => {
     }
     const app = await startIn('production', moduleOf(HomeController));
 
-    const gone = await app.fetch('/gone');
+    const gone = await app.http.fetch('/gone');
     expect(gone.status).toBe(410);
     expect(gone.headers.get('x-gone')).toBe('yes');
     expect(await gone.text()).toBe('<ul></ul>\n');
 
-    const text = await app.fetch('/list.txt');
+    const text = await app.http.fetch('/list.txt');
     expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
   });
 
@@ -261,7 +261,7 @@ describe('#view', () => {
     }
     const app = await startIn('production', moduleOf(PagesController));
 
-    expect(await (await app.fetch('/')).text()).toBe('<main>hi</main><footer>(c) 2025</footer>\n');
+    expect(await (await app.http.fetch('/')).text()).toBe('<main>hi</main><footer>(c) 2025</footer>\n');
   });
 });
 
@@ -276,7 +276,7 @@ describe('escaping', () => {
     }
     const app = await startIn('production', moduleOf(PagesController));
 
-    expect(await (await app.fetch('/')).text()).toBe(
+    expect(await (await app.http.fetch('/')).text()).toBe(
       '<p>&lt;script&gt;alert(&#34;x&#34; &amp; &#39;y&#39;)&lt;/script&gt;</p>' +
         '<div><script>alert("x" & \'y\')</script></div>\n',
     );
@@ -304,16 +304,16 @@ describe('missing templates', () => {
   it('answers a plain 500 in production, and logs the file looked for', async () => {
     const app = await startIn('production', moduleOf(UsersController));
 
-    const html = await app.fetch('/users/1/edit', { headers: HTML });
+    const html = await app.http.fetch('/users/1/edit', { headers: HTML });
     expect(html.status).toBe(500);
     expect(await html.text()).toBe(
       '<!doctype html><html><head><meta charset="utf-8"><title>500 Internal Server Error</title></head>' +
         '<body><h1>500 Internal Server Error</h1><p>Internal Server Error</p></body></html>',
     );
-    const json = await app.fetch('/users/1/edit', { headers: JSON_ACCEPT });
+    const json = await app.http.fetch('/users/1/edit', { headers: JSON_ACCEPT });
     expect(await json.json()).toEqual({ error: 'Internal Server Error', status: 500 });
 
-    const failures = app.log.entries.filter((e) => e.level === 'error');
+    const failures = app.logs.entries.filter((e) => e.level === 'error');
     expect(failures).toHaveLength(2);
     expect(failures[0]!.message).toBe('request failed');
     expect(failures[0]!.fields.controller).toBe('UsersController.edit');
@@ -323,12 +323,12 @@ describe('missing templates', () => {
   it('names the file looked for in development', async () => {
     const app = await startIn('development', moduleOf(UsersController));
 
-    const res = await app.fetch('/users/1/edit', { headers: JSON_ACCEPT });
+    const res = await app.http.fetch('/users/1/edit', { headers: JSON_ACCEPT });
     expect(res.status).toBe(500);
     const body = (await res.json()) as { error: string };
     expect(body.error).toBe(message);
 
-    const card = await app.fetch('/users/1/card', { headers: JSON_ACCEPT });
+    const card = await app.http.fetch('/users/1/card', { headers: JSON_ACCEPT });
     expect(((await card.json()) as { error: string }).error).toBe(
       `View "users/card" not found: no template at ${join(FIXTURES_ABS, 'users', 'card.liquid')}. ` +
         `UsersController.card returned view("users/card"); create that template or correct the view name.`,
@@ -350,10 +350,10 @@ describe('missing templates', () => {
     }
     const app = await startIn('production', moduleOf(SiteController));
 
-    const res = await app.fetch('/admin', { headers: JSON_ACCEPT });
+    const res = await app.http.fetch('/admin', { headers: JSON_ACCEPT });
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'not yours', status: 403 });
-    const failure = app.log.entries.find((e) => e.message === 'status route failed')!;
+    const failure = app.logs.entries.find((e) => e.message === 'status route failed')!;
     expect(failure.fields.controller).toBe('SiteController.forbidden');
     expect((failure.fields.error as Error).message).toContain(`no template at ${join(FIXTURES_ABS, 'site', 'forbidden.liquid')}.`);
   });
@@ -362,7 +362,7 @@ describe('missing templates', () => {
     const dir = join(tmpdir(), 'vela-no-such-views-dir');
     const app = await startIn('development', moduleOf(UsersController), { views: { dir } });
 
-    const res = await app.fetch('/users/1/edit', { headers: JSON_ACCEPT });
+    const res = await app.http.fetch('/users/1/edit', { headers: JSON_ACCEPT });
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: string }).error).toContain(`no template at ${join(dir, 'users', 'edit.liquid')}.`);
   });
@@ -387,9 +387,9 @@ describe('caching', () => {
     await mkdir(join(dir, 'notes'));
     await writeFile(join(dir, 'notes', 'index.liquid'), 'first {{ n }}');
     const app = await startIn(env, moduleOf(NotesController), { views: { dir } });
-    const first = await (await app.fetch('/')).text();
+    const first = await (await app.http.fetch('/')).text();
     await writeFile(join(dir, 'notes', 'index.liquid'), 'second {{ n }}');
-    return [first, await (await app.fetch('/')).text()];
+    return [first, await (await app.http.fetch('/')).text()];
   }
 
   it('keeps compiled templates in production', async () => {
@@ -425,7 +425,7 @@ describe('view names', () => {
   ])('refuses %j and never reads it', async (name, reason) => {
     const app = await startIn('development', moduleOf(PagesController));
 
-    const res = await app.fetch(`/view?name=${encodeURIComponent(name)}`, { headers: JSON_ACCEPT });
+    const res = await app.http.fetch(`/view?name=${encodeURIComponent(name)}`, { headers: JSON_ACCEPT });
     expect(res.status).toBe(500);
     const body = (await res.json()) as { error: string };
     expect(body.error).toBe(
@@ -433,7 +433,7 @@ describe('view names', () => {
     );
     expect(JSON.stringify(body)).not.toContain('SECRET');
 
-    const viaOk = await app.fetch(`/ok?name=${encodeURIComponent(name)}`, { headers: JSON_ACCEPT });
+    const viaOk = await app.http.fetch(`/ok?name=${encodeURIComponent(name)}`, { headers: JSON_ACCEPT });
     expect(viaOk.status).toBe(500);
     expect(((await viaOk.json()) as { error: string }).error).toContain(`which is refused: ${reason}.`);
   });
@@ -449,17 +449,17 @@ describe('view names', () => {
     const app = await startIn('production', moduleOf(PagesController), { views: { engine } });
 
     for (const name of ['../secret', '/etc/passwd', 'a\0b', 'ok/../../x']) {
-      expect((await app.fetch(`/view?name=${encodeURIComponent(name)}`)).status).toBe(500);
-      expect((await app.fetch(`/ok?name=${encodeURIComponent(name)}`)).status).toBe(500);
+      expect((await app.http.fetch(`/view?name=${encodeURIComponent(name)}`)).status).toBe(500);
+      expect((await app.http.fetch(`/ok?name=${encodeURIComponent(name)}`)).status).toBe(500);
     }
-    expect(await (await app.fetch('/view?name=pages/fine')).text()).toBe('pages/fine');
+    expect(await (await app.http.fetch('/view?name=pages/fine')).text()).toBe('pages/fine');
     expect(asked).toEqual(['pages/fine']);
   });
 
   it('refuses them with a plain 500 in production', async () => {
     const app = await startIn('production', moduleOf(PagesController));
 
-    const res = await app.fetch('/view?name=../secret', { headers: JSON_ACCEPT });
+    const res = await app.http.fetch('/view?name=../secret', { headers: JSON_ACCEPT });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
   });
@@ -479,7 +479,7 @@ describe('bootstrap({ views: { engine } })', () => {
   it('renders with that engine', async () => {
     const app = await startIn('production', moduleOf(UsersController), { views: { engine: echo } });
 
-    const res = await app.fetch('/users/7');
+    const res = await app.http.fetch('/users/7');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await res.text()).toBe('users/show {"id":"7"}');
@@ -526,7 +526,7 @@ describe('csrf_token', () => {
   it('is given to every template when ctx.state.csrfToken is set', async () => {
     const app = await startIn('production', moduleOf(FormsController), { middleware: [withToken] });
 
-    const res = await app.fetch('/forms/new', { headers: { 'x-token': 'tok-123' } });
+    const res = await app.http.fetch('/forms/new', { headers: { 'x-token': 'tok-123' } });
     expect(await res.text()).toBe('<form><input type="hidden" name="_csrf" value="tok-123"></form>\n');
   });
 
@@ -540,8 +540,8 @@ describe('csrf_token', () => {
     };
     const app = await startIn('production', moduleOf(FormsController), { middleware: [withToken], views: { engine } });
 
-    await app.fetch('/forms/new');
-    await app.fetch('/forms/new', { headers: { 'x-token': 'tok-456' } });
+    await app.http.fetch('/forms/new');
+    await app.http.fetch('/forms/new', { headers: { 'x-token': 'tok-456' } });
     expect(seen).toEqual([{}, { csrf_token: 'tok-456' }]);
   });
 });

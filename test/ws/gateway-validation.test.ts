@@ -12,15 +12,14 @@ import {
   Route,
   WebSocket,
   json,
-  reply,
   type Class,
-  type WebSocketOptions,
 } from 'vela';
-import { start } from '../support/start.js';
+import { startTestApp } from 'vela/testing';
+import { echoGateway } from '../fixtures/gateways.js';
 
 /** The ConfigError that bootstrap rejects with. */
 async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await start(root).then(
+  const error: unknown = await startTestApp(root).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -34,17 +33,6 @@ async function gatewaysError(...gateways: Class[]): Promise<string> {
   return (await bootError(AppModule)).message;
 }
 
-function echoGateway(path: string, options: WebSocketOptions = {}): Class {
-  @WebSocket(path, options)
-  class EchoGateway {
-    @OnMessage()
-    echo(text: string) {
-      return reply(text);
-    }
-  }
-  return EchoGateway;
-}
-
 describe('a gateway class', () => {
   it('may have no @OnMessage handler (push-only)', async () => {
     @WebSocket('/feed')
@@ -55,7 +43,7 @@ describe('a gateway class', () => {
     @Module({ gateways: [FeedGateway] })
     class AppModule {}
 
-    await expect(start(AppModule)).resolves.toBeDefined();
+    await expect(startTestApp(AppModule)).resolves.toBeDefined();
   });
 
   it('needs @WebSocket when listed in gateways', async () => {
@@ -153,7 +141,7 @@ describe('gateway paths', () => {
     @Module({ imports: [ChatModule], gateways: [shared] })
     class AppModule {}
 
-    await expect(start(AppModule)).resolves.toBeDefined();
+    await expect(startTestApp(AppModule)).resolves.toBeDefined();
   });
 });
 

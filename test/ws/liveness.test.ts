@@ -5,13 +5,13 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { HEARTBEAT_PING, HEARTBEAT_PONG, Module, OnMessage, WebSocket, reply, type Class, type CloseReason, type Connection } from 'vela';
-import { start } from '../support/start.js';
-import { connect, deferred, type Deferred } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
+import { deferred, type Deferred } from '../support/deferred.js';
 
 async function serve(...gateways: Class[]) {
   @Module({ gateways })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 /** An echo gateway on `/live` with these options; `terminated` settles with its close reason. */
@@ -34,13 +34,13 @@ describe('heartbeat', () => {
   it('drops a peer that does not answer pings: no close handshake (1006), then terminate', async () => {
     const terminated = deferred<CloseReason>();
     const app = await serve(liveGateway({ heartbeat: 50 }, terminated));
-    const client = await connect(app, '/live', { autoPong: false });
+    const client = await app.ws('/live', { autoPong: false });
 
-    // Not `once(client.ws, 'ping')`: the first ping can come in the same read as the 101, before the
+    // Not `once(client.raw, 'ping')`: the first ping can come in the same read as the 101, before the
     // test could listen. The log line below says the server pinged and missed the pong.
     expect(await client.closed).toEqual({ code: 1006, reason: '' });
     expect(await terminated.promise).toEqual({ code: 1006, reason: '' });
-    expect(app.log.entries).toContainEqual({
+    expect(app.logs.entries).toContainEqual({
       level: 'debug',
       message: 'websocket peer missed a heartbeat',
       fields: { gateway: 'LiveGateway', connection: expect.any(String) },
@@ -50,13 +50,13 @@ describe('heartbeat', () => {
   it('keeps a peer that answers pings open across heartbeats', async () => {
     const terminated = deferred<CloseReason>();
     const app = await serve(liveGateway({ heartbeat: 60 }, terminated));
-    const client = await connect(app, '/live');
+    const client = await app.ws('/live');
 
     // A peer is dropped at the ping after the one it missed: four pings in, it has been checked three times.
-    for (let i = 0; i < 4; i += 1) await once(client.ws, 'ping');
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
-    client.send('still here');
-    expect(await client.next()).toBe('still here');
+    for (let i = 0; i < 4; i += 1) await once(client.raw, 'ping');
+    expect(client.raw.readyState).toBe(client.raw.OPEN);
+    client.sendText('still here');
+    expect(await client.recv()).toBe('still here');
   });
 });
 
@@ -72,18 +72,18 @@ describe('app-level heartbeat (vela:ping, for vela/client)', () => {
       }
     }
     const app = await serve(TextGateway);
-    const client = await connect(app, '/text');
+    const client = await app.ws('/text');
 
-    client.send(HEARTBEAT_PING);
-    expect(await client.next()).toBe(HEARTBEAT_PONG);
+    client.sendText(HEARTBEAT_PING);
+    expect(await client.recv()).toBe(HEARTBEAT_PONG);
     // Frames that only look like it are the handler's: the check is exact, and text-only.
-    client.send(`${HEARTBEAT_PING} `);
-    expect(await client.next()).toBe(`got ${HEARTBEAT_PING} `);
-    client.send(Buffer.from(HEARTBEAT_PING));
-    client.send(HEARTBEAT_PING);
-    expect(await client.next()).toBe(HEARTBEAT_PONG);
+    client.sendText(`${HEARTBEAT_PING} `);
+    expect(await client.recv()).toBe(`got ${HEARTBEAT_PING} `);
+    client.sendBinary(Buffer.from(HEARTBEAT_PING));
+    client.sendText(HEARTBEAT_PING);
+    expect(await client.recv()).toBe(HEARTBEAT_PONG);
     expect(texts).toEqual([`${HEARTBEAT_PING} `]);
-    expect(app.log.entries).toContainEqual(expect.objectContaining({ message: 'websocket ignored a binary frame: no handler takes it' }));
+    expect(app.logs.entries).toContainEqual(expect.objectContaining({ message: 'websocket ignored a binary frame: no handler takes it' }));
   });
 
   it('answers it on a gateway of JSON events only, which would close on any other plain text', async () => {
@@ -95,12 +95,12 @@ describe('app-level heartbeat (vela:ping, for vela/client)', () => {
       }
     }
     const app = await serve(EventsGateway);
-    const client = await connect(app, '/events');
+    const client = await app.ws('/events');
 
-    client.send(HEARTBEAT_PING);
-    expect(await client.next()).toBe(HEARTBEAT_PONG);
+    client.sendText(HEARTBEAT_PING);
+    expect(await client.recv()).toBe(HEARTBEAT_PONG);
     client.sendJson({ event: 'echo', data: 1 });
-    expect(await client.nextJson()).toEqual({ event: 'echo', data: 1 });
+    expect(await client.recvJson()).toEqual({ event: 'echo', data: 1 });
   });
 
   it('answers at once while a slow handler holds the mailbox', async () => {
@@ -115,27 +115,27 @@ describe('app-level heartbeat (vela:ping, for vela/client)', () => {
       }
     }
     const app = await serve(SlowGateway);
-    const client = await connect(app, '/slow');
+    const client = await app.ws('/slow');
 
-    client.send('work');
-    client.send(HEARTBEAT_PING);
-    expect(await client.next()).toBe(HEARTBEAT_PONG);
+    client.sendText('work');
+    client.sendText(HEARTBEAT_PING);
+    expect(await client.recv()).toBe(HEARTBEAT_PONG);
     release.resolve();
-    expect(await client.next()).toBe('done work');
+    expect(await client.recv()).toBe('done work');
   });
 
   it('counts as activity for idleTimeout', async () => {
     const terminated = deferred<CloseReason>();
     // As above, protocol pings pace the client; this time it sends only vela:ping.
     const app = await serve(liveGateway({ idleTimeout: 300, heartbeat: 50 }, terminated));
-    const client = await connect(app, '/live');
+    const client = await app.ws('/live');
 
     for (let i = 0; i < 10; i += 1) {
-      await once(client.ws, 'ping');
-      client.send(HEARTBEAT_PING);
-      expect(await client.next()).toBe(HEARTBEAT_PONG);
+      await once(client.raw, 'ping');
+      client.sendText(HEARTBEAT_PING);
+      expect(await client.recv()).toBe(HEARTBEAT_PONG);
     }
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(client.raw.readyState).toBe(client.raw.OPEN);
     expect(await client.closed).toEqual({ code: 1000, reason: 'idle timeout' });
   });
 });
@@ -144,7 +144,7 @@ describe('idleTimeout', () => {
   it("closes a silent peer with 1000 'idle timeout'", async () => {
     const terminated = deferred<CloseReason>();
     const app = await serve(liveGateway({ idleTimeout: 100, heartbeat: 0 }, terminated));
-    const client = await connect(app, '/live');
+    const client = await app.ws('/live');
 
     expect(await client.closed).toEqual({ code: 1000, reason: 'idle timeout' });
     expect(await terminated.promise).toEqual({ code: 1000, reason: 'idle timeout' });
@@ -155,14 +155,14 @@ describe('idleTimeout', () => {
     // Pings pace the client: it sends a frame on each one, so it is never silent for 300 ms, and
     // is still open after ten of them, well past the idle timeout. Pongs alone do not count.
     const app = await serve(liveGateway({ idleTimeout: 300, heartbeat: 50 }, terminated));
-    const client = await connect(app, '/live');
+    const client = await app.ws('/live');
 
     for (let i = 0; i < 10; i += 1) {
-      await once(client.ws, 'ping');
-      client.send(`frame ${i}`);
-      expect(await client.next()).toBe(`frame ${i}`);
+      await once(client.raw, 'ping');
+      client.sendText(`frame ${i}`);
+      expect(await client.recv()).toBe(`frame ${i}`);
     }
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(client.raw.readyState).toBe(client.raw.OPEN);
     // Then silence, with pongs still going: the idle timeout applies.
     expect(await client.closed).toEqual({ code: 1000, reason: 'idle timeout' });
   });
@@ -187,15 +187,15 @@ describe('maxBufferedBytes', () => {
       }
     }
     const app = await serve(FloodGateway);
-    const client = await connect(app, '/flood');
-    const socket = (client.ws as unknown as { _socket: Socket })._socket;
+    const client = await app.ws('/flood');
+    const socket = (client.raw as unknown as { _socket: Socket })._socket;
 
     socket.pause();
-    client.send('flood');
+    client.sendText('flood');
     const result = await flooded.promise;
     expect(result.frames).toBeLessThan(4096);
     expect(result.open).toBe(false);
-    const warning = app.log.entries.find((e) => e.message === 'websocket slow consumer closed');
+    const warning = app.logs.entries.find((e) => e.message === 'websocket slow consumer closed');
     expect(warning).toMatchObject({ level: 'warn', fields: { gateway: 'FloodGateway', connection: expect.any(String) } });
     expect(warning!.fields.bufferedBytes).toBeGreaterThan(64 * 1024);
 

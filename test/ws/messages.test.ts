@@ -3,19 +3,18 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Connection, Module, OnInfo, OnMessage, WebSocket, json, reply, type Class } from 'vela';
-import { start } from '../support/start.js';
-import { connect, type WsClient } from '../support/ws-client.js';
+import { startTestApp, type TestSocket } from 'vela/testing';
 
 async function serve(...gateways: Class[]) {
   @Module({ gateways })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 /** The next `count` messages, in arrival order. */
-async function take(client: WsClient, count: number): Promise<(string | Buffer)[]> {
+async function take(client: TestSocket, count: number): Promise<(string | Buffer)[]> {
   const messages = [];
-  for (let i = 0; i < count; i += 1) messages.push(await client.next());
+  for (let i = 0; i < count; i += 1) messages.push(await client.recv());
   return messages;
 }
 
@@ -31,12 +30,12 @@ describe('@OnMessage()', () => {
       }
     }
     const app = await serve(EchoGateway);
-    const client = await connect(app, '/echo');
+    const client = await app.ws('/echo');
 
-    client.send('Hello Nova!');
-    expect(await client.next()).toBe('Echo: Hello Nova!');
-    client.send('héllo ☃');
-    expect(await client.next()).toBe('Echo: héllo ☃');
+    client.sendText('Hello Nova!');
+    expect(await client.recv()).toBe('Echo: Hello Nova!');
+    client.sendText('héllo ☃');
+    expect(await client.recv()).toBe('Echo: héllo ☃');
     expect(seen).toEqual([
       ['Hello Nova!', true],
       ['héllo ☃', true],
@@ -57,9 +56,9 @@ describe('@OnMessage()', () => {
       }
     }
     const app = await serve(GreetGateway);
-    const client = await connect(app, '/greet');
+    const client = await app.ws('/greet');
 
-    client.send('early');
+    client.sendText('early');
     expect(await take(client, 2)).toEqual(['welcome /greet', 'Echo: early']);
   });
 
@@ -72,12 +71,12 @@ describe('@OnMessage()', () => {
       }
     }
     const app = await serve(TextGateway);
-    const client = await connect(app, '/text-only');
+    const client = await app.ws('/text-only');
 
-    client.send(Buffer.from([1, 2, 3]));
-    client.send('after');
-    expect(await client.next()).toBe('Echo: after');
-    expect(app.log.entries).toContainEqual({
+    client.sendBinary(Buffer.from([1, 2, 3]));
+    client.sendText('after');
+    expect(await client.recv()).toBe('Echo: after');
+    expect(app.logs.entries).toContainEqual({
       level: 'debug',
       message: 'websocket ignored a binary frame: no handler takes it',
       fields: { gateway: 'TextGateway', connection: expect.any(String) },
@@ -103,18 +102,18 @@ describe('gateway state', () => {
       }
     }
     const app = await serve(CounterGateway);
-    const a = await connect(app, '/count');
-    const b = await connect(app, '/count');
+    const a = await app.ws('/count');
+    const b = await app.ws('/count');
 
-    a.send('+');
-    expect(await a.next()).toBe('1');
-    b.send('+');
-    expect(await b.next()).toBe('1');
-    a.send('+');
-    a.send('+');
+    a.sendText('+');
+    expect(await a.recv()).toBe('1');
+    b.sendText('+');
+    expect(await b.recv()).toBe('1');
+    a.sendText('+');
+    a.sendText('+');
     expect(await take(a, 2)).toEqual(['2', '3']);
-    b.send('+');
-    expect(await b.next()).toBe('2');
+    b.sendText('+');
+    expect(await b.recv()).toBe('2');
     expect(instances).toBe(2);
   });
 });
@@ -133,10 +132,10 @@ describe('reply order', () => {
       }
     }
     const app = await serve(SlowGateway);
-    const client = await connect(app, '/slow');
+    const client = await app.ws('/slow');
 
     const sent = Array.from({ length: 30 }, (_, i) => String(i));
-    for (const text of sent) client.send(text);
+    for (const text of sent) client.sendText(text);
     expect(await take(client, sent.length)).toEqual(sent);
   });
 
@@ -149,9 +148,9 @@ describe('reply order', () => {
       }
     }
     const app = await serve(ThreeGateway);
-    const client = await connect(app, '/three');
+    const client = await app.ws('/three');
 
-    client.send('go');
+    client.sendText('go');
     expect(await take(client, 3)).toEqual(['a', Buffer.from('b'), '{"c":true}']);
   });
 });
@@ -173,12 +172,12 @@ describe('@OnMessage({ binary: true })', () => {
       }
     }
     const app = await serve(BytesGateway);
-    const client = await connect(app, '/bytes');
+    const client = await app.ws('/bytes');
 
-    client.send(Buffer.from([1, 2, 3, 4]));
+    client.sendBinary(Buffer.from([1, 2, 3, 4]));
     expect(await take(client, 2)).toEqual([Buffer.from([4, 3, 2, 1]), Buffer.from([7, 8, 9])]);
-    client.send('not bytes');
-    expect(await client.next()).toBe('text: not bytes');
+    client.sendText('not bytes');
+    expect(await client.recv()).toBe('text: not bytes');
     expect(seen).toEqual([true]);
   });
 });
@@ -199,26 +198,26 @@ describe("@OnMessage('event')", () => {
 
   it('receives the data of a JSON { event, data } frame; json(value) arrives as JSON text', async () => {
     const app = await serve(LobbyGateway);
-    const client = await connect(app, '/lobby');
+    const client = await app.ws('/lobby');
 
     client.sendJson({ event: 'join', data: { room: 'kitchen' } });
-    const frame = await client.next();
+    const frame = await client.recv();
     expect(frame).toBe('{"joined":"kitchen","by":true}');
     client.sendJson({ event: 'leave' });
-    expect(await client.nextJson()).toEqual({ left: null });
+    expect(await client.recvJson()).toEqual({ left: null });
   });
 
   it('calls nothing for events named after Object.prototype members, and keeps the socket open', async () => {
     const app = await serve(LobbyGateway);
-    const client = await connect(app, '/lobby');
+    const client = await app.ws('/lobby');
 
     for (const event of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
-      client.send(`{"event":${JSON.stringify(event)},"data":{"room":"x"}}`);
+      client.sendText(`{"event":${JSON.stringify(event)},"data":{"room":"x"}}`);
     }
     client.sendJson({ event: 'join', data: { room: 'after' } });
-    expect(await client.nextJson()).toEqual({ joined: 'after', by: true });
-    expect(app.log.entries.filter((e) => e.level !== 'debug')).toEqual([]);
-    expect(app.log.entries.map((e) => e.message)).toContain("websocket ignored event 'constructor': no handler takes it");
+    expect(await client.recvJson()).toEqual({ joined: 'after', by: true });
+    expect(app.logs.entries.filter((e) => e.level !== 'debug')).toEqual([]);
+    expect(app.logs.entries.map((e) => e.message)).toContain("websocket ignored event 'constructor': no handler takes it");
   });
 
   it('leaves every other text frame to the @OnMessage() handler of the same gateway', async () => {
@@ -235,10 +234,10 @@ describe("@OnMessage('event')", () => {
       }
     }
     const app = await serve(MixedGateway);
-    const client = await connect(app, '/mixed');
+    const client = await app.ws('/mixed');
 
     client.sendJson({ event: 'join', data: 'a' });
-    client.send('plain');
+    client.sendText('plain');
     client.sendJson({ event: 'unknown', data: 1 });
     expect(await take(client, 3)).toEqual(['joined a', 'text plain', 'text {"event":"unknown","data":1}']);
   });
@@ -281,7 +280,7 @@ describe('@OnInfo', () => {
   it('receives what conn.info(msg) posts; the first handler whose filter matches takes it', async () => {
     conns.length = 0;
     const app = await serve(InboxGateway);
-    const client = await connect(app, '/inbox');
+    const client = await app.ws('/inbox');
     const conn = conns[0]!;
 
     conn.info({ topic: 'alert', text: 'fire' });
@@ -295,17 +294,17 @@ describe('@OnInfo', () => {
   it('handles an info posted while a handler runs after that handler, and before the next frame', async () => {
     conns.length = 0;
     const app = await serve(InboxGateway);
-    const client = await connect(app, '/inbox');
+    const client = await app.ws('/inbox');
 
-    client.send('a');
-    client.send('b');
+    client.sendText('a');
+    client.sendText('b');
     expect(await take(client, 4)).toEqual(['done a', 'alert: during a (true)', 'done b', 'alert: during b (true)']);
   });
 
   it('queues infos in the order they were posted, behind whatever is already waiting', async () => {
     conns.length = 0;
     const app = await serve(InboxGateway);
-    const client = await connect(app, '/inbox');
+    const client = await app.ws('/inbox');
     const conn = conns[0]!;
 
     conn.info({ topic: 'slow' });
@@ -333,11 +332,11 @@ describe('@OnInfo', () => {
       }
     }
     const app = await serve(PickyGateway);
-    const client = await connect(app, '/picky');
+    const client = await app.ws('/picky');
 
     conns[0]!.info({ topic: 'unwanted' });
     conns[0]!.info({ topic: 'wanted' });
-    expect(await client.next()).toBe('wanted');
-    expect(app.log.entries.map((e) => e.message)).toEqual(['websocket ignored an info message no @OnInfo filter matches: no handler takes it']);
+    expect(await client.recv()).toBe('wanted');
+    expect(app.logs.entries.map((e) => e.message)).toEqual(['websocket ignored an info message no @OnInfo filter matches: no handler takes it']);
   });
 });

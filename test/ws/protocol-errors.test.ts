@@ -2,13 +2,12 @@
 // not UTF-8 closes with 1007, what passes maxPayload with 1009.
 import { describe, expect, it } from 'vitest';
 import { Module, OnMessage, WebSocket, json, reply, type Class } from 'vela';
-import { start } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
 
 async function serve(...gateways: Class[]) {
   @Module({ gateways })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 const calls: unknown[] = [];
@@ -37,12 +36,12 @@ describe('1007: a frame a JSON handler cannot read', () => {
     it(`closes with 1007 on ${what}, when the gateway has only event handlers`, async () => {
       calls.length = 0;
       const app = await serve(EventsGateway);
-      const client = await connect(app, '/events');
+      const client = await app.ws('/events');
 
-      client.send(frame);
+      client.sendText(frame);
       expect(await client.closed).toEqual({ code: 1007, reason: 'expected JSON {"event": name, "data": value}' });
       expect(calls).toEqual([]);
-      expect(app.log.entries).toEqual([
+      expect(app.logs.entries).toEqual([
         {
           level: 'warn',
           message: 'websocket frame is not a JSON event',
@@ -54,11 +53,11 @@ describe('1007: a frame a JSON handler cannot read', () => {
 
   it('shows at most 80 characters of the frame in the log', async () => {
     const app = await serve(EventsGateway);
-    const client = await connect(app, '/events');
+    const client = await app.ws('/events');
 
-    client.send('x'.repeat(500));
+    client.sendText('x'.repeat(500));
     expect((await client.closed).code).toBe(1007);
-    expect(app.log.entries[0]!.fields.frame).toBe(`${'x'.repeat(80)}…`);
+    expect(app.logs.entries[0]!.fields.frame).toBe(`${'x'.repeat(80)}…`);
   });
 
   it('closes with 1007 on a text frame that is not UTF-8 (ws checks it)', async () => {
@@ -72,12 +71,12 @@ describe('1007: a frame a JSON handler cannot read', () => {
     }
     calls.length = 0;
     const app = await serve(TextGateway);
-    const client = await connect(app, '/text');
+    const client = await app.ws('/text');
 
-    client.ws.send(Buffer.from([0xff, 0xfe]), { binary: false });
+    client.raw.send(Buffer.from([0xff, 0xfe]), { binary: false });
     expect((await client.closed).code).toBe(1007);
     expect(calls).toEqual([]);
-    expect(app.log.entries).toContainEqual({
+    expect(app.logs.entries).toContainEqual({
       level: 'warn',
       message: 'websocket closed on a protocol error',
       fields: { gateway: 'TextGateway', connection: expect.any(String), error: 'Invalid WebSocket frame: invalid UTF-8 sequence' },
@@ -101,12 +100,12 @@ describe('1009: maxPayload', () => {
 
   it('takes a frame of exactly maxPayload bytes', async () => {
     const app = await serve(SmallGateway);
-    const client = await connect(app, '/small');
+    const client = await app.ws('/small');
 
-    client.send('x'.repeat(1024));
-    expect(await client.next()).toBe('got 1024');
-    client.send(Buffer.alloc(1024));
-    expect(await client.next()).toBe('got 1024');
+    client.sendText('x'.repeat(1024));
+    expect(await client.recv()).toBe('got 1024');
+    client.sendBinary(Buffer.alloc(1024));
+    expect(await client.recv()).toBe('got 1024');
   });
 
   for (const [kind, frame] of [
@@ -115,11 +114,12 @@ describe('1009: maxPayload', () => {
   ] as const) {
     it(`closes with 1009 on a larger ${kind} frame`, async () => {
       const app = await serve(SmallGateway);
-      const client = await connect(app, '/small');
+      const client = await app.ws('/small');
 
-      client.send(frame);
+      if (typeof frame === 'string') client.sendText(frame);
+      else client.sendBinary(frame);
       expect((await client.closed).code).toBe(1009);
-      expect(app.log.entries).toContainEqual({
+      expect(app.logs.entries).toContainEqual({
         level: 'warn',
         message: 'websocket closed on a protocol error',
         fields: { gateway: 'SmallGateway', connection: expect.any(String), error: 'Max payload size exceeded' },

@@ -3,13 +3,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Connection, Module, OnMessage, WebSocket, json, reply, stop, type Class, type CloseReason } from 'vela';
-import { start } from '../support/start.js';
-import { connect, deferred } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 async function serve(...gateways: Class[]) {
   @Module({ gateways })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 describe('reply(...frames)', () => {
@@ -62,30 +62,30 @@ describe('what a handler returns', () => {
 
   it('nothing: sends nothing and keeps the socket open', async () => {
     const app = await serve(ControlGateway);
-    const client = await connect(app, '/ctl');
+    const client = await app.ws('/ctl');
 
-    client.send('silent');
-    client.send('after');
-    expect(await client.next()).toBe('ok after');
+    client.sendText('silent');
+    client.sendText('after');
+    expect(await client.recv()).toBe('ok after');
   });
 
   it('stop(): closes with 1000', async () => {
     const app = await serve(ControlGateway);
-    const client = await connect(app, '/ctl');
+    const client = await app.ws('/ctl');
 
-    client.send('quit');
+    client.sendText('quit');
     expect(await client.closed).toEqual({ code: 1000, reason: '' });
   });
 
   it('stop(4001, reason): closes with that code and reason; frames queued behind it are not handled', async () => {
     ControlGateway.calls = [];
     const app = await serve(ControlGateway);
-    const client = await connect(app, '/ctl');
+    const client = await app.ws('/ctl');
 
-    client.send('kick');
-    client.send('too late');
+    client.sendText('kick');
+    client.sendText('too late');
     expect(await client.closed).toEqual({ code: 4001, reason: 'kicked' });
-    await expect(client.next()).rejects.toThrow('socket on /ctl closed (4001 kicked) before the next message');
+    await expect(client.recv()).rejects.toThrow('closed with 4001 "kicked" before a message arrived');
     expect(ControlGateway.calls).toEqual(['kick']);
   });
 
@@ -102,7 +102,7 @@ describe('what a handler returns', () => {
       }
     }
     const app = await serve(FullGateway);
-    const client = await connect(app, '/full');
+    const client = await app.ws('/full');
 
     expect(await client.closed).toEqual({ code: 4003, reason: 'room full' });
   });
@@ -123,8 +123,8 @@ describe('Connection', () => {
       }
     }
     const app = await serve(HeldGateway);
-    const client = await connect(app, '/held');
-    const other = await connect(app, '/held');
+    const client = await app.ws('/held');
+    const other = await app.ws('/held');
     const [conn, otherConn] = conns as [Connection, Connection];
 
     expect(conn.id).toMatch(/^[\w-]{8}\.[0-9a-z]+$/);
@@ -133,9 +133,9 @@ describe('Connection', () => {
     expect(conn.send('pushed')).toBe(true);
     expect(conn.send(json({ n: 1 }))).toBe(true);
     expect(conn.send(new Uint8Array([1]))).toBe(true);
-    expect(await client.next()).toBe('pushed');
-    expect(await client.next()).toBe('{"n":1}');
-    expect(await client.next()).toEqual(Buffer.from([1]));
+    expect(await client.recv()).toBe('pushed');
+    expect(await client.recv()).toBe('{"n":1}');
+    expect(await client.recv()).toEqual(Buffer.from([1]));
 
     conn.close(4000, 'bye');
     expect(conn.open).toBe(false);
@@ -143,8 +143,8 @@ describe('Connection', () => {
     expect(await client.closed).toEqual({ code: 4000, reason: 'bye' });
     expect(() => conn.close(1006)).toThrow(RangeError);
 
-    other.send('still here');
-    expect(await other.next()).toBe('still here');
+    other.sendText('still here');
+    expect(await other.recv()).toBe('still here');
   });
 });
 
@@ -165,7 +165,7 @@ describe('terminate', () => {
       }
     }
     const app = await serve(ByeGateway);
-    const client = await connect(app, '/bye');
+    const client = await app.ws('/bye');
 
     expect(await client.close(4000, 'leaving')).toEqual({ code: 4000, reason: 'leaving' });
     await terminated.promise;
@@ -187,9 +187,9 @@ describe('terminate', () => {
       }
     }
     const app = await serve(KickGateway);
-    const client = await connect(app, '/kick');
+    const client = await app.ws('/kick');
 
-    client.send('go');
+    client.sendText('go');
     expect(await terminated.promise).toEqual({ code: 4001, reason: 'kicked' });
     expect(await client.closed).toEqual({ code: 4001, reason: 'kicked' });
   });
@@ -213,10 +213,10 @@ describe('terminate', () => {
       }
     }
     const app = await serve(BusyGateway);
-    const client = await connect(app, '/busy');
+    const client = await app.ws('/busy');
 
-    client.send('go');
-    client.ws.close(4000);
+    client.sendText('go');
+    client.raw.close(4000);
     await terminated.promise;
     expect(events).toEqual(['work started', 'work finished', 'terminate']);
   });

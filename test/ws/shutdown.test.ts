@@ -3,9 +3,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { WebSocket as WsClient } from 'ws';
 import { Module, OnMessage, WebSocket, reply, type CloseReason } from 'vela';
-import { start } from '../support/start.js';
-import { connect } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
 
 describe('app.close()', () => {
   it("closes every socket with 1001 and resolves only after each async terminate has finished", async () => {
@@ -25,8 +25,8 @@ describe('app.close()', () => {
     }
     @Module({ gateways: [ShutGateway] })
     class AppModule {}
-    const app = await start(AppModule);
-    const clients = await Promise.all([1, 2, 3].map(() => connect(app, '/shut')));
+    const app = await startTestApp(AppModule);
+    const clients = await Promise.all([1, 2, 3].map(() => app.ws('/shut')));
 
     await app.close();
     events.push('app closed');
@@ -55,11 +55,11 @@ describe('app.close()', () => {
     }
     @Module({ gateways: [DeafGateway] })
     class AppModule {}
-    const app = await start(AppModule, { shutdownTimeout: 100 });
-    const polite = await connect(app, '/deaf');
-    const deaf = await connect(app, '/deaf');
+    const app = await startTestApp(AppModule, { shutdownTimeout: 100 });
+    const polite = await app.ws('/deaf');
+    const deaf = await app.ws('/deaf');
     // Reading nothing, it never sees the server's close frame, so never answers it.
-    (deaf.ws as unknown as { _socket: Socket })._socket.pause();
+    (deaf.raw as unknown as { _socket: Socket })._socket.pause();
 
     const started = Date.now();
     await app.close();
@@ -80,9 +80,15 @@ describe('app.close()', () => {
     }
     @Module({ gateways: [GoneGateway] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
     await app.close();
 
-    await expect(connect(app, '/gone')).rejects.toThrow(/ECONNREFUSED/);
+    // A bare client: app.ws itself refuses to open a socket on a closed app, before the server could.
+    const late = new WsClient(`${app.url.replace(/^http/, 'ws')}/gone`);
+    const opened = new Promise((resolve, reject) => {
+      late.once('open', resolve);
+      late.once('error', reject);
+    });
+    await expect(opened).rejects.toThrow(/ECONNREFUSED/);
   });
 });

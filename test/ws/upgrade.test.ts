@@ -21,15 +21,14 @@ import {
   type Middleware,
   type WebSocketOptions,
 } from 'vela';
-import { start } from '../support/start.js';
-import { connect, refusal } from '../support/ws-client.js';
+import { startTestApp } from 'vela/testing';
 
 const JSON_ACCEPT = { headers: { accept: 'application/json' } };
 
 async function serve(...gateways: Class[]) {
   @Module({ gateways })
   class AppModule {}
-  return start(AppModule);
+  return startTestApp(AppModule);
 }
 
 /** A gateway on `path` whose init replies with what the connection knows about its client. */
@@ -53,7 +52,7 @@ describe('refused upgrades', () => {
   it('answers 404 for a path no gateway serves', async () => {
     const app = await serve(describedGateway('/ws'));
 
-    const res = await refusal(app, '/nowhere', JSON_ACCEPT);
+    const res = await app.wsRefusal('/nowhere', JSON_ACCEPT);
     expect(res.status).toBe(404);
     expect(res.headers.connection).toBe('close');
     expect(JSON.parse(res.body)).toEqual({ error: 'Not Found', status: 404 });
@@ -62,7 +61,7 @@ describe('refused upgrades', () => {
   it('answers 401 when security returns false', async () => {
     const app = await serve(describedGateway('/guarded', { security: () => false }));
 
-    const res = await refusal(app, '/guarded', JSON_ACCEPT);
+    const res = await app.wsRefusal('/guarded', JSON_ACCEPT);
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body)).toEqual({ error: 'Unauthorized', status: 401 });
   });
@@ -70,7 +69,7 @@ describe('refused upgrades', () => {
   it('sends a Result from security as it is: status(403)', async () => {
     const app = await serve(describedGateway('/guarded', { security: () => status(403, { body: { error: 'banned' } }) }));
 
-    const res = await refusal(app, '/guarded');
+    const res = await app.wsRefusal('/guarded');
     expect(res.status).toBe(403);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.body).toBe('{"error":"banned"}');
@@ -79,7 +78,7 @@ describe('refused upgrades', () => {
   it("sends a Result from security as it is: redirect('/login')", async () => {
     const app = await serve(describedGateway('/guarded', { security: () => redirect('/login') }));
 
-    const res = await refusal(app, '/guarded');
+    const res = await app.wsRefusal('/guarded');
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe('/login');
   });
@@ -96,7 +95,7 @@ describe('refused upgrades', () => {
     FallbackController(BanFallback)(gateway);
     const app = await serve(gateway);
 
-    const res = await refusal(app, '/guarded');
+    const res = await app.wsRefusal('/guarded');
     expect(res.status).toBe(451);
     expect(JSON.parse(res.body)).toEqual({ refused: ['banned', 'spam'] });
     expect(targets).toEqual(['/guarded']);
@@ -111,17 +110,17 @@ describe('refused upgrades', () => {
       }),
     );
 
-    const res = await refusal(app, '/guarded', JSON_ACCEPT);
+    const res = await app.wsRefusal('/guarded', JSON_ACCEPT);
     expect(res.status).toBe(500);
     expect(JSON.parse(res.body)).toEqual({ error: 'Internal Server Error', status: 500 });
     expect(res.body).not.toContain('session store down');
-    expect(app.log.entries).toHaveLength(1);
-    expect(app.log.entries[0]).toMatchObject({
+    expect(app.logs.entries).toHaveLength(1);
+    expect(app.logs.entries[0]).toMatchObject({
       level: 'error',
       message: 'request failed',
       fields: { method: 'GET', path: '/guarded', status: 500, controller: 'GuardedGateway.upgrade' },
     });
-    expect((app.log.entries[0]!.fields.error as Error).message).toBe('session store down');
+    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('session store down');
   });
 
   it('lets a thrown HttpError choose the status', async () => {
@@ -133,7 +132,7 @@ describe('refused upgrades', () => {
       }),
     );
 
-    const res = await refusal(app, '/guarded', JSON_ACCEPT);
+    const res = await app.wsRefusal('/guarded', JSON_ACCEPT);
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body)).toEqual({ error: 'suspended account', status: 403 });
   });
@@ -148,9 +147,9 @@ describe('refused upgrades', () => {
     }
     @Module({ controllers: [PagesController], gateways: [describedGateway('/guarded', { security: () => false })] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    const res = await refusal(app, '/guarded');
+    const res = await app.wsRefusal('/guarded');
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body)).toEqual({ login: '/login?next=/guarded' });
   });
@@ -162,25 +161,25 @@ describe('origins', () => {
   it('refuses an upgrade from any other Origin with 403', async () => {
     const app = await serve(gateway());
 
-    const res = await refusal(app, '/chat', { headers: { origin: 'http://evil.example' } });
+    const res = await app.wsRefusal('/chat', { headers: { origin: 'http://evil.example' } });
     expect(res.status).toBe(403);
   });
 
   it('accepts a listed Origin, and a client that sends none (not a browser)', async () => {
     const app = await serve(gateway());
 
-    const browser = await connect(app, '/chat', { headers: { origin: 'http://good.example' } });
-    browser.send('hi');
-    expect(await browser.nextJson()).toMatchObject({ path: '/chat' });
-    expect(await browser.next()).toBe('/chat: hi');
-    const script = await connect(app, '/chat');
-    expect(await script.nextJson()).toMatchObject({ path: '/chat' });
+    const browser = await app.ws('/chat', { headers: { origin: 'http://good.example' } });
+    browser.sendText('hi');
+    expect(await browser.recvJson()).toMatchObject({ path: '/chat' });
+    expect(await browser.recv()).toBe('/chat: hi');
+    const script = await app.ws('/chat');
+    expect(await script.recvJson()).toMatchObject({ path: '/chat' });
   });
 
   it("accepts only the gateway's own origin when origins is not set, and says how to allow another", async () => {
     const app = await serve(describedGateway('/chat'));
 
-    const res = await refusal(app, '/chat', { headers: { origin: 'http://good.example', accept: 'application/json' } });
+    const res = await app.wsRefusal('/chat', { headers: { origin: 'http://good.example', accept: 'application/json' } });
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body)).toEqual({
       error:
@@ -189,15 +188,15 @@ describe('origins', () => {
         'If it is this site behind a proxy, set app.koa.proxy = true so the own origin is read from X-Forwarded-Proto and X-Forwarded-Host.',
       status: 403,
     });
-    const page = await connect(app, '/chat', { headers: { origin: `http://127.0.0.1:${app.port}` } });
-    expect(await page.nextJson()).toMatchObject({ path: '/chat' });
+    const page = await app.ws('/chat', { headers: { origin: `http://127.0.0.1:${app.port}` } });
+    expect(await page.recvJson()).toMatchObject({ path: '/chat' });
   });
 
   it("accepts every Origin with origins: '*'", async () => {
     const app = await serve(describedGateway('/chat', { origins: '*' }));
 
-    const browser = await connect(app, '/chat', { headers: { origin: 'http://evil.example' } });
-    expect(await browser.nextJson()).toMatchObject({ path: '/chat' });
+    const browser = await app.ws('/chat', { headers: { origin: 'http://evil.example' } });
+    expect(await browser.recvJson()).toMatchObject({ path: '/chat' });
   });
 });
 
@@ -205,8 +204,8 @@ describe('security', () => {
   it('hands what it returns to the connection as conn.auth', async () => {
     const app = await serve(describedGateway('/me', { security: (ctx) => ({ user: ctx.get('authorization').slice(7) }) }));
 
-    const client = await connect(app, '/me', { headers: { authorization: 'Bearer ada' } });
-    expect(await client.nextJson()).toMatchObject({ auth: { user: 'ada' } });
+    const client = await app.ws('/me', { headers: { authorization: 'Bearer ada' } });
+    expect(await client.recvJson()).toMatchObject({ auth: { user: 'ada' } });
   });
 
   it('receives a Koa context for the upgrade: url, query, headers, path params, cookies', async () => {
@@ -228,8 +227,8 @@ describe('security', () => {
     );
     const headers = { authorization: 'Bearer ada', cookie: 'sid=s1; other=2' };
 
-    await connect(app, '/rooms/lobby?token=abc&tag=a&tag=b', { headers });
-    expect((await refusal(app, '/rooms/vault', { headers })).status).toBe(401);
+    await app.ws('/rooms/lobby?token=abc&tag=a&tag=b', { headers });
+    expect((await app.wsRefusal('/rooms/vault', { headers })).status).toBe(401);
     expect(seen).toEqual([
       {
         method: 'GET',
@@ -255,11 +254,11 @@ describe('middleware', () => {
   it('runs before security, and the headers it sets go on the 101 response', async () => {
     const app = await serve(describedGateway('/stamped', { middleware: [stamp], security: (ctx) => ({ user: ctx.state.user as string }) }));
 
-    const client = await connect(app, '/stamped');
+    const client = await app.ws('/stamped');
     expect(client.response.statusCode).toBe(101);
     expect(client.response.headers['x-request-id']).toBe('req-1');
     expect(client.response.headers['set-cookie']).toContain('visited=yes; path=/; httponly');
-    expect(await client.nextJson()).toMatchObject({ auth: { user: 'ada' } });
+    expect(await client.recvJson()).toMatchObject({ auth: { user: 'ada' } });
   });
 
   it('may refuse the upgrade itself', async () => {
@@ -269,7 +268,7 @@ describe('middleware', () => {
     };
     const app = await serve(describedGateway('/limited', { middleware: [limit] }));
 
-    const res = await refusal(app, '/limited');
+    const res = await app.wsRefusal('/limited');
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('5');
   });
@@ -280,7 +279,7 @@ describe('a plain HTTP request to a gateway path', () => {
     const app = await serve(describedGateway('/ws'));
 
     for (const method of ['GET', 'HEAD']) {
-      const res = await app.fetch('/ws', { method });
+      const res = await app.http.fetch('/ws', { method });
       expect(res.status).toBe(426);
       expect(res.headers.get('upgrade')).toBe('websocket');
     }
@@ -289,7 +288,7 @@ describe('a plain HTTP request to a gateway path', () => {
   it('answers other methods with 405 and Allow: GET', async () => {
     const app = await serve(describedGateway('/rooms/:room'));
 
-    const res = await app.fetch('/rooms/lobby', { method: 'POST' });
+    const res = await app.http.fetch('/rooms/lobby', { method: 'POST' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET');
   });
@@ -304,11 +303,11 @@ describe('a plain HTTP request to a gateway path', () => {
     }
     @Module({ controllers: [ChatPageController], gateways: [describedGateway('/chat')] })
     class AppModule {}
-    const app = await start(AppModule);
+    const app = await startTestApp(AppModule);
 
-    expect(await (await app.fetch('/chat')).json()).toEqual({ page: 'chat' });
-    const client = await connect(app, '/chat');
-    expect(await client.nextJson()).toMatchObject({ path: '/chat' });
+    expect(await (await app.http.fetch('/chat')).json()).toEqual({ page: 'chat' });
+    const client = await app.ws('/chat');
+    expect(await client.recvJson()).toMatchObject({ path: '/chat' });
   });
 });
 
@@ -316,8 +315,8 @@ describe('gateway paths', () => {
   it('gives path params and the query to conn.request', async () => {
     const app = await serve(describedGateway('/rooms/:room'));
 
-    const client = await connect(app, '/rooms/caf%C3%A9?token=abc&n=1', { headers: { 'x-client': 'test-suite' } });
-    expect(await client.nextJson()).toEqual({
+    const client = await app.ws('/rooms/caf%C3%A9?token=abc&n=1', { headers: { 'x-client': 'test-suite' } });
+    expect(await client.recvJson()).toEqual({
       auth: null,
       path: '/rooms/caf%C3%A9',
       query: { token: 'abc', n: '1' },
@@ -340,24 +339,24 @@ describe('gateway paths', () => {
     }
     const app = await serve(HeadersGateway);
 
-    const client = await connect(app, '/headers', { headers: { 'x-client': 'test-suite' } });
-    client.send('sync');
-    await client.next();
+    const client = await app.ws('/headers', { headers: { 'x-client': 'test-suite' } });
+    client.sendText('sync');
+    await client.recv();
     expect(headers).toEqual(['test-suite']);
   });
 
   it('serves several gateways on one port, each frame to its own', async () => {
     const app = await serve(describedGateway('/a'), describedGateway('/b/:id'));
-    const a = await connect(app, '/a');
-    const b = await connect(app, '/b/7');
-    await a.next();
-    await b.next();
+    const a = await app.ws('/a');
+    const b = await app.ws('/b/7');
+    await a.recv();
+    await b.recv();
 
-    a.send('one');
-    b.send('two');
-    a.send('three');
-    expect(await a.next()).toBe('/a: one');
-    expect(await a.next()).toBe('/a: three');
-    expect(await b.next()).toBe('/b/:id: two');
+    a.sendText('one');
+    b.sendText('two');
+    a.sendText('three');
+    expect(await a.recv()).toBe('/a: one');
+    expect(await a.recv()).toBe('/a: three');
+    expect(await b.recv()).toBe('/b/:id: two');
   });
 });

@@ -2,13 +2,11 @@
 // Bad UTF-8 (7), oversized frames (8), protocol violations (9) and malformed frames for JSON event
 // handlers (12) close only the offending socket, with the code RFC 6455 gives them, and the server
 // keeps nothing of it; malformed upgrades (10) and cross-site origins (11) never become sockets.
-// Frames are written byte for byte on bare TCP sockets (ws-support.ts): a real client library
+// Frames are written byte for byte on bare TCP sockets (test/ws/support.ts): a real client library
 // would refuse to send most of them.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Controller, Module, OnMessage, Route, WebSocket, json, reply, type Class, type WebSocketOptions } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { connect, refusal, type WsClient } from '../support/ws-client.js';
-import { rawExchange } from './http-support.js';
+import { rawExchange } from '../reliability/http-support.js';
 import {
   EMPTY_HUB,
   Lifecycle,
@@ -19,7 +17,8 @@ import {
   frame,
   serveGateway as serve,
   upgradeRequest,
-} from './ws-support.js';
+} from './support.js';
+import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
 
 /**
  * `/echo`: init sends the connection id, text frames come back prefixed, binary frames as their
@@ -51,9 +50,9 @@ async function rawWithId(app: TestApp, path = '/echo'): Promise<{ raw: RawClient
 }
 
 /** A bystander proves the server still serves its other sockets: a round trip on it. */
-async function roundTrip(client: WsClient, text: string): Promise<void> {
-  client.send(text);
-  expect(await client.next()).toBe(`echo ${text}`);
+async function roundTrip(client: TestSocket, text: string): Promise<void> {
+  client.sendText(text);
+  expect(await client.recv()).toBe(`echo ${text}`);
 }
 
 /**
@@ -85,12 +84,12 @@ interface Setup {
 }
 
 /** An echo app with a bystander already connected: what expectRefused needs, and the bystander. */
-async function echoSetup(options: WebSocketOptions = {}): Promise<Setup & { bystander: WsClient }> {
+async function echoSetup(options: WebSocketOptions = {}): Promise<Setup & { bystander: TestSocket }> {
   const life = new Lifecycle();
   const seen: unknown[] = [];
   const { app, hub } = await serve(echoGateway(life, seen, options));
-  const bystander = await connect(app, '/echo');
-  await bystander.next();
+  const bystander = await app.ws('/echo');
+  await bystander.recv();
   return { app, hub, life, seen, bystander };
 }
 
@@ -124,9 +123,9 @@ describe('WebSocket input', () => {
     for (const part of fragments(OPCODE.text, [Buffer.from([0x63, 0x61, 0x66, 0xc3]), Buffer.from([0xa9])])) raw.write(part);
     expect((await raw.next()).payload.toString()).toBe('echo café');
 
-    const errors = app.log.entries.filter((entry) => entry.message === 'websocket closed on a protocol error');
+    const errors = app.logs.entries.filter((entry) => entry.message === 'websocket closed on a protocol error');
     expect(errors.map((entry) => entry.fields.error)).toEqual(Array(6).fill('Invalid WebSocket frame: invalid UTF-8 sequence'));
-    expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
   });
 
   it('8. a frame over maxPayload closes with 1009', async () => {
@@ -157,7 +156,7 @@ describe('WebSocket input', () => {
       console.log(`8. ${what}: 1009, connection freed in ${(performance.now() - started).toFixed(1)} ms`);
       await roundTrip(bystander, `after ${what}`);
     }
-    expect(app.log.entries.filter((entry) => entry.message === 'websocket closed on a protocol error').map((entry) => entry.fields.error)).toEqual([
+    expect(app.logs.entries.filter((entry) => entry.message === 'websocket closed on a protocol error').map((entry) => entry.fields.error)).toEqual([
       ...Array(4).fill('Max payload size exceeded'),
       'Unsupported WebSocket frame: payload length > 2^53 - 1',
     ]);
@@ -187,7 +186,7 @@ describe('WebSocket input', () => {
       await expectRefused(setup, bytes, 1002).catch((failure: Error) => {
         throw new Error(`${what}: ${failure.message}`);
       });
-      expect(app.log.entries.at(-1)).toEqual({
+      expect(app.logs.entries.at(-1)).toEqual({
         level: 'warn',
         message: 'websocket closed on a protocol error',
         fields: { gateway: 'EchoGateway', connection: expect.any(String), error },
@@ -246,7 +245,7 @@ describe('WebSocket input', () => {
       expect(await connectionCount(app.server)).toBe(0);
       expect(securityCalls).toBe(0);
       expect(life.inits).toEqual([]);
-      expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+      expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
       // The control: the same request with a valid handshake is accepted.
       const good = await RawClient.open(app, '/echo');
       expect((await good.next()).payload.toString()).toBe(life.inits[0]);
@@ -263,7 +262,7 @@ describe('WebSocket input', () => {
       }
       @Module({ controllers: [UsersController], gateways: [echoGateway(new Lifecycle(), [])] })
       class AppModule {}
-      const app = await start(AppModule);
+      const app = await startTestApp(AppModule);
       const h2c = { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA', 'Sec-WebSocket-Key': '', 'Sec-WebSocket-Version': '' };
 
       // The route answers, as it would without the header (before: 404, the upgrade handler knew only gateways).
@@ -319,7 +318,7 @@ describe('WebSocket input', () => {
       'http://good.example, http://evil.example',
     ];
     for (const origin of foreign) {
-      const res = await refusal(app, '/echo', { headers: { origin, accept: 'application/json' } });
+      const res = await app.wsRefusal('/echo', { headers: { origin, accept: 'application/json' } });
       expect(res.status, origin).toBe(403);
       const body = JSON.parse(res.body) as { error: string; status: number };
       expect(body.status, origin).toBe(403);
@@ -329,21 +328,21 @@ describe('WebSocket input', () => {
     expect(life.inits).toEqual([]);
 
     for (const origin of ['http://good.example', 'https://app.good.example:8443', own]) {
-      const client = await connect(app, '/echo', { headers: { origin } });
-      await client.next();
+      const client = await app.ws('/echo', { headers: { origin } });
+      await client.recv();
       await roundTrip(client, origin);
     }
     // Not a browser (no Origin): let through, as documented.
-    const script = await connect(app, '/echo');
-    await script.next();
+    const script = await app.ws('/echo');
+    await script.recv();
     expect(life.inits).toHaveLength(4);
     expect(await connectionCount(app.server)).toBe(4);
 
     // origins: [] is same-origin only.
     const strict = await serve(echoGateway(new Lifecycle(), [], { origins: [] }));
     const strictOwn = `http://127.0.0.1:${strict.app.port}`;
-    expect((await refusal(strict.app, '/echo', { headers: { origin: 'http://good.example' } })).status).toBe(403);
-    await (await connect(strict.app, '/echo', { headers: { origin: strictOwn } })).next();
+    expect((await strict.app.wsRefusal('/echo', { headers: { origin: 'http://good.example' } })).status).toBe(403);
+    await (await strict.app.ws('/echo', { headers: { origin: strictOwn } })).recv();
   });
 
   it('11. origins entries that could never match a browser\'s Origin fail bootstrap with a ConfigError', async () => {
@@ -381,19 +380,19 @@ describe('WebSocket input', () => {
       }
     }
     const { app, hub } = await serve(EventsGateway);
-    const bystanders = await Promise.all([connect(app, '/events'), connect(app, '/events')]);
-    for (const bystander of bystanders) await bystander.next();
+    const bystanders = await Promise.all([app.ws('/events'), app.ws('/events')]);
+    for (const bystander of bystanders) await bystander.recv();
     const reason = 'expected JSON {"event": name, "data": value}';
 
     const bad = ['not json', '[]', '{"event":1}', '{"data":1}', 'null', '"echo"', '42', '{"event":"echo"', '', '{"event":null,"data":1}', '[{"event":"echo"}]'];
     // All at once, each on its own socket, while the bystanders talk.
-    const offenders = await Promise.all(bad.map(() => connect(app, '/events')));
-    const ids = await Promise.all(offenders.map(async (client) => String(await client.next())));
-    offenders.forEach((client, i) => client.send(bad[i]!));
+    const offenders = await Promise.all(bad.map(() => app.ws('/events')));
+    const ids = await Promise.all(offenders.map(async (client) => String(await client.recv())));
+    offenders.forEach((client, i) => client.sendText(bad[i]!));
     const chatter = bystanders.map(async (bystander, b) => {
       for (let i = 0; i < 20; i += 1) {
         bystander.sendJson({ event: 'echo', data: { b, i } });
-        expect(JSON.parse(String(await bystander.next()))).toEqual({ event: 'echo', data: { b, i } });
+        expect(JSON.parse(String(await bystander.recv()))).toEqual({ event: 'echo', data: { b, i } });
       }
     });
     const closes = await Promise.all(offenders.map((client) => client.closed));
@@ -406,9 +405,9 @@ describe('WebSocket input', () => {
     expect(hub().sizes).toEqual({ ...EMPTY_HUB, connections: 2 });
     expect(await connectionCount(app.server)).toBe(2);
     // The control: a well-formed frame on a fresh socket is served.
-    const fresh = await connect(app, '/events');
-    await fresh.next();
+    const fresh = await app.ws('/events');
+    await fresh.recv();
     fresh.sendJson({ event: 'echo', data: 'ok' });
-    expect(JSON.parse(String(await fresh.next()))).toEqual({ event: 'echo', data: 'ok' });
+    expect(JSON.parse(String(await fresh.recv()))).toEqual({ event: 'echo', data: 'ok' });
   });
 });

@@ -1,4 +1,4 @@
-// Shared by the WebSocket reliability tests: a raw client that writes frames byte for byte (what no
+// Shared by the WebSocket battery tests (test/ws: load, faults, input, origin, depth): a raw client that writes frames byte for byte (what no
 // well-behaved library would send) and reads the server's frames, and ways to see that the server
 // kept nothing of a connection once it is gone: a forced GC that shows its Connection (and so its
 // process, timers and listeners) was collected, the Hub's sizes, the HTTP server's socket count.
@@ -10,11 +10,9 @@ import { afterEach } from 'vitest';
 import type { WebSocket } from 'ws';
 import { Module, reply, type Class, type CloseReason, type Connection } from 'vela';
 import type { Hub } from '../../src/pubsub/hub.js';
-import { start, type TestApp } from '../support/start.js';
 // First, so that its afterEach (closing apps) is registered before ours: hooks run as a stack, so
 // raw clients are cut before their app closes, which would otherwise wait out shutdownTimeout for
 // a close handshake a raw client never answers.
-import '../support/ws-client.js';
 
 const rawClients = new Set<Socket>();
 
@@ -32,8 +30,9 @@ afterEach(async () => {
 });
 
 import { withHub } from '../pubsub/support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
-export { connectionCount } from './http-support.js';
+export { connectionCount } from '../reliability/http-support.js';
 export { eventually, withHub } from '../pubsub/support.js';
 
 /**
@@ -47,15 +46,15 @@ export async function serveGateway(gateway: Class, options: { development?: bool
   const before = process.env.NODE_ENV;
   if (options.development) process.env.NODE_ENV = 'development';
   try {
-    return { app: await start(AppModule, { pubsub: adapter }), hub };
+    return { app: await startTestApp(AppModule, { pubsub: adapter }), hub };
   } finally {
     process.env.NODE_ENV = before;
   }
 }
 
-/** The TCP socket under a ws client (ws's own `_socket`), or under test/support's client. */
-export function socketOf(client: { ws: WebSocket } | WebSocket): Socket {
-  const ws = 'ws' in client ? client.ws : client;
+/** The TCP socket under a ws client (ws's own `_socket`), or under vela/testing's socket. */
+export function socketOf(client: { raw: WebSocket } | WebSocket): Socket {
+  const ws = 'raw' in client ? client.raw : client;
   return (ws as unknown as { _socket: Socket })._socket;
 }
 

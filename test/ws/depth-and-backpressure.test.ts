@@ -18,10 +18,9 @@ import {
   type PubSubMessage,
   type WebSocketOptions,
 } from 'vela';
-import type { LogEntry } from '../support/memory-logger.js';
-import { start, type TestApp } from '../support/start.js';
-import { connect, deferred, type WsClient } from '../support/ws-client.js';
-import { Lifecycle, Tracked, eventually, serveGateway as serve, socketOf } from './ws-support.js';
+import { Lifecycle, Tracked, eventually, serveGateway as serve, socketOf } from './support.js';
+import { startTestApp, type LogEntry, type TestApp, type TestSocket } from 'vela/testing';
+import { deferred } from '../support/deferred.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -94,11 +93,11 @@ function roomGateway(life: Lifecycle): Class {
 }
 
 /** Three members of '/room': the first (the sender, in the attacks) and two bystanders. */
-async function room(app: TestApp): Promise<WsClient[]> {
-  const members: WsClient[] = [];
+async function room(app: TestApp): Promise<TestSocket[]> {
+  const members: TestSocket[] = [];
   for (let i = 0; i < 3; i += 1) {
-    const client = await connect(app, '/room');
-    await client.next(); // its connection id, sent by init
+    const client = await app.ws('/room');
+    await client.recv(); // its connection id, sent by init
     members.push(client);
   }
   await eventually(() => app.pubsub.members('room'), (ids) => ids.length === 3, 'three members');
@@ -111,17 +110,17 @@ describe('WebSocket depth', () => {
     const { app } = await serve(roomGateway(life));
     const [sender, ...bystanders] = await room(app);
 
-    sender!.send(`{"event":"say","data":${'['.repeat(4_200)}${']'.repeat(4_200)}}`);
+    sender!.sendText(`{"event":"say","data":${'['.repeat(4_200)}${']'.repeat(4_200)}}`);
     expect(await sender!.closed).toEqual({ code: 1007, reason: 'event JSON is nested deeper than 64 levels' });
     bystanders[0]!.sendJson({ event: 'say', data: 'after the attack' });
-    for (const bystander of bystanders) expect(await bystander.nextJson()).toBe('after the attack');
-    for (const bystander of bystanders) expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
-    expect(app.log.entries).toContainEqual({
+    for (const bystander of bystanders) expect(await bystander.recvJson()).toBe('after the attack');
+    for (const bystander of bystanders) expect(bystander.raw.readyState).toBe(bystander.raw.OPEN);
+    expect(app.logs.entries).toContainEqual({
       level: 'warn',
       message: 'websocket event frame refused',
       fields: { gateway: 'RoomGateway', connection: expect.any(String), reason: 'event JSON is nested deeper than 64 levels', frame: expect.any(String) },
     });
-    expect(app.log.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     console.log(`[case 32] 4,200-deep event frame: sender closed 1007, ${bystanders.length}/${bystanders.length} bystanders open and served`);
   });
 
@@ -135,18 +134,18 @@ describe('WebSocket depth', () => {
       '{"__proto__":{"polluted":true},"event":"echo","data":1}',
     ];
     for (const text of frames) {
-      const [sender, bystander] = [await connect(app, '/room'), await connect(app, '/room')];
-      await sender.next();
-      await bystander.next();
-      sender.send(text);
+      const [sender, bystander] = [await app.ws('/room'), await app.ws('/room')];
+      await sender.recv();
+      await bystander.recv();
+      sender.sendText(text);
       expect(await sender.closed).toEqual({ code: 1007, reason: 'event JSON has a __proto__ key: send plain data' });
       bystander.sendJson({ event: 'echo', data: 'still here' });
-      expect(await bystander.nextJson()).toBe('still here');
+      expect(await bystander.recvJson()).toBe('still here');
     }
-    const client = await connect(app, '/room');
-    await client.next();
-    client.send('{"event":"echo","data":{"constructor":{"prototype":{"polluted":true}}}}');
-    expect(await client.nextJson()).toEqual({ constructor: { prototype: { polluted: true } } });
+    const client = await app.ws('/room');
+    await client.recv();
+    client.sendText('{"event":"echo","data":{"constructor":{"prototype":{"polluted":true}}}}');
+    expect(await client.recvJson()).toEqual({ constructor: { prototype: { polluted: true } } });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     console.log(`[case 32] ${frames.length}/${frames.length} __proto__ event frames refused 1007; constructor.prototype received as plain data`);
   });
@@ -155,12 +154,12 @@ describe('WebSocket depth', () => {
     const life = new Lifecycle();
     @Module({ gateways: [roomGateway(life)] })
     class AppModule {}
-    const app = await start(AppModule, { body: { jsonDepth: 8 } });
-    const client = await connect(app, '/room');
-    await client.next();
+    const app = await startTestApp(AppModule, { body: { jsonDepth: 8 } });
+    const client = await app.ws('/room');
+    await client.recv();
     // The envelope is level 1, as a JSON body's top level is.
     client.sendJson({ event: 'echo', data: nested(7) });
-    expect(await client.nextJson()).toEqual(nested(7));
+    expect(await client.recvJson()).toEqual(nested(7));
     client.sendJson({ event: 'echo', data: nested(8) });
     expect(await client.closed).toEqual({ code: 1007, reason: 'event JSON is nested deeper than 8 levels' });
   });
@@ -172,10 +171,10 @@ describe('WebSocket depth', () => {
     const [client] = members;
     let round = 0;
     /** The next frame `client` gets is the echo of a fresh round: nothing came in between. */
-    const echoed = async (member: WsClient) => {
+    const echoed = async (member: TestSocket) => {
       round += 1;
       member.sendJson({ event: 'echo', data: round });
-      expect(await member.nextJson()).toBe(round);
+      expect(await member.recvJson()).toBe(round);
     };
 
     for (const kind of Object.keys(UNENCODABLE)) {
@@ -184,17 +183,17 @@ describe('WebSocket depth', () => {
       client!.sendJson({ event: 'bad-pair', data: kind });
       await echoed(client!);
       client!.sendJson({ event: 'bad-send', data: kind });
-      expect(await client!.nextJson()).toEqual({ sent: false });
+      expect(await client!.recvJson()).toEqual({ sent: false });
       // Every member's relay fails to encode the same payload: each skips it, none is closed.
       client!.sendJson({ event: 'bad-broadcast', data: kind });
       client!.sendJson({ event: 'say', data: `after ${kind}` });
-      for (const member of members) expect(await member.nextJson()).toBe(`after ${kind}`);
+      for (const member of members) expect(await member.recvJson()).toBe(`after ${kind}`);
       for (const member of members) await echoed(member);
     }
-    for (const member of members) expect(member.ws.readyState).toBe(member.ws.OPEN);
+    for (const member of members) expect(member.raw.readyState).toBe(member.raw.OPEN);
     expect(life.terminations.size).toBe(0);
 
-    const skipped = app.log.entries.filter((entry) => entry.message === 'websocket frame skipped: it cannot be encoded');
+    const skipped = app.logs.entries.filter((entry) => entry.message === 'websocket frame skipped: it cannot be encoded');
     const kinds = Object.keys(UNENCODABLE).length;
     // Per kind: bad, bad-pair, bad-send, and the relay of each of the 3 members.
     expect(skipped).toHaveLength(kinds * (3 + members.length));
@@ -203,7 +202,7 @@ describe('WebSocket depth', () => {
       new Set(['RoomGateway.bad', 'RoomGateway.badPair', 'conn.send', 'RoomGateway.relay']),
     );
     expect(skipped[0]!.fields.error).toMatch(/^json\(value\) cannot be encoded as JSON \(Do not know how to serialize a BigInt\): send plain data/);
-    expect(app.log.entries.filter((entry) => entry.message === 'gateway callback failed')).toEqual([]);
+    expect(app.logs.entries.filter((entry) => entry.message === 'gateway callback failed')).toEqual([]);
     console.log(`[case 32] ${kinds} unencodable values × (reply, reply of two, conn.send, broadcast to 3): ${skipped.length} frames skipped and logged, 0 sockets closed`);
   });
 });
@@ -280,15 +279,15 @@ async function fastReader(app: TestApp): Promise<{ ws: WsClientSocket; id: strin
 
 /** The first warning logged with `message`, once it is. */
 function warned(app: TestApp, message: string): Promise<LogEntry> {
-  const logged = app.log.entries.find((entry) => entry.message === message);
+  const logged = app.logs.entries.find((entry) => entry.message === message);
   if (logged) return Promise.resolve(logged);
   return new Promise((resolve) => {
-    const warn = app.log.warn;
-    app.log.warn = (said, fields) => {
+    const warn = app.logs.warn;
+    app.logs.warn = (said, fields) => {
       warn(said, fields);
       if (said !== message) return;
-      app.log.warn = warn;
-      resolve(app.log.entries.at(-1)!);
+      app.logs.warn = warn;
+      resolve(app.logs.entries.at(-1)!);
     };
   });
 }
@@ -301,15 +300,15 @@ describe('WebSocket slow consumers', () => {
     const { app } = await serve(burstGateway(life, { drainTimeout: 3_600_000 }));
     const cap = 16 * MiB;
     const fast = await fastReader(app);
-    const stalled = await connect(app, '/burst');
-    const stalledId = String(await stalled.next());
+    const stalled = await app.ws('/burst');
+    const stalledId = String(await stalled.recv());
     socketOf(stalled).pause();
     await eventually(() => app.pubsub.members('burst'), (ids) => ids.length === 2, 'two members');
 
     // Burst after burst, each once the fast reader has had all of the last: the kernel buffers take
     // some of what the stalled member is sent (how much depends on the machine), the rest stays in
     // its server buffer, which grows by a burst each time until it passes the cap.
-    const slowClosed = () => app.log.entries.find((entry) => entry.message === 'websocket slow consumer closed');
+    const slowClosed = () => app.logs.entries.find((entry) => entry.message === 'websocket slow consumer closed');
     let bursts = 0;
     while (!slowClosed() && bursts < 10) {
       expect(await fast.burst()).toBe(BURST);
@@ -326,7 +325,7 @@ describe('WebSocket slow consumers', () => {
     expect(buffered).toBeGreaterThan(cap);
     expect(buffered).toBeLessThanOrEqual(cap + CHUNK + 10);
     // The reader is not the one closed, and still gets a whole burst afterwards.
-    expect(app.log.entries.filter((entry) => entry.message === 'websocket slow consumer closed')).toHaveLength(1);
+    expect(app.logs.entries.filter((entry) => entry.message === 'websocket slow consumer closed')).toHaveLength(1);
     expect(await fast.burst()).toBe(BURST);
     expect(fast.ws.readyState).toBe(WsClientSocket.OPEN);
 
@@ -334,7 +333,7 @@ describe('WebSocket slow consumers', () => {
     socketOf(stalled).resume();
     let got = 0;
     for (;;) {
-      const message = await stalled.next(5_000).catch(() => undefined);
+      const message = await stalled.recv({ timeout: 5_000 }).catch(() => undefined);
       if (message === undefined) break;
       got += 1;
     }
@@ -349,8 +348,8 @@ describe('WebSocket slow consumers', () => {
   it('39. a stalled member whose buffer stays over maxBufferedBytes for drainTimeout is closed, though under the cap', async () => {
     const life = new Lifecycle();
     const { app } = await serve(burstGateway(life, { maxBufferedBytes: 64 * KiB, drainTimeout: 50, bufferedBytesCap: 64 * MiB }));
-    const stalled = await connect(app, '/burst');
-    const stalledId = String(await stalled.next());
+    const stalled = await app.ws('/burst');
+    const stalledId = String(await stalled.recv());
     socketOf(stalled).pause();
     // 12.5 MiB in one loop: more than the kernel's buffers take, far less than the cap.
     stalled.sendJson({ event: 'burst', data: null });

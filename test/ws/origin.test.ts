@@ -3,9 +3,8 @@
 // victim's cookies; the refusal comes before sessions, middleware and security, and says the fix.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Module, WebSocket, memorySessionStore, type Class, type Middleware, type SessionStore, type WebSocketOptions } from 'vela';
-import { start, type TestApp } from '../support/start.js';
-import { connect, refusal } from '../support/ws-client.js';
-import { Lifecycle, Tracked, connectionCount } from './ws-support.js';
+import { Lifecycle, Tracked, connectionCount } from './support.js';
+import { startTestApp, type TestApp } from 'vela/testing';
 
 /** What ran on the upgrade after the origin check: session store calls, gateway middleware, security. */
 class Counts {
@@ -45,7 +44,7 @@ async function serveFeed(options: WebSocketOptions = {}): Promise<{ app: TestApp
   class FeedGateway extends Tracked(life) {}
   @Module({ gateways: [FeedGateway as Class] })
   class AppModule {}
-  const app = await start(AppModule, { sessions: { store: countingStore(counts) } });
+  const app = await startTestApp(AppModule, { sessions: { store: countingStore(counts) } });
   return { app, life, counts };
 }
 
@@ -63,7 +62,7 @@ describe('34. cross-site WebSocket hijacking, by default', () => {
     ];
 
     for (const origin of foreign) {
-      const res = await refusal(app, '/feed', { headers: { origin, accept: 'application/json', cookie: 'vela.sid=whatever' } });
+      const res = await app.wsRefusal('/feed', { headers: { origin, accept: 'application/json', cookie: 'vela.sid=whatever' } });
       expect(res.status, origin).toBe(403);
       expect(res.headers['set-cookie'], origin).toBeUndefined();
       const { error } = JSON.parse(res.body) as { error: string };
@@ -75,16 +74,16 @@ describe('34. cross-site WebSocket hijacking, by default', () => {
     expect(await connectionCount(app.server)).toBe(0);
 
     // The developer reads the fix in the log, with the origin to list when it is a real one.
-    const refused = app.log.entries.filter((e) => e.message === 'request refused');
+    const refused = app.logs.entries.filter((e) => e.message === 'request refused');
     expect(refused).toHaveLength(foreign.length);
     expect(refused[0]!.fields.error).toContain("To let that site connect, list it: @WebSocket('/feed', { origins: ['http://evil.example'] }).");
     expect(refused[1]!.fields.error).toContain("list it: @WebSocket('/feed', { origins: ['https://app.example.com'] }).");
 
     // The page's own origin (as a browser sends it), and a client that sends none (not a browser).
-    const page = await connect(app, '/feed', { headers: { origin: own } });
-    const script = await connect(app, '/feed');
-    await page.next();
-    await script.next();
+    const page = await app.ws('/feed', { headers: { origin: own } });
+    const script = await app.ws('/feed');
+    await page.recv();
+    await script.recv();
     expect(life.inits).toHaveLength(2);
     expect(counts.middleware).toBe(2);
     expect(counts.security).toBe(2);
@@ -94,32 +93,32 @@ describe('34. cross-site WebSocket hijacking, by default', () => {
     const { app, life } = await serveFeed();
     const headers = { origin: 'https://chat.example.com', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'chat.example.com' };
 
-    const res = await refusal(app, '/feed', { headers: { ...headers, accept: 'application/json' } });
+    const res = await app.wsRefusal('/feed', { headers: { ...headers, accept: 'application/json' } });
     expect(res.status).toBe(403);
     expect((JSON.parse(res.body) as { error: string }).error).toContain(
       `Origin 'https://chat.example.com' is neither this gateway's own origin ('http://127.0.0.1:${app.port}') nor in its origins.`,
     );
 
     app.koa.proxy = true;
-    const client = await connect(app, '/feed', { headers });
-    await client.next();
+    const client = await app.ws('/feed', { headers });
+    await client.recv();
     expect(life.inits).toHaveLength(1);
     // A forged forwarded host does not make another site this one.
-    expect((await refusal(app, '/feed', { headers: { ...headers, origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await app.wsRefusal('/feed', { headers: { ...headers, origin: 'https://evil.example' } })).status).toBe(403);
   });
 
   it("34. listed origins are accepted besides the own one; origins: '*' accepts every Origin", async () => {
     const listed = await serveFeed({ origins: ['https://app.example.com'] });
-    await (await connect(listed.app, '/feed', { headers: { origin: 'https://app.example.com' } })).next();
-    await (await connect(listed.app, '/feed', { headers: { origin: `http://127.0.0.1:${listed.app.port}` } })).next();
-    expect((await refusal(listed.app, '/feed', { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    await (await listed.app.ws('/feed', { headers: { origin: 'https://app.example.com' } })).recv();
+    await (await listed.app.ws('/feed', { headers: { origin: `http://127.0.0.1:${listed.app.port}` } })).recv();
+    expect((await listed.app.wsRefusal('/feed', { headers: { origin: 'https://evil.example' } })).status).toBe(403);
     expect(listed.life.inits).toHaveLength(2);
 
     const open = await serveFeed({ origins: '*' });
     for (const origin of ['https://evil.example', 'null', `http://127.0.0.1:${open.app.port}`]) {
-      await (await connect(open.app, '/feed', { headers: { origin } })).next();
+      await (await open.app.ws('/feed', { headers: { origin } })).recv();
     }
-    await (await connect(open.app, '/feed')).next();
+    await (await open.app.ws('/feed')).recv();
     expect(open.life.inits).toHaveLength(4);
   });
 
