@@ -1,7 +1,7 @@
 // bootstrap() and the App it returns: where it listens, what it exposes, global middleware, and a
 // graceful close() that lets in-flight requests finish.
 import { Agent, Server, request } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +18,7 @@ import {
   type Middleware,
 } from 'vela';
 import { memoryLogger, startTestApp } from 'vela/testing';
+import { freePorts, occupyPort, tryConnect } from './support/ports.js';
 
 @Controller()
 class HomeController {
@@ -69,37 +70,6 @@ function get(url: string): Promise<{ status: number; body: string; connection?: 
     })
       .on('error', reject)
       .end();
-  });
-}
-
-/** A TCP server holding a free port of 127.0.0.1 until closed. */
-function occupyPort(): Promise<{ port: number; release: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ port, release: () => new Promise<void>((done) => server.close(() => done())) });
-    });
-  });
-}
-
-/** `count` distinct ports that were free a moment ago (held together, so never the same twice). */
-async function freePorts(count: number): Promise<number[]> {
-  const held = await Promise.all(Array.from({ length: count }, () => occupyPort()));
-  await Promise.all(held.map((h) => h.release()));
-  return held.map((h) => h.port);
-}
-
-/** The error code of a TCP connection attempt, or 'connected'. */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }
 

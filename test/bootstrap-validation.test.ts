@@ -1,6 +1,5 @@
 // Every misconfiguration is found by bootstrap, before the port opens, with a ConfigError that
 // names the class, the member and the fix.
-import { connect, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -10,46 +9,13 @@ import {
   Module,
   Route,
   json,
-  type BootstrapOptions,
-  type Class,
   type HttpMethod,
   type ResultHandler,
   type Security,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
-
-/** The ConfigError that bootstrap rejects with. */
-async function bootError(root: Class, options?: BootstrapOptions): Promise<ConfigError> {
-  const error: unknown = await startTestApp(root, options).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The error code of a TCP connection attempt, or 'connected'. */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
+import { bootError } from './support/boot-error.js';
+import { freePort, tryConnect } from './support/ports.js';
 
 describe('routes', () => {
   it('rejects the same method and path declared twice', async () => {

@@ -1,17 +1,8 @@
 // @Module trees: what imports bring into an app, and how a broken tree is reported.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Controller, Injectable, Module, Route, json, type Class, type Context } from 'vela';
+import { Controller, Injectable, Module, Route, json, type Class, type Context } from 'vela';
 import { startTestApp } from 'vela/testing';
-
-/** The ConfigError that bootstrap rejects with. */
-async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await startTestApp(root).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
+import { bootError } from './support/boot-error.js';
 
 describe('@Module({ imports })', () => {
   it('serves the controllers of imported modules', async () => {

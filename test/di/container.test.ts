@@ -10,19 +10,9 @@ import {
   Module,
   Route,
   json,
-  type Class,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
-
-/** The ConfigError that bootstrap rejects with. */
-async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await startTestApp(root).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
+import { bootError } from '../support/boot-error.js';
 
 interface Database {
   query(sql: string): string[];

@@ -10,7 +10,10 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach } from 'vitest';
 import { REDIS_URL, redisMissing, uniquePrefix } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
+import { freePort } from '../support/ports.js';
 import { type LogEntry, type MemoryLogger } from 'vela/testing';
+
+export { freePort };
 
 export const redisServerMissing = spawnSync('redis-server', ['--version']).error
   ? 'redis-server is not installed: the tests that stop and restart a Redis of their own are skipped'
@@ -58,17 +61,6 @@ export function rawRedis(url: string, options: RedisOptions = {}): Redis {
   client.on('error', () => {}); // a test that stops its Redis expects this client to fail meanwhile
   clients.add(client);
   return client;
-}
-
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /**

@@ -15,17 +15,8 @@ import {
   type Class,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
+import { bootError } from '../support/boot-error.js';
 import { echoGateway } from '../fixtures/gateways.js';
-
-/** The ConfigError that bootstrap rejects with. */
-async function bootError(root: Class): Promise<ConfigError> {
-  const error: unknown = await startTestApp(root).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
 
 async function gatewaysError(...gateways: Class[]): Promise<string> {
   @Module({ gateways })
