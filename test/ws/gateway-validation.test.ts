@@ -2,7 +2,6 @@
 // the class, the member and the fix.
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   Controller,
   Injectable,
   InjectionToken,
