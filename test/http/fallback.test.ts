@@ -12,6 +12,7 @@ import {
   type Fallback,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
+import { expectOneFailedRequest } from '../support/failure-log.js';
 
 /** The fallback of API.md: `['error', reason]` becomes a 404 with the reason. */
 class ApiFallback implements Fallback {
@@ -319,17 +320,14 @@ describe('a return nothing resolves', () => {
     const res = await app.http.fetch('/users');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.logs.entries).toHaveLength(1);
-    expect(app.logs.entries[0]).toMatchObject({
-      level: 'error',
-      message: 'request failed',
-      fields: { method: 'GET', path: '/users', status: 500, controller: 'UsersController.index' },
-    });
-    expect((app.logs.entries[0]!.fields.error as Error).message).toBe(
-      'UsersController.index returned undefined, which no result handler claims. ' +
+    expectOneFailedRequest(app.logs, {
+      path: '/users',
+      controller: 'UsersController.index',
+      error:
+        'UsersController.index returned undefined, which no result handler claims. ' +
         'Return a result (json, status, redirect, sendfile, ok, view), register a handler for its tag, ' +
         'or add a @FallbackController to UsersController or its module.',
-    );
+    });
   });
 
   it('answers 500 when the fallback throws, logged with the controller', async () => {

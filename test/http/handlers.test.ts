@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Controller, Module, Route, type Context, type ResultHandler } from 'vela';
 import { startTestApp } from 'vela/testing';
+import { expectOneFailedRequest } from '../support/failure-log.js';
 
 const xml: ResultHandler = (ctx: Context, body: string) => {
   ctx.type = 'application/xml';
@@ -203,12 +204,10 @@ describe('a result handler', () => {
     const res = await app.http.fetch('/broken');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'Internal Server Error', status: 500 });
-    expect(app.logs.entries).toHaveLength(1);
-    expect(app.logs.entries[0]).toMatchObject({
-      level: 'error',
-      message: 'request failed',
-      fields: { method: 'GET', path: '/broken', status: 500, controller: 'BrokenController.broken' },
+    expectOneFailedRequest(app.logs, {
+      path: '/broken',
+      controller: 'BrokenController.broken',
+      error: 'renderer exploded',
     });
-    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('renderer exploded');
   });
 });

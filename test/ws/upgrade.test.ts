@@ -22,6 +22,7 @@ import {
   type WebSocketOptions,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
+import { expectOneFailedRequest } from '../support/failure-log.js';
 
 const JSON_ACCEPT = { headers: { accept: 'application/json' } };
 
@@ -114,13 +115,11 @@ describe('refused upgrades', () => {
     expect(res.status).toBe(500);
     expect(JSON.parse(res.body)).toEqual({ error: 'Internal Server Error', status: 500 });
     expect(res.body).not.toContain('session store down');
-    expect(app.logs.entries).toHaveLength(1);
-    expect(app.logs.entries[0]).toMatchObject({
-      level: 'error',
-      message: 'request failed',
-      fields: { method: 'GET', path: '/guarded', status: 500, controller: 'GuardedGateway.upgrade' },
+    expectOneFailedRequest(app.logs, {
+      path: '/guarded',
+      controller: 'GuardedGateway.upgrade',
+      error: 'session store down',
     });
-    expect((app.logs.entries[0]!.fields.error as Error).message).toBe('session store down');
   });
 
   it('lets a thrown HttpError choose the status', async () => {
