@@ -8,13 +8,41 @@ import {
   Module,
   Route,
   json,
+  type Class,
+  type ControllerOptions,
   type HttpMethod,
+  type RouteOptions,
   type ResultHandler,
   type Security,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
 import { bootError } from './support/boot-error.js';
 import { freePort, tryConnect } from './support/ports.js';
+
+/**
+ * The root module of an app whose one controller, named `name`, has one route: `handler` at `path`.
+ * Built by hand, decorators applied in the order TypeScript applies them, because the class and
+ * handler names are what the error messages under test name.
+ */
+function oneRouteApp(
+  name: string,
+  route: { handler: string; path: string | number; options?: RouteOptions },
+  controller: ControllerOptions = {},
+): Class {
+  const target = {
+    [name]: class {
+      [route.handler]() {
+        return json({});
+      }
+    },
+  }[name]!;
+  const handler = Object.getOwnPropertyDescriptor(target.prototype, route.handler)!;
+  Route(route.path, route.options)(target.prototype, route.handler, handler);
+  Controller(controller)(target);
+  @Module({ controllers: [target] })
+  class AppModule {}
+  return AppModule;
+}
 
 describe('routes', () => {
   it('rejects the same method and path declared twice', async () => {
@@ -81,98 +109,54 @@ describe('routes', () => {
   });
 
   it("rejects a path that does not start with '/'", async () => {
-    @Controller()
-    class UsersController {
-      @Route('users')
-      index() {
-        return json([]);
-      }
-    }
-    @Module({ controllers: [UsersController] })
-    class AppModule {}
-
-    const error = await bootError(AppModule);
+    const error = await bootError(oneRouteApp('UsersController', { handler: 'index', path: 'users' }));
     expect(error.message).toBe(`UsersController.index: route path "users" must start with '/'.`);
   });
 
   it('rejects an unknown HTTP method', async () => {
-    @Controller()
-    class UsersController {
-      @Route('/users', { methods: ['get', 'teleport' as HttpMethod] })
-      index() {
-        return json([]);
-      }
-    }
-    @Module({ controllers: [UsersController] })
-    class AppModule {}
-
-    const error = await bootError(AppModule);
+    const error = await bootError(
+      oneRouteApp('UsersController', {
+        handler: 'index',
+        path: '/users',
+        options: { methods: ['get', 'teleport' as HttpMethod] },
+      }),
+    );
     expect(error.message).toBe(
       `UsersController.index: "teleport" is not an HTTP method; use e.g. 'get', 'post', 'put', 'patch', 'delete'.`,
     );
   });
 
   it('rejects a status route outside 400–599', async () => {
-    @Controller()
-    class PagesController {
-      @Route(200)
-      ok() {
-        return json({});
-      }
-    }
-    @Module({ controllers: [PagesController] })
-    class AppModule {}
-
-    const error = await bootError(AppModule);
+    const error = await bootError(oneRouteApp('PagesController', { handler: 'ok', path: 200 }));
     expect(error.message).toBe(
       'PagesController.ok: @Route(200) is not a status route; status routes take an error status from 400 to 599.',
     );
   });
 
   it('rejects controller security that is neither false nor a function', async () => {
-    @Controller({ security: true as unknown as Security })
-    class AdminController {
-      @Route('/admin')
-      index() {
-        return json({});
-      }
-    }
-    @Module({ controllers: [AdminController] })
-    class AppModule {}
-
-    const error = await bootError(AppModule);
+    const error = await bootError(
+      oneRouteApp('AdminController', { handler: 'index', path: '/admin' }, { security: true as unknown as Security }),
+    );
     expect(error.message).toBe(
       'AdminController (@Controller security): security must be false (public) or a function (ctx) => true | false | Result | auth object, got true.',
     );
   });
 
   it('rejects bad controller security even when the controller has only status routes', async () => {
-    @Controller({ security: 'admin' as unknown as Security })
-    class PagesController {
-      @Route(404)
-      notFound() {
-        return json({ error: 'not found' });
-      }
-    }
-    @Module({ controllers: [PagesController] })
-    class AppModule {}
-
-    const error = await bootError(AppModule);
+    const error = await bootError(
+      oneRouteApp('PagesController', { handler: 'notFound', path: 404 }, { security: 'admin' as unknown as Security }),
+    );
     expect(error.message).toContain('PagesController (@Controller security): security must be false (public) or a function');
   });
 
   it('rejects route security that is neither false nor a function', async () => {
-    @Controller()
-    class AdminController {
-      @Route('/admin', { security: 'admin' as unknown as Security })
-      index() {
-        return json({});
-      }
-    }
-    @Module({ controllers: [AdminController] })
-    class AppModule {}
-
-    const error = await bootError(AppModule);
+    const error = await bootError(
+      oneRouteApp('AdminController', {
+        handler: 'index',
+        path: '/admin',
+        options: { security: 'admin' as unknown as Security },
+      }),
+    );
     expect(error.message).toContain('AdminController.index: security must be false (public) or a function');
     expect(error.message).toContain('got admin.');
   });
