@@ -4,6 +4,17 @@ import { Controller, Module, Route, json, type Context, type Middleware } from '
 import { startTestApp } from 'vela/testing';
 
 describe('@Route(path)', () => {
+  /** `/ping`, GET only: the route the default-method and 404 cases read. */
+  @Controller()
+  class PingController {
+    @Route('/ping')
+    ping() {
+      return json({ pong: true });
+    }
+  }
+  @Module({ controllers: [PingController] })
+  class PingModule {}
+
   it('passes path parameters as ctx.params', async () => {
     @Controller()
     class UsersController {
@@ -38,16 +49,7 @@ describe('@Route(path)', () => {
   });
 
   it('answers GET by default, and HEAD for every GET route', async () => {
-    @Controller()
-    class PingController {
-      @Route('/ping')
-      ping() {
-        return json({ pong: true });
-      }
-    }
-    @Module({ controllers: [PingController] })
-    class AppModule {}
-    const app = await startTestApp(AppModule);
+    const app = await startTestApp(PingModule);
 
     const get = await app.http.fetch('/ping');
     expect(get.status).toBe(200);
@@ -84,16 +86,7 @@ describe('@Route(path)', () => {
   });
 
   it('answers 404 for a path no route matches', async () => {
-    @Controller()
-    class PingController {
-      @Route('/ping')
-      ping() {
-        return json({ pong: true });
-      }
-    }
-    @Module({ controllers: [PingController] })
-    class AppModule {}
-    const app = await startTestApp(AppModule);
+    const app = await startTestApp(PingModule);
 
     const res = await app.http.fetch('/pong');
     expect(res.status).toBe(404);
