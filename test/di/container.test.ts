@@ -10,6 +10,7 @@ import {
   Module,
   Route,
   json,
+  type Class,
 } from 'vela';
 import { startTestApp } from 'vela/testing';
 import { bootError } from '../support/boot-error.js';
@@ -262,20 +263,28 @@ describe('bootstrap({ overrides })', () => {
 });
 
 describe('errors', () => {
-  it('names the dependency path to an interface-typed parameter and how to inject it', async () => {
-    @Injectable()
-    class UserStore {
-      constructor(readonly db: Database) {}
-    }
+  /** `UsersController` at /users, built with a `store`: the head of the dependency paths errors name. */
+  function usersControllerOf(store: Class): Class {
     @Controller()
     class UsersController {
-      constructor(readonly users: UserStore) {}
+      constructor(readonly users: unknown) {}
       @Route('/users')
       index() {
         return json([]);
       }
     }
-    @Module({ controllers: [UsersController], providers: [UserStore] })
+    // What TypeScript records for `constructor(readonly users: UserStore)`: a parameter's type
+    // cannot come from an argument, so the helper writes it.
+    Reflect.defineMetadata('design:paramtypes', [store], UsersController);
+    return UsersController;
+  }
+
+  it('names the dependency path to an interface-typed parameter and how to inject it', async () => {
+    @Injectable()
+    class UserStore {
+      constructor(readonly db: Database) {}
+    }
+    @Module({ controllers: [usersControllerOf(UserStore)], providers: [UserStore] })
     class AppModule {}
 
     const error = await bootError(AppModule);
@@ -305,15 +314,7 @@ describe('errors', () => {
     class UserStore {
       constructor(readonly mailer: Mailer) {}
     }
-    @Controller()
-    class UsersController {
-      constructor(readonly users: UserStore) {}
-      @Route('/users')
-      index() {
-        return json([]);
-      }
-    }
-    @Module({ controllers: [UsersController], providers: [UserStore] })
+    @Module({ controllers: [usersControllerOf(UserStore)], providers: [UserStore] })
     class AppModule {}
 
     const error = await bootError(AppModule);
