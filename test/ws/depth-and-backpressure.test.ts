@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket as WsClientSocket } from 'ws';
 import {
+  Injectable,
   Module,
   OnInfo,
   OnMessage,
@@ -38,21 +39,32 @@ cycle.self = cycle;
 const UNENCODABLE: Record<string, unknown> = { bigint: { n: 1n }, cycle, deep: nested(5_000) };
 
 /**
+ * A Tracked gateway whose every connection joins `channel`. @Injectable so that TypeScript records
+ * the PubSub parameter here, where the gateways built on it find it.
+ */
+function Member(life: Lifecycle, channel: string) {
+  @Injectable()
+  class ChannelMember extends Tracked(life) {
+    constructor(protected readonly pubsub: PubSub) {
+      super();
+    }
+
+    override init(conn: Connection) {
+      this.pubsub.join(channel);
+      return super.init(conn);
+    }
+  }
+  return ChannelMember;
+}
+
+/**
  * `/room`: every member joins 'room'; `say` broadcasts its data and every member replies with it
  * (`json(msg.payload)`, as a chat relays); `echo` replies with its data; `bad`, `bad-pair`,
  * `bad-send` and `bad-broadcast` reply, send or broadcast one of UNENCODABLE.
  */
 function roomGateway(life: Lifecycle): Class {
   @WebSocket('/room', { heartbeat: 0 })
-  class RoomGateway extends Tracked(life) {
-    constructor(private readonly pubsub: PubSub) {
-      super();
-    }
-
-    override init(conn: Connection) {
-      this.pubsub.join('room');
-      return super.init(conn);
-    }
+  class RoomGateway extends Member(life, 'room') {
 
     @OnMessage('say')
     say(data: unknown) {
@@ -218,15 +230,7 @@ const chunk = (k: number) => `${String(k).padStart(8, '0')}|`.padEnd(CHUNK, 'x')
 
 function burstGateway(life: Lifecycle, options: WebSocketOptions): Class {
   @WebSocket('/burst', { heartbeat: 0, ...options })
-  class BurstGateway extends Tracked(life) {
-    constructor(private readonly pubsub: PubSub) {
-      super();
-    }
-
-    override init(conn: Connection) {
-      this.pubsub.join('burst');
-      return super.init(conn);
-    }
+  class BurstGateway extends Member(life, 'burst') {
 
     @OnMessage('burst')
     burst() {
