@@ -13,8 +13,6 @@ import { eventually } from '../pubsub/support.js';
 import { freePort } from '../support/ports.js';
 import { type LogEntry, type MemoryLogger } from 'vela/testing';
 
-export { freePort };
-
 export const redisServerMissing = spawnSync('redis-server', ['--version']).error
   ? 'redis-server is not installed: the tests that stop and restart a Redis of their own are skipped'
   : undefined;

@@ -6,7 +6,8 @@ import { Module, redisPubSub, redisSessionStore } from 'vela';
 import { uniquePrefix } from '../support/redis.js';
 import { Peer, PubSubTestModule, eventually } from '../pubsub/support.js';
 import { idOf, SessionModule, sessionCookie, withSession } from '../session/support.js';
-import { RedisServer, entries, freePort, logged, rawRedis, redisServerMissing } from '../redis/support.js';
+import { RedisServer, entries, logged, rawRedis, redisServerMissing } from '../redis/support.js';
+import { freePort } from '../support/ports.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 
 const LOST = 'redis pub/sub connection lost';
