@@ -17,7 +17,8 @@ export type { Class, Token } from './di/token.js';
 export type { Provider, ValueProvider, ClassProvider, FactoryProvider } from './di/provider.js';
 
 // Logging.
-export { consoleLogger, LOGGER } from './logging/logger.js';
+export { LOGGER } from './logging/logger.js';
+export { consoleLogger } from './logging/console-logger.js';
 export type { Logger, LogFields, LogLevel } from './logging/logger.js';
 export { addLogFields, wantsLogScope } from './logging/log-context.js';
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const logger = pathToFileURL(new URL('../src/logging/logger.ts', import.meta.url).pathname).href;
+const logger = pathToFileURL(new URL('../src/logging/console-logger.ts', import.meta.url).pathname).href;
 
 /** Runs `body` (with `log = consoleLogger()` in scope) in a fresh node; its stdout and stderr. */
 async function logIn(body: string, env: Record<string, string | undefined> = {}) {
@@ -73,6 +73,36 @@ describe('consoleLogger (the default logger)', { timeout: 60_000 }, () => {
     const logged = lines(stdout);
     expect(logged.map((line) => line.i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect(logged.map((line) => line.text)).toEqual(Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? '€'.repeat(3000) : 'é中'.repeat(i % 40))));
+  });
+
+  it('46. a batched line keeps the time it was logged and the values it was given, in the order logged', async () => {
+    // Lines of plain values are formatted when their batch is written; lines with objects at once.
+    // Either way a line shows what was true when it was logged, and lines keep their order.
+    const { stdout, stderr } = await logIn(
+      [
+        `const before = Date.now();`,
+        `const fields = { step: 1, who: 'ada' };`,
+        `log.info('plain', fields);`,
+        `const after = Date.now();`,
+        `fields.step = 2; fields.extra = true;`,
+        `const nested = { user: { name: 'ada' } };`,
+        `log.warn('object', nested);`,
+        `nested.user.name = 'joe';`,
+        `log.info('last');`,
+        `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // the batch is written later than the lines were logged`,
+        `log.flush();`,
+        `console.error(JSON.stringify({ before, after }));`,
+      ].join('\n'),
+    );
+
+    const { before, after } = JSON.parse(stderr) as { before: number; after: number };
+    const logged = lines(stdout);
+    expect(logged.map((line) => line.msg)).toEqual(['plain', 'object', 'last']);
+    expect(logged[0]).toMatchObject({ step: 1, who: 'ada' });
+    expect(logged[0]).not.toHaveProperty('extra');
+    expect(logged[0]!.time).toBeGreaterThanOrEqual(before);
+    expect(logged[0]!.time).toBeLessThanOrEqual(after);
+    expect(logged[1]).toMatchObject({ level: 40, user: { name: 'ada' } });
   });
 
   it('46. flush() writes the batch at once: lines logged before it come before what the process prints after', async () => {
