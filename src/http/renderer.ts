@@ -65,9 +65,7 @@ export class ResultRenderer {
     if (!isTagged(value)) return NOT_CLAIMED;
     const handler = this.#handlers.get(value[0]);
     if (!handler) return NOT_CLAIMED;
-    // A result is a tag and one or two values almost always: passed without copying the tuple.
-    const done =
-      value.length === 2 ? handler(ctx, value[1]) : value.length === 3 ? handler(ctx, value[1], value[2]) : handler(ctx, ...value.slice(1));
+    const done = handler(ctx, ...value.slice(1));
     return isThenable(done) ? (done as Promise<void>) : undefined;
   }
 }
