@@ -1,7 +1,7 @@
 // The default logger in production: pino's JSON lines on stdout, written in batches. A busy server
 // pays one write for many lines, and formats them together: a line formatted between two requests
-// measured 2.5–3 µs (pino's code and data are cold by then), the same lines formatted one after
-// another at flush 0.5–0.8 µs each. So a line whose fields cannot change after the call (strings,
+// cost several times what the same line costs formatted right after another (pino's code and data
+// are cold by then). So a line whose fields cannot change after the call (strings,
 // numbers, booleans: the request log line) is kept as it was given, with the time it was logged, and
 // formatted when its batch is written; any other line is formatted at once, as pino does, so that it
 // shows its objects as they were when it was logged. Either way lines come out in the order logged.
@@ -32,7 +32,7 @@ const WRITE_BYTES = 4096;
  * Batches are written with sonic-boom (pino's own destination) synchronously: it also waits out a
  * full pipe's EAGAIN, and a reader that stops reading holds the process back rather than growing its
  * memory without bound, as pino's own asynchronous default does. Each line is encoded once into the
- * write's buffer (joining strings first cost 2 µs a line: the join flattens pino's concatenations).
+ * write's buffer (joining strings first flattened pino's concatenations, then encoded them again).
  */
 export function stdoutBatchLogger(level: LogLevel): Logger & { flush(): void } {
   const sink = pino.destination({ dest: 1, sync: true, contentMode: 'buffer' });

@@ -30,8 +30,8 @@ const DAY = 24 * 60 * 60 * 1000;
 
 /**
  * The request's session, under a symbol on the context. Not a WeakMap: its entries hold closures
- * over the context (the session's hooks), an ephemeron cycle that V8's collector handles slowly,
- * which measured 27–30 µs per request on raw Koa (BENCHMARKS.md).
+ * over the context (the session's hooks), an ephemeron cycle that V8's collector traces to a
+ * fixpoint on every collection: it slowed raw Koa by more than all of Vela's own work.
  */
 const SESSION = Symbol('vela.session');
 type WithSession = Context & { [SESSION]?: RequestSession };
