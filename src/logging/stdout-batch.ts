@@ -19,7 +19,7 @@ interface Kept {
 }
 
 /** Lines held before the batch is formatted and written, at most. */
-const BATCH_LINES = 32;
+const BATCH_LINES = 64;
 /** How long a line may wait in a batch that is not full: a quiet server still logs promptly. */
 const BATCH_MS = 100;
 /**
@@ -56,11 +56,12 @@ export function stdoutBatchLogger(level: LogLevel): Logger & { flush(): void } {
     writeBytes(full);
   };
   const encode = (line: string) => {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: what may not fit is never started.
-    const most = line.length * 3;
-    if (bytes !== undefined && used + most > WRITE_BYTES) writeBuffered();
+    // Measured exactly (a native count), not bounded by 3 bytes per UTF-16 unit: a bound would
+    // fill a write a third full with ASCII lines, and make three times the system calls.
+    const size = Buffer.byteLength(line);
+    if (bytes !== undefined && used + size > WRITE_BYTES) writeBuffered();
     // A line longer than a write (an error's stack) is written alone, after the lines before it.
-    if (most > WRITE_BYTES) return writeBytes(Buffer.from(line));
+    if (size > WRITE_BYTES) return writeBytes(Buffer.from(line));
     bytes ??= Buffer.allocUnsafe(WRITE_BYTES);
     used += bytes.write(line, used);
   };
