@@ -23,9 +23,13 @@
 // exact latency percentiles (µs) and wrk's own CPU time (/proc/self/stat). Nothing is pinned: the two
 // cores are shared with wrk and with whatever else runs on the machine.
 //
-// One warm-up measurement per server and route (printed, not counted), then ROUNDS rounds. A round
-// measures every server on both routes, koa and vela side by side (the order flips every round, so
-// drift does not favour either). Per measurement: server CPU via IPC, wrk for DURATION_S, server CPU
+// ROUNDS rounds. A round starts every server as a new process, warms each up on both routes (printed,
+// not counted), then measures every server on both routes, koa and vela side by side (the order flips
+// every round, so drift does not favour either), and stops them. New processes every round, because
+// one process is one draw of what a process's layout and JIT decisions make of the same code: two
+// processes of the same server measured side by side here differed by 5–7 µs per request, round after
+// round, as much as the overheads under test; a server kept for the whole run would carry its one
+// draw into every round. Per measurement: server CPU via IPC, wrk for DURATION_S, server CPU
 // again; plus /proc/stat around it, so the CPU that neither the server, wrk nor this driver used is
 // shown as "other" (foreign load, steal included).
 //   req/s            wrk's completed requests / its duration
@@ -51,7 +55,7 @@ const EXTRA_ROUNDS = 2; // at most this many more, to replace rounds disturbed b
 const DISTURBED = 1.5; // CPU per request above this × its median marks a measurement as disturbed
 const DISTURBED_OTHER = 0.5; // …and so does more than this many cores busy with other processes' work
 const DISTURBED_BUSY = 0.85; // …and a server below this share of one core: wrk keeps 50 requests waiting, so the CPU went elsewhere
-const TIME_BUDGET_MS = 215_000; // no round starts that could not finish within this (whole run < ~4 min)
+const TIME_BUDGET_MS = 290_000; // no round starts that could not finish within this (whole run < ~5 min)
 const SERVERS = ['node', 'koa', 'vela', 'vela-defaults', 'nest'];
 const PAIRED = ['koa', 'vela', 'vela-defaults']; // the servers with targets: a round where one is disturbed is not used
 const LABELS = {
@@ -66,11 +70,13 @@ async function main() {
   preflight();
   const started = performance.now();
   const { date, node, nproc, commit } = machine();
-  const servers = await startServers(SERVERS);
-  const headerNotes = await checkResponses(servers);
+  // Checked once, on processes of their own: every round then starts its servers afresh.
+  const checked = await startServers(SERVERS);
+  const headerNotes = await checkResponses(checked);
+  await Promise.all(Object.values(checked).map((s) => s.stop()));
 
   console.log(`http: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s per measurement (warm-up ${WARMUP_S}s); node ${node}, nproc ${nproc}`);
-  console.log(`servers on 127.0.0.1: ${SERVERS.map((k) => `${k} ${servers[k].url.split(':').pop()}`).join(', ')}`);
+  console.log(`servers on 127.0.0.1, new processes every round: ${SERVERS.join(', ')}`);
   console.log(`all servers answer /hello, /users/42 and /users/9999 with the same status, type and JSON body${headerNotes.length ? `; ${headerNotes.join('; ')}` : ''}\n`);
 
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
@@ -80,11 +86,6 @@ async function main() {
         `p99 ${fmt(r.p99).padStart(6)} µs  server ${pct(r.serverBusy)}  wrk ${pct(r.wrkBusy)}  other ${r.other.toFixed(2)} cores`,
     );
   console.log('round    route  server            throughput   server CPU (user+sys, user)    latency        busy (100% = one core)');
-
-  // Warm-up: every server, every route, once.
-  for (const route of ROUTES) {
-    for (const kind of SERVERS) printRow('warm-up', route, kind, await measure(servers[kind], route, WARMUP_S));
-  }
 
   // rounds[i][route][kind] = measurement
   const rounds = [];
@@ -101,18 +102,23 @@ async function main() {
     }
     const t0 = performance.now();
     const order = i % 2 === 0 ? SERVERS : [...SERVERS].reverse();
+    const servers = await startServers(SERVERS);
+    // Warm-up: every server, every route, once (printed, not counted).
+    for (const route of ROUTES) {
+      for (const kind of order) printRow('warm-up', route, kind, await measure(servers[kind], route, WARMUP_S));
+    }
     const round = {};
     for (const route of ROUTES) {
       round[route.name] = {};
       for (const kind of order) round[route.name][kind] = await measure(servers[kind], route, DURATION_S);
     }
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
     rounds.push(round);
     roundMs = Math.max(roundMs, performance.now() - t0);
     for (const route of ROUTES) {
       for (const kind of SERVERS) printRow(String(i + 1), route, kind, round[route.name][kind]);
     }
   }
-  await Promise.all(Object.values(servers).map((s) => s.stop()));
   // wrk sends no cookie: does a cookie-less request still get a session (checkResponses saw its headers)?
   const sessionsNote = headerNotes.some((note) => note.startsWith('vela-defaults adds') && note.includes('set-cookie'))
     ? 'every cookie-less request got a session and a Set-Cookie'
@@ -204,8 +210,9 @@ async function main() {
     `date: ${date}   node: ${node}   nproc: ${nproc}   (shared, noisy machine: ratios from the same run and CPU µs per request only)`,
     `commit: ${commit}`,
     `versions: ${versions()}`,
-    `setup: each server its own process on 127.0.0.1; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s keep-alive, nothing pinned; warm-up ${WARMUP_S}s per server and route,`,
-    `       then ${rounds.length} rounds (koa and vela adjacent, order flipped each round); server CPU = process.cpuUsage() in the server (user+sys) / requests`,
+    `setup: each server its own process on 127.0.0.1, new processes every round; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s keep-alive, nothing pinned;`,
+    `       ${rounds.length} rounds, each: start every server, warm-up ${WARMUP_S}s per server and route, measure (koa and vela adjacent, order flipped`,
+    `       each round); server CPU = process.cpuUsage() in the server (user+sys) / requests`,
     `       vela = bootstrap(AppModule, { sessions: false, requestLog: false, logger: quiet }); vela (defaults) = bootstrap(AppModule): sessions on`,
     `       (memory store) and the default logger (pino, JSON lines to stdout, a pipe the driver drains; LOG_LEVEL=info: one line per request);`,
     `       wrk sends no cookie: ${sessionsNote};`,
