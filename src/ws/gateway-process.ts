@@ -41,6 +41,10 @@ export interface ConnectionIdentity {
   request: ConnectionRequest;
   auth: unknown;
   sessionId: string | undefined;
+  /** The id vela/client keeps for its page's life (`vela_client`), if it sent one. */
+  clientId?: string;
+  /** Channel → the last position the client received there (`vela_pos`), when it reconnects. */
+  positions?: ReadonlyMap<string, string>;
 }
 
 type Job =

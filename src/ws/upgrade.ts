@@ -17,6 +17,7 @@ import { requestInfo } from '../http/request-info.js';
 import { sortBySpecificity } from '../http/route-table.js';
 import { securityMiddleware } from '../http/security.js';
 import { sessionIdOf } from '../session/index.js';
+import { readClientResume, withoutResume } from './client-resume.js';
 import type { ConnectionRequest } from './connection.js';
 import type { ConnectionIds } from './connection-id.js';
 import type { GatewayServer } from './gateway-server.js';
@@ -141,6 +142,8 @@ export class UpgradeHandler {
     const pending = this.#pending.get(ctx)!;
     // The client may have gone while security ran; there is nothing to upgrade then.
     if (pending.socket.destroyed) return;
+    // Before the 101: a malformed one is refused with 400 and says what is wrong.
+    const resume = ctx.querystring === '' ? undefined : readClientResume(ctx.query);
     pending.accepted = true;
     ctx.respond = false;
     ctx.status = 101;
@@ -149,6 +152,8 @@ export class UpgradeHandler {
       request: connectionRequest(ctx),
       auth: ctx.state.auth as unknown,
       sessionId: sessionIdOf(ctx),
+      clientId: resume?.clientId,
+      positions: resume?.positions,
     };
     server.accept(ctx.req, pending.socket, pending.head, identity, headerLines(ctx.res));
     // ws now listens for the socket's errors and end itself; ours would keep this upgrade's state
@@ -170,7 +175,7 @@ function connectionRequest(ctx: Context): ConnectionRequest {
   const params = Object.entries(ctx.params as Record<string, string | string[]>);
   return {
     path: ctx.path,
-    query: ctx.querystring === '' ? NONE : ctx.query,
+    query: ctx.querystring === '' ? NONE : withoutResume(ctx.query),
     // Object.fromEntries defines keys, so even a parameter named `__proto__` stays a key.
     params: params.length === 0 ? NONE : Object.fromEntries(params),
     headers: ctx.headers,
