@@ -1,8 +1,18 @@
 // `vela/client`: the browser side of a Vela gateway. A socket that outlives its connections: sends
 // wait in a bounded queue while the link is down, a lost link is retried with capped exponential
 // backoff and jitter, and an app-level heartbeat (`vela:ping` → `vela:pong`, answered by every
-// Vela gateway) finds a dead link that TCP and proxies would keep quiet about for minutes.
-// Browser-only and dependency-free: the server serves this file as /vela/client.js.
+// Vela gateway) finds a dead link that TCP and proxies would keep quiet about for minutes. On top:
+// requests with answers that survive reconnects (requests.ts), and recovery of what a channel with
+// history broadcast while the link was down (positions.ts).
+// Browser-only and dependency-free: the server serves this file as /vela/client.js, and its modules
+// beside it.
+import { ChannelPositions, MARKER_PREFIX, RECOVER_PREFIX, recoverInfo, type RecoverInfo } from './positions.js';
+import { answerFor, PendingRequests, type AnswerFrame, type RequestHandler, type RequestOptions } from './requests.js';
+import { backoff, resolveUrl, settings, type ConnectOptions, type Settings } from './settings.js';
+
+export { RequestError, MAX_PENDING_REQUESTS, type RequestHandler, type RequestOptions } from './requests.js';
+export type { RecoverInfo } from './positions.js';
+export type { ConnectOptions, HeartbeatOptions, QueueOptions, ReconnectOptions } from './settings.js';
 
 /** Text frame the client sends as a heartbeat. Reserved: a Vela gateway answers it and never hands it to a handler. */
 export const HEARTBEAT_PING = 'vela:ping';
@@ -10,39 +20,6 @@ export const HEARTBEAT_PING = 'vela:ping';
 export const HEARTBEAT_PONG = 'vela:pong';
 /** Close code the client uses (and reports in `'close'`) when a heartbeat goes unanswered. */
 export const HEARTBEAT_TIMEOUT_CODE = 4000;
-
-export interface ReconnectOptions {
-  /** Delay before the first retry, in ms. Default 500. */
-  initialDelay?: number;
-  /** Longest delay between retries, in ms. Default 10 000. */
-  maxDelay?: number;
-  /** Each failed attempt multiplies the delay by this. Default 2. */
-  factor?: number;
-  /** 0–1: each delay is drawn at random from `(1 - jitter)` to 1 times the backoff, so a restarted server is not hit by every page at once. Default 0.5. */
-  jitter?: number;
-}
-
-export interface HeartbeatOptions {
-  /** Send `vela:ping` this often while open, in ms. Default 25 000. */
-  interval?: number;
-  /** Close and reconnect when nothing at all arrives this long after a ping, in ms. Default 10 000. */
-  timeout?: number;
-}
-
-export interface QueueOptions {
-  /** Messages kept while not connected; past it the oldest is dropped (`'drop'`, `dropped`). Default 100; 0 keeps none. */
-  max?: number;
-}
-
-export interface ConnectOptions {
-  /** Retry a lost or refused connection. Default on; `false` makes the first close final. */
-  reconnect?: ReconnectOptions | false;
-  /** Detect a dead link with app-level pings. Default on; `false` for servers that are not Vela. */
-  heartbeat?: HeartbeatOptions | false;
-  queue?: QueueOptions;
-  /** WebSocket subprotocols, as for `new WebSocket(url, protocols)`. */
-  protocols?: string | string[];
-}
 
 /** What `send` takes: what the browser's `WebSocket.send` takes. */
 export type OutgoingData = Parameters<WebSocket['send']>[0];
@@ -66,7 +43,7 @@ export interface CloseInfo {
 export interface SocketEvents {
   /** The socket opened (the first time, and after every reconnect). Queued messages follow the listeners. */
   open: () => void;
-  /** A frame from the server (not `vela:pong`). */
+  /** A frame from the server (not `vela:pong` or another `vela:` frame, not a request or an answer). */
   message: (data: IncomingData) => void;
   /** A connection or an attempt closed; `reconnectIn` says whether and when the next attempt comes. */
   close: (info: CloseInfo) => void;
@@ -74,18 +51,19 @@ export interface SocketEvents {
   reconnect: (info: { attempts: number }) => void;
   /** A queued message was dropped because the queue was full. */
   drop: (data: OutgoingData) => void;
+  /**
+   * A reconnect joined a channel with history again: `recovered` when every message missed was
+   * replayed (before any newer one), false when the history could not cover the gap (reload the state).
+   */
+  recover: (info: RecoverInfo) => void;
 }
 
 type Listeners = { [K in keyof SocketEvents]: Set<SocketEvents[K]> };
 
-interface Settings {
-  reconnect: Required<ReconnectOptions> | false;
-  heartbeat: Required<HeartbeatOptions> | false;
-  max: number;
-}
-
 const CONNECTING = 0;
 const OPEN = 1;
+/** What the server may send beyond the app's frames: a request (`ref` and `event`) or an answer (`ref`). */
+type Framed = { event?: unknown; data?: unknown; ref?: unknown };
 
 /**
  * Opens a socket to a Vela gateway (or any WebSocket server). A relative URL resolves against the
@@ -107,8 +85,13 @@ export class VelaSocket {
   readonly url: string;
   readonly #protocols: string | string[] | undefined;
   readonly #settings: Settings;
-  readonly #listeners: Listeners = { open: new Set(), message: new Set(), close: new Set(), reconnect: new Set(), drop: new Set() };
+  /** Random per socket, kept for the page's life: the server answers a repeated request by it (`vela_client`). */
+  readonly clientId = randomId();
+  readonly #listeners: Listeners = { open: new Set(), message: new Set(), close: new Set(), reconnect: new Set(), drop: new Set(), recover: new Set() };
   readonly #events = new Map<string, Set<(data: unknown) => void>>();
+  readonly #requests = new PendingRequests();
+  readonly #requestHandlers = new Map<string, RequestHandler>();
+  readonly #positions = new ChannelPositions();
   readonly #queue: OutgoingData[] = [];
   #ws?: WebSocket;
   #state: SocketState = 'connecting';
@@ -169,10 +152,37 @@ export class VelaSocket {
     return this.sendJson({ event, data });
   }
 
+  /**
+   * Sends `{ event, data, ref }` and resolves with the server's answer (`ack(value)`; `null` when
+   * the handler returned nothing), or rejects with a RequestError: the server's `WsError` code,
+   * `internal`, `not_found`, or `timeout` (default 10 s), `closed` (`close()` came first),
+   * `overloaded` (1 000 already waiting). Sent when the socket is open; a request unanswered when
+   * the link drops is sent again after the reconnect under the same ref, and the server runs its
+   * handler once.
+   */
+  request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    if (this.#state === 'closed') {
+      return Promise.reject(new Error(`request() on a closed socket (${this.url}): close() is final; connect() again for a new socket.`));
+    }
+    return this.#requests.start(event, data, options, (frame) => this.#sendIfOpen(frame)) as Promise<T>;
+  }
+
+  /**
+   * Answers the server's `conn.request(event, data)`: the handler's value (or what its promise
+   * resolves to) is the answer; a throw answers `{ code: error.code or 'internal', message }`.
+   * One handler per event; returns the function that removes it.
+   */
+  onRequest(event: string, handler: RequestHandler): () => void {
+    this.#requestHandlers.set(event, handler);
+    return () => {
+      if (this.#requestHandlers.get(event) === handler) this.#requestHandlers.delete(event);
+    };
+  }
+
   /** Listens for a socket event; returns the function that stops listening. */
   on<K extends keyof SocketEvents>(type: K, listener: SocketEvents[K]): () => void {
     const set = this.#listeners[type] as Set<SocketEvents[K]> | undefined;
-    if (!set) throw new TypeError(`Unknown socket event '${String(type)}': use open, message, close, reconnect or drop.`);
+    if (!set) throw new TypeError(`Unknown socket event '${String(type)}': use open, message, close, reconnect, drop or recover.`);
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -196,12 +206,13 @@ export class VelaSocket {
     clearTimeout(this.#retryTimer);
     this.#stopHeartbeat();
     this.#queue.length = 0;
+    this.#requests.rejectAll('closed', `the socket to ${this.url} was closed before the answer came`);
     const ws = this.#ws;
     if (ws && ws.readyState <= OPEN) ws.close(code, reason);
   }
 
   #open(): void {
-    const ws = new WebSocket(this.url, this.#protocols);
+    const ws = new WebSocket(this.#connectionUrl(), this.#protocols);
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => this.#onOpen(ws);
     ws.onmessage = (event: MessageEvent<IncomingData>) => this.#onMessage(ws, event.data);
@@ -220,6 +231,8 @@ export class VelaSocket {
     this.#emit('open');
     if (reconnected && this.#state === 'open') this.#emit('reconnect', { attempts });
     // After the listeners: one that joins or authenticates again goes before what was queued.
+    // Unanswered requests first, oldest first: sent before or during the lost link, or never.
+    for (const frame of this.#requests.frames()) if (this.#state === 'open' && ws === this.#ws) ws.send(frame);
     while (this.#queue.length > 0 && this.#state === 'open' && ws === this.#ws) ws.send(this.#queue.shift()!);
   }
 
@@ -228,18 +241,44 @@ export class VelaSocket {
     // Any frame shows the link is alive, not only the pong.
     clearTimeout(this.#pongTimer);
     this.#pongTimer = undefined;
-    if (data === HEARTBEAT_PONG) return;
-    this.#emit('message', data);
-    if (this.#events.size > 0 && typeof data === 'string') {
-      const event = parseEvent(data);
-      if (event) for (const listener of [...(this.#events.get(event.event) ?? [])]) call(listener, event.data);
+    if (typeof data === 'string' && data.startsWith('vela:')) return this.#onProtocolFrame(data);
+    const group = this.#positions.hold(data);
+    if (group === undefined) this.#dispatch(ws, data);
+    else for (const frame of group) this.#dispatch(ws, frame as IncomingData);
+  }
+
+  /** `vela:pong`, a history marker or a recovery report: never the app's. */
+  #onProtocolFrame(data: string): void {
+    if (data.startsWith(MARKER_PREFIX)) {
+      this.#positions.mark(data.slice(MARKER_PREFIX.length));
+    } else if (data.startsWith(RECOVER_PREFIX)) {
+      const info = recoverInfo(data.slice(RECOVER_PREFIX.length));
+      if (info) this.#emit('recover', info);
     }
+  }
+
+  /** One frame of the app's, or a request or an answer. */
+  #dispatch(ws: WebSocket, data: IncomingData): void {
+    const framed = typeof data === 'string' ? parseFramed(data) : undefined;
+    if (typeof framed?.ref === 'string') {
+      if (typeof framed.event === 'string') return void this.#answer(ws, framed.ref, framed.event, framed.data);
+      if (this.#requests.settle(framed as AnswerFrame)) return;
+    }
+    this.#emit('message', data);
+    if (typeof framed?.event === 'string') for (const listener of [...(this.#events.get(framed.event) ?? [])]) call(listener, framed.data);
+  }
+
+  async #answer(ws: WebSocket, ref: string, event: string, data: unknown): Promise<void> {
+    const answer = await answerFor(ref, this.#requestHandlers.get(event), event, data);
+    // The connection that asked: an answer on another one would reach a server that forgot the ref.
+    if (ws === this.#ws && ws.readyState === OPEN) ws.send(answer);
   }
 
   #onClose(ws: WebSocket, info: CloseInfo): void {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
     this.#stopHeartbeat();
+    this.#positions.linkLost();
     const { reconnect } = this.#settings;
     if (this.#state !== 'closed' && reconnect) {
       const delay = backoff(reconnect, this.#retries);
@@ -250,8 +289,23 @@ export class VelaSocket {
     } else {
       this.#state = 'closed';
       this.#queue.length = 0;
+      this.#requests.rejectAll('closed', `the socket to ${this.url} closed for good before the answer came`);
       this.#emit('close', info);
     }
+  }
+
+  /** The URL of the next connection: this client's id, and the positions to recover from. */
+  #connectionUrl(): string {
+    const url = new URL(this.url);
+    url.searchParams.set('vela_client', this.clientId);
+    const positions = this.#positions.query();
+    if (positions !== undefined) url.searchParams.set('vela_pos', positions);
+    return url.href;
+  }
+
+  #sendIfOpen(frame: string): void {
+    const ws = this.#ws;
+    if (this.#state === 'open' && ws?.readyState === OPEN) ws.send(frame);
   }
 
   #startHeartbeat(ws: WebSocket): void {
@@ -291,64 +345,22 @@ export class VelaSocket {
   }
 }
 
-/** `/path` → `ws(s)://host/path` of the page; `http(s):` becomes `ws(s):`. */
-function resolveUrl(url: string): string {
-  const base = typeof location === 'undefined' ? undefined : location.href;
-  let resolved: URL;
-  try {
-    resolved = new URL(url, base);
-  } catch {
-    throw new SyntaxError(`connect('${url}'): not a URL. Pass ws://host/path, wss://host/path, or a path such as '/comments' on a page.`);
-  }
-  if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
-  else if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
-  if (resolved.protocol !== 'ws:' && resolved.protocol !== 'wss:') {
-    throw new SyntaxError(`connect('${url}'): ${resolved.protocol} is not a WebSocket URL. Use ws:, wss:, http:, https: or a path.`);
-  }
-  return resolved.href;
-}
-
-function settings(options: ConnectOptions): Settings {
-  const { reconnect = {}, heartbeat = {}, queue = {} } = options;
-  return {
-    reconnect: reconnect && {
-      initialDelay: number('reconnect.initialDelay', reconnect.initialDelay, 500, 0),
-      maxDelay: number('reconnect.maxDelay', reconnect.maxDelay, 10_000, 0),
-      factor: number('reconnect.factor', reconnect.factor, 2, 1),
-      jitter: number('reconnect.jitter', reconnect.jitter, 0.5, 0, 1),
-    },
-    heartbeat: heartbeat && {
-      interval: number('heartbeat.interval', heartbeat.interval, 25_000, 1),
-      timeout: number('heartbeat.timeout', heartbeat.timeout, 10_000, 1),
-    },
-    max: number('queue.max', queue.max, 100, 0),
-  };
-}
-
-function number(name: string, value: number | undefined, fallback: number, min: number, max = Infinity): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    const range = max === Infinity ? `a number ≥ ${min}` : `a number from ${min} to ${max}`;
-    throw new RangeError(`connect(): ${name} must be ${range}, got ${String(value)}.`);
-  }
-  return value;
-}
-
-/** The delay before a retry, `retries` retries after the link was last open: initialDelay × factor^retries, capped, jittered. */
-function backoff({ initialDelay, maxDelay, factor, jitter }: Required<ReconnectOptions>, retries: number): number {
-  const full = Math.min(maxDelay, initialDelay * factor ** retries);
-  return Math.round(full * (1 - jitter * Math.random()));
-}
-
-function parseEvent(text: string): { event: string; data: unknown } | undefined {
+/** A JSON object frame (an event, a request, an answer), or undefined for any other frame. */
+function parseFramed(text: string): Framed | undefined {
   if (text.charCodeAt(0) !== 123 /* { */) return undefined;
   try {
-    const value = JSON.parse(text) as { event?: unknown; data?: unknown } | null;
-    if (typeof value?.event === 'string') return { event: value.event, data: value.data };
+    const value = JSON.parse(text) as Framed | null;
+    return typeof value === 'object' && value !== null ? value : undefined;
   } catch {
     // Not JSON: a plain text frame, for 'message' listeners only.
+    return undefined;
   }
-  return undefined;
+}
+
+/** 32 hex digits from the platform's random source (randomUUID needs a secure context; this does not). */
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** A throwing listener must not stop the others or the socket: its error is reported, later. */

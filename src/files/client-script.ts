@@ -1,9 +1,10 @@
 // bootstrap({ client: true }) serves the browser client, `vela/client`, at /vela/client.js, so a
 // page can `import { connect } from '/vela/client.js'` without a bundler. The file is this
-// package's dist/client/index.js, read once at bootstrap: it is small, never changes while the app
+// package's dist/client/index.js, and the modules it imports are served beside it (/vela/requests.js
+// for dist/client/requests.js). Read once at bootstrap: they are small, never change while the app
 // runs, and a missing build then fails bootstrap instead of the first page that asks for it.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../app/errors.js';
@@ -18,14 +19,22 @@ const LOCATIONS = [
   new URL('../../dist/client/index.js', import.meta.url),
 ];
 
-/** The built client's source; a ConfigError naming the paths looked at and the fix when it is missing. */
-export function readClientScript(): Buffer {
+/** The built client's modules by the path they are served at; a ConfigError naming the paths looked at and the fix when missing. */
+export function readClientScript(): ReadonlyMap<string, Buffer> {
   for (const location of LOCATIONS) {
+    let entry: Buffer;
     try {
-      return readFileSync(location);
+      entry = readFileSync(location);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      continue;
     }
+    const files = new Map([[CLIENT_SCRIPT_PATH, entry]]);
+    // The modules index.js imports ('./requests.js'), which a browser asks for beside /vela/client.js.
+    for (const name of readdirSync(new URL('.', location))) {
+      if (name.endsWith('.js') && name !== 'index.js') files.set(`/vela/${name}`, readFileSync(new URL(name, location)));
+    }
+    return files;
   }
   const looked = LOCATIONS.map((location) => fileURLToPath(location)).join(' or ');
   throw new ConfigError(
@@ -35,18 +44,19 @@ export function readClientScript(): Buffer {
 }
 
 /**
- * Answers GET and HEAD /vela/client.js with the client as an ES module. `Cache-Control: no-cache`
- * with a strong ETag: browsers revalidate on each load and get a 304 until Vela is upgraded.
+ * Answers GET and HEAD for the client's files as ES modules. `Cache-Control: no-cache` with a
+ * strong ETag each: browsers revalidate on each load and get a 304 until Vela is upgraded.
  */
-export function clientScript(source: Buffer): Middleware {
-  const etag = `"${createHash('sha256').update(source).digest('base64url').slice(0, 27)}"`;
+export function clientScript(files: ReadonlyMap<string, Buffer>): Middleware {
+  const served = new Map([...files].map(([path, source]) => [path, { source, etag: `"${createHash('sha256').update(source).digest('base64url').slice(0, 27)}"` }]));
   return async (ctx, next) => {
-    if (ctx.path !== CLIENT_SCRIPT_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? served.get(ctx.path) : undefined;
+    if (!file) return next();
     ctx.status = 200;
     ctx.type = 'text/javascript; charset=utf-8';
-    ctx.etag = etag;
+    ctx.etag = file.etag;
     ctx.set('Cache-Control', 'no-cache');
     if (ctx.fresh) ctx.status = 304;
-    else ctx.body = source;
+    else ctx.body = file.source;
   };
 }

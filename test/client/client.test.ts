@@ -99,12 +99,13 @@ describe('connect', () => {
     expect(open('ws://other.example/ws').url).toBe('ws://other.example/ws');
     vi.stubGlobal('location', new URL('http://localhost:8080/'));
     expect(open('/comments').url).toBe('ws://localhost:8080/comments');
-    expect(sockets().map((ws) => ws.url)).toEqual([
-      'wss://blog.example/comments',
-      'wss://blog.example/posts/chat?name=Ada',
-      'ws://127.0.0.1:8080/ws',
-      'ws://other.example/ws',
-      'ws://localhost:8080/comments',
+    // Each connection names its client (vela_client), after the app's own query.
+    expect(sockets().map((ws) => ws.url.replace(/vela_client=[0-9a-f]{32}$/, 'vela_client=ID'))).toEqual([
+      'wss://blog.example/comments?vela_client=ID',
+      'wss://blog.example/posts/chat?name=Ada&vela_client=ID',
+      'ws://127.0.0.1:8080/ws?vela_client=ID',
+      'ws://other.example/ws?vela_client=ID',
+      'ws://localhost:8080/comments?vela_client=ID',
     ]);
   });
 

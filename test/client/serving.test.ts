@@ -36,6 +36,20 @@ describe('bootstrap({ client })', () => {
     expect(await (await app.http.fetch('/page')).text()).toBe('page');
   });
 
+  it('serves every module the client imports beside it, so a browser can load it without a bundler', async () => {
+    const app = await startTestApp(AppModule, { client: true });
+    const entry = await (await app.http.fetch('/vela/client.js')).text();
+    const imported = [...entry.matchAll(/from '\.\/([\w-]+\.js)'/g)].map((match) => match[1]!);
+
+    expect(imported.length).toBeGreaterThan(0);
+    for (const name of new Set(imported)) {
+      const res = await app.http.fetch(`/vela/${name}`);
+      expect(res.status, name).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(await res.text()).toBe(await readFile(new URL(`../../dist/client/${name}`, import.meta.url), 'utf8'));
+    }
+  });
+
   it('answers HEAD with the headers only, and a matching If-None-Match with 304', async () => {
     const app = await startTestApp(AppModule, { client: true });
     const get = await app.http.fetch('/vela/client.js');
