@@ -260,7 +260,13 @@ export function entries(log: MemoryLogger, message: string): LogEntry[] {
   return log.entries.filter((entry) => entry.message.startsWith(message));
 }
 
-const NODE_APP = fileURLToPath(new URL('./fixtures/node-app.ts', import.meta.url));
+/** The apps a ChildNode can run, in fixtures/. */
+const NODE_APPS = {
+  /** A gateway speaking test/pubsub/peer.ts's protocol. */
+  peer: fileURLToPath(new URL('./fixtures/node-app.ts', import.meta.url)),
+  /** A gateway relaying a history channel, for recovery across a node's death. */
+  feed: fileURLToPath(new URL('./fixtures/feed-app.ts', import.meta.url)),
+};
 
 export interface ChildLogEntry {
   level: LogEntry['level'];
@@ -284,9 +290,9 @@ export class ChildNode {
     this.exited = exited;
   }
 
-  /** Starts `node --import tsx fixtures/node-app.ts` and resolves once it listens. */
-  static async start(env: { REDIS_URL: string; KEY_PREFIX: string; MEMBERSHIP_TTL?: number }): Promise<ChildNode> {
-    const child = spawn(process.execPath, ['--import', 'tsx', NODE_APP], {
+  /** Starts `node --import tsx fixtures/<app>` and resolves once it listens. */
+  static async start(env: { REDIS_URL: string; KEY_PREFIX: string; MEMBERSHIP_TTL?: number }, app: keyof typeof NODE_APPS = 'peer'): Promise<ChildNode> {
+    const child = spawn(process.execPath, ['--import', 'tsx', NODE_APPS[app]], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       env: { ...process.env, ...env, MEMBERSHIP_TTL: env.MEMBERSHIP_TTL === undefined ? '' : String(env.MEMBERSHIP_TTL) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -300,7 +306,7 @@ export class ChildNode {
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node-app not listening after 10 s:\n${stderr}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`${app} app not listening after 10 s:\n${stderr}`)), 10_000);
       let pending = '';
       child.stdout!.on('data', (chunk: Buffer) => {
         pending += chunk.toString();
@@ -317,7 +323,7 @@ export class ChildNode {
       });
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
-        reject(new Error(`node-app exited (${code ?? signal}) before listening:\n${stderr}`));
+        reject(new Error(`${app} app exited (${code ?? signal}) before listening:\n${stderr}`));
       });
     });
     const node = new ChildNode(child, port, logs, exited);
