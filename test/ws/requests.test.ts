@@ -3,7 +3,7 @@
 // socket kept open; the server's own requests to the client; and answers remembered per client
 // for repeats after a reconnect, on one app and on two apps sharing a MemoryBus.
 import { describe, expect, it } from 'vitest';
-import { MemoryAnswerStore, MemoryBus, memoryPubSub } from 'vela';
+import { ConfigError, MemoryAnswerStore, MemoryBus, WsError, memoryPubSub } from 'vela';
 import { startTestApp, type TestApp, type TestSocket } from 'vela/testing';
 import { Handled, MAX_PAYLOAD, RequestModule } from '../fixtures/request-gateway.js';
 import { eventually } from '../pubsub/support.js';
@@ -249,5 +249,22 @@ describe('MemoryAnswerStore', () => {
     for (let ref = 0; ref < 1_000; ref += 1) await store.settle('b-client', String(ref), `answer ${ref}`, 60_000);
     expect(store.size).toBe(1_500);
     expect(await store.claim('b-client', '999', 60_000)).toEqual({ kind: 'answer', answer: 'answer 999' });
+  });
+});
+
+describe('WsError and the requests option', () => {
+  it('refuses a code that is not a non-empty word of a-z 0-9 _ . - where it is made', () => {
+    expect(() => new WsError('Bad Code', 'x')).toThrow(
+      new TypeError(`WsError code must be a non-empty string of a-z 0-9 _ . - (such as 'invalid' or 'not_found'), got "Bad Code".`),
+    );
+    expect(() => new WsError('', 'x')).toThrow(TypeError);
+    expect(new WsError('auth.expired', 'log in again')).toMatchObject({ code: 'auth.expired', message: 'log in again', name: 'WsError' });
+  });
+
+  it.each([
+    [{ window: 0 }, 'bootstrap requests.window must be a whole number of milliseconds ≥ 1, got 0.'],
+    [{ windw: 5 }, "bootstrap requests has no option 'windw': use window (milliseconds)."],
+  ])('bootstrap refuses requests %j', async (requests, message) => {
+    await expect(startTestApp(RequestModule, { requests: requests as { window: number } })).rejects.toThrow(new ConfigError(message));
   });
 });
