@@ -67,6 +67,16 @@ export type { CloseReason, ConnectionRequest } from './ws/connection.js';
 export { reply, stop, HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';
 export type { Frame, ReplyResult, StopResult } from './ws/frames.js';
 
+// Requests with answers, both ways: ack() and WsError answer a client's; conn.request asks the client.
+export { ack } from './ws/frames.js';
+export type { AckResult } from './ws/frames.js';
+export { WsError } from './ws/ws-error.js';
+export type { RequestFn, RequestOptions } from './ws/server-requests.js';
+export type { RequestsOptions } from './ws/requests.js';
+export type { AnswerStore, Claim } from './pubsub/answer-store.js';
+export { MemoryAnswerStore } from './pubsub/answer-store.js';
+export type { MemoryAnswerStoreOptions } from './pubsub/answer-store.js';
+
 // Pub/sub between sessions and nodes, and Comms to reach a session from anywhere.
 export { PubSub } from './pubsub/pubsub.js';
 export type { PubSubListener } from './pubsub/pubsub.js';

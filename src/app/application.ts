@@ -36,6 +36,8 @@ import { Hub } from '../pubsub/hub.js';
 import { PubSub } from '../pubsub/pubsub.js';
 import type { PubSubAdapter } from '../pubsub/adapter.js';
 import { memoryPubSub } from '../pubsub/memory-adapter.js';
+import { MemoryAnswerStore } from '../pubsub/answer-store.js';
+import { RequestMemory, requestsOptions, type RequestsOptions } from '../ws/requests.js';
 import { Comms } from '../pubsub/comms.js';
 import { memorySessionStore, sessionMiddleware, type SessionOptions } from '../session/index.js';
 import { registerViewHandlers, type ViewsOptions } from '../views/view-handlers.js';
@@ -65,6 +67,12 @@ export interface BootstrapOptions {
   sessions?: SessionOptions | false;
   /** Carries pub/sub and Comms between processes. Default: `memoryPubSub()`, this process only. */
   pubsub?: PubSubAdapter;
+  /**
+   * Requests with answers (a WebSocket event with a `ref`): `window`, how long an answer is kept to
+   * answer a repeat of the request (vela/client re-sends one still unanswered after a reconnect)
+   * without running its handler again, in ms. Default `{ window: 120_000 }`.
+   */
+  requests?: RequestsOptions;
   /** Replace providers of the modules, e.g. a fake store in tests. */
   overrides?: Provider[];
   /** How long `close()` waits for in-flight requests and WebSocket close handshakes before cutting them, in ms. Default 10 000. */
@@ -117,6 +125,7 @@ export interface App {
  */
 export async function bootstrap(root: Class, options: BootstrapOptions = {}): Promise<App> {
   const timeouts = serverTimeouts(options.timeouts);
+  const { window } = requestsOptions(options.requests);
   // Wrapped once, so every line logged during a request carries its fields (a correlation id).
   // Kept apart so close() can flush the default logger's batch; an app's own logger is its own to flush.
   const defaultLogger = options.logger ? undefined : consoleLogger();
@@ -135,7 +144,10 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   }
 
   const ids = new ConnectionIds();
-  const hub = new Hub(ids.nodeId, options.pubsub ?? memoryPubSub(), logger);
+  const adapter = options.pubsub ?? memoryPubSub();
+  const hub = new Hub(ids.nodeId, adapter, logger);
+  // Shared by the nodes when the adapter offers a store, so a repeat is answered on any of them.
+  const requests = new RequestMemory(adapter.answers?.() ?? new MemoryAnswerStore(), window, logger);
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });
   const pubsub = new PubSub(hub, undefined, onListenerError);
   const comms = new Comms(hub);
@@ -165,6 +177,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
         logger,
         // Event frames get the depth limit of JSON bodies.
         jsonDepth: options.body?.jsonDepth ?? DEFAULT_JSON_DEPTH,
+        requests,
       }),
   );
 

@@ -3,6 +3,7 @@
 // and answers who the members are elsewhere. In-memory (one process) by default; Redis for clusters.
 import type { Logger } from '../logging/logger.js';
 import type { Envelope } from './message.js';
+import type { AnswerStore } from './answer-store.js';
 
 /** This node, as an adapter sees it. */
 export interface PubSubNode {
@@ -34,6 +35,8 @@ export interface PubSubAdapter {
   remoteMembers(channel: string): Promise<string[]>;
   /** A connection joined or left `channel` on this node (adapters that track membership listen). */
   membershipChanged?(channel: string): void;
+  /** Where answers to requests are remembered for repeats, shared by the nodes. Default: this process's memory. */
+  answers?(): AnswerStore;
   /** Called by `app.close()`: stop carrying, forget this node's members. */
   stop(): Promise<void>;
 }

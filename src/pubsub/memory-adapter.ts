@@ -7,12 +7,19 @@
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import type { Envelope } from './message.js';
 import { portableEnvelope } from './portable-envelope.js';
+import { MemoryAnswerStore } from './answer-store.js';
 
 const DONE = Promise.resolve();
 
 /** Links the apps that share it, as Redis links processes. */
 export class MemoryBus {
   readonly #nodes = new Set<PubSubNode>();
+  #answers?: MemoryAnswerStore;
+
+  /** The answers to requests remembered by the apps on this bus, which answer each other's repeats. */
+  get answers(): MemoryAnswerStore {
+    return (this.#answers ??= new MemoryAnswerStore());
+  }
 
   attach(node: PubSubNode): void {
     this.#nodes.add(node);
@@ -57,6 +64,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
     async remoteMembers(channel) {
       return self ? bus.membersElsewhere(self, channel) : [];
     },
+    answers: () => bus.answers,
     async stop() {
       if (self) bus.detach(self);
     },

@@ -21,6 +21,7 @@ import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { Envelope } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
 import { decodeWire, encodeWire } from './wire.js';
+import { RedisAnswerStore } from './redis-answers.js';
 
 const DONE = Promise.resolve();
 
@@ -64,6 +65,7 @@ class RedisPubSub implements PubSubAdapter {
   readonly #heard = new Map<string, { seq: number; at: number }>();
   /** Messages from other nodes that never arrived here, since start. */
   #missed = 0;
+  #answers?: RedisAnswerStore;
 
   constructor(options: RedisPubSubOptions) {
     this.#options = options;
@@ -171,9 +173,15 @@ class RedisPubSub implements PubSubAdapter {
     });
   }
 
+  /** Answers to requests, in Redis on the publishing connection: any node answers a repeat. */
+  answers(): RedisAnswerStore {
+    return (this.#answers ??= new RedisAnswerStore(this.#prefix, () => this.#pub!));
+  }
+
   async stop(): Promise<void> {
     if (!this.#node || this.#stopping) return;
     this.#stopping = true;
+    this.#answers?.stop();
     clearInterval(this.#heartbeat);
     const pub = this.#pub!;
     try {

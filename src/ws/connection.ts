@@ -2,6 +2,7 @@
 // wants to reach the client later. Its work is done by the connection's process (gateway-process.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Frame } from './frames.js';
+import type { RequestFn, RequestOptions } from './server-requests.js';
 
 /** The upgrade request, as the gateway saw it. */
 export interface ConnectionRequest {
@@ -10,6 +11,18 @@ export interface ConnectionRequest {
   /** Path parameters of the gateway's path, e.g. `{ room: 'lobby' }` for `/rooms/:room`. */
   params: Readonly<Record<string, string | string[]>>;
   headers: IncomingHttpHeaders;
+}
+
+/** Who the client is, as the upgrade established it. */
+export interface ConnectionIdentity {
+  id: string;
+  request: ConnectionRequest;
+  auth: unknown;
+  sessionId: string | undefined;
+  /** The id vela/client keeps for its page's life (`vela_client`), if it sent one. */
+  clientId?: string;
+  /** Channel → the last position the client received there (`vela_pos`), when it reconnects. */
+  positions?: ReadonlyMap<string, string>;
 }
 
 /** Why a connection ended: the WebSocket close code and reason. */
@@ -23,16 +36,19 @@ export interface ConnectionDriver {
   send(frame: Frame): boolean;
   info(message: unknown): void;
   close(code?: number, reason?: string): void;
+  request(event: string, data: unknown, options?: RequestOptions): Promise<unknown>;
   readonly open: boolean;
 }
 
 export class Connection {
   readonly #driver: ConnectionDriver;
+  /** The upgrade request, turned into `request` on first read (then a function too). */
+  #request: ConnectionRequest | (ConnectionRequest & RequestFn);
 
   constructor(
     /** Unique and short; the sender id in pub/sub messages. */
     readonly id: string,
-    readonly request: ConnectionRequest,
+    request: ConnectionRequest,
     /** What the gateway's security function returned, when it returned an object. */
     readonly auth: unknown,
     /** The client's session id (from the `session_id` cookie), once sessions are enabled. */
@@ -40,6 +56,26 @@ export class Connection {
     driver: ConnectionDriver,
   ) {
     this.#driver = driver;
+    this.#request = request;
+  }
+
+  /**
+   * The upgrade request (`path`, `query`, `params`, `headers`), and a function: a request to the
+   * client, answered by its `socket.onRequest(event, handler)`. Resolves with the answer's value;
+   * rejects with a WsError, code the client's, 'timeout', 'closed' (the connection closed first) or
+   * 'overloaded' (1 000 already wait). Made on first read: an idle socket pays nothing for it.
+   *
+   * @example
+   * const room = conn.request.params.room;
+   * const confirmed = await conn.request<boolean>('confirm', { text }, { timeout: 5_000 });
+   */
+  get request(): ConnectionRequest & RequestFn {
+    const upgrade = this.#request;
+    if (typeof upgrade === 'function') return upgrade;
+    const driver = this.#driver;
+    const { path, query, params, headers } = upgrade;
+    const request = (event: string, data?: unknown, options?: RequestOptions) => driver.request(event, data, options);
+    return (this.#request = Object.assign(request as RequestFn, { path, query, params, headers }));
   }
 
   /**

@@ -17,12 +17,29 @@ export type Frame = string | Buffer | Uint8Array | JsonResult;
 export const HEARTBEAT_PING = 'vela:ping';
 export const HEARTBEAT_PONG = 'vela:pong';
 
-export type ReplyResult = readonly ['reply', readonly Frame[]];
+export type ReplyResult = readonly ['reply', readonly (Frame | AckResult)[]];
 export type StopResult = readonly ['stop', number, string];
+export type AckResult<T = unknown> = readonly ['ack', T];
 
-/** Sends these frames, in order. @example return reply('pong'); */
-export function reply(frame: Frame, ...frames: Frame[]): ReplyResult {
-  return ['reply', [frame, ...frames]];
+/**
+ * Sends these frames, in order. In the handler of a request, an `ack(value)` last answers it after
+ * the frames. @example return reply('pong'); return reply(json(comment), ack({ id }));
+ */
+export function reply(...frames: [Frame, ...Frame[]] | [...Frame[], AckResult]): ReplyResult {
+  return ['reply', frames];
+}
+
+/**
+ * Answers the request being handled (a frame with a `ref`) with `{ "ref", "ok": value }`.
+ * Returned for a plain event or from @OnInfo, there is no one to answer: nothing is sent.
+ * @example return ack({ id: comment.id });
+ */
+export function ack<T>(value: T): AckResult<T> {
+  return ['ack', value];
+}
+
+export function isAck(value: unknown): value is AckResult {
+  return Array.isArray(value) && value[0] === 'ack' && value.length === 2;
 }
 
 /** Closes the connection. @example return stop(4001, 'kicked'); */
@@ -184,10 +201,27 @@ function describe(value: unknown): string {
   return value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-/** An event frame, as a client sends it to an @OnEvent handler. */
+/** A frame's text for a log line, cut at 80 characters. */
+export function previewText(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** An event frame, as a client sends it to an @OnEvent handler; with a `ref`, a request to answer. */
 export interface EventFrame {
   event: string;
   data: unknown;
+  ref?: string;
+}
+
+/** The longest `ref` a request may carry (vela/client counts "1", "2", …). */
+export const MAX_REF_LENGTH = 64;
+
+/** The client's answer to a server request (`conn.request`): a JSON object with a string `ref` and no `event`. */
+export class ClientAnswer {
+  constructor(
+    readonly ref: string,
+    readonly frame: { ok?: unknown; error?: unknown },
+  ) {}
 }
 
 /**
@@ -207,7 +241,7 @@ export class RefusedFrame {
  * broadcast to, can then encode what it got: 4,200 levels of `[` once made every member's reply
  * throw and close it.
  */
-export function parseEvent(text: string, maxDepth: number): EventFrame | RefusedFrame | undefined {
+export function parseEvent(text: string, maxDepth: number): EventFrame | ClientAnswer | RefusedFrame | undefined {
   let value: unknown;
   let protoKey = false;
   try {
@@ -223,11 +257,19 @@ export function parseEvent(text: string, maxDepth: number): EventFrame | Refused
     }
     protoKey = true;
   }
-  if (typeof value !== 'object' || value === null || typeof (value as { event?: unknown }).event !== 'string') return undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { event, ref } = value as { event?: unknown; ref?: unknown };
+  const answer = event === undefined && typeof ref === 'string';
+  if (typeof event !== 'string' && !answer) return undefined;
+  // An answer goes to the app's code too (conn.request resolves with it): the same rules hold.
   if (protoKey) return new RefusedFrame('event JSON has a __proto__ key: send plain data');
   // Nesting n deep takes at least 2n characters: the common short frame needs no walk.
   if (text.length > 2 * maxDepth && deeperThan(value, maxDepth)) {
     return new RefusedFrame(`event JSON is nested deeper than ${maxDepth} levels`);
+  }
+  if (answer) return new ClientAnswer(ref as string, value);
+  if (ref !== undefined && (typeof ref !== 'string' || ref === '' || ref.length > MAX_REF_LENGTH)) {
+    return new RefusedFrame(`event ref must be a string of 1 to ${MAX_REF_LENGTH} characters`);
   }
   return value as EventFrame;
 }

@@ -7,8 +7,11 @@ import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logging/logger.js';
 import type { Fallback } from '../http/fallback.js';
 import { isTagged } from '../http/results.js';
-import { Connection, type CloseReason, type ConnectionDriver, type ConnectionRequest } from './connection.js';
-import { checkClose, FrameEncodingError, HEARTBEAT_PING, parseEvent, RefusedFrame } from './frames.js';
+import { Connection, type CloseReason, type ConnectionDriver, type ConnectionIdentity } from './connection.js';
+import { checkClose, ClientAnswer, HEARTBEAT_PING, isAck, parseEvent, previewText, RefusedFrame } from './frames.js';
+import { errorAnswer, notFound, okAnswer, type RequestMemory } from './requests.js';
+import { ServerRequests, type RequestOptions } from './server-requests.js';
+import { WsError } from './ws-error.js';
 import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
@@ -33,23 +36,14 @@ export interface GatewayRuntime {
   logger: Logger;
   /** The deepest nesting an event frame's JSON may have: the app's `body.jsonDepth`. */
   jsonDepth: number;
-}
-
-/** Who the client is, as the upgrade established it. */
-export interface ConnectionIdentity {
-  id: string;
-  request: ConnectionRequest;
-  auth: unknown;
-  sessionId: string | undefined;
-  /** The id vela/client keeps for its page's life (`vela_client`), if it sent one. */
-  clientId?: string;
-  /** Channel → the last position the client received there (`vela_pos`), when it reconnects. */
-  positions?: ReadonlyMap<string, string>;
+  /** The app's memory of answers, for requests repeated after a reconnect. */
+  requests: RequestMemory;
 }
 
 type Job =
   | { kind: 'init' }
   | { kind: 'message'; handler: string; payload: string | Buffer | unknown }
+  | { kind: 'request'; handler: string | undefined; event: string; payload: unknown; ref: string; answer?: string }
   | { kind: 'info'; message: unknown }
   | { kind: 'terminate'; reason: CloseReason };
 
@@ -85,10 +79,15 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   /** Set once `terminate` has run; waiters are only kept when someone waits (app.close). */
   #done = false;
   #waiters?: (() => void)[];
+  /** The client's `vela_client` id: its requests' answers are remembered. */
+  readonly #clientId: string | undefined;
+  /** Requests to the client (`conn.request`), from the first one on. */
+  #requests?: ServerRequests;
 
   constructor(ws: GatewaySocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
     super(ws, runtime);
     this.connection = new Connection(identity.id, identity.request, identity.auth, identity.sessionId, this);
+    this.#clientId = identity.clientId;
 
     ws.owner = this;
     ws.on('message', GatewayProcess.#onMessage);
@@ -144,6 +143,10 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     this.ws.close(code, reason);
   }
 
+  request(event: string, data: unknown, options?: RequestOptions): Promise<unknown> {
+    return (this.#requests ??= new ServerRequests(this)).request(event, data, options);
+  }
+
   /** Called by the gateway's heartbeat sweep (heartbeat.ts): a peer that missed the last ping is cut. */
   heartbeat(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
@@ -197,17 +200,19 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       this.write(PONG);
       return;
     }
-    if (events.size > 0) {
+    if (events.size > 0 || this.#requests) {
       const event = parseEvent(payload, this.runtime.jsonDepth);
       if (event instanceof RefusedFrame) {
-        this.runtime.logger.warn('websocket event frame refused', this.fields({ reason: event.reason, frame: preview(payload) }));
+        this.runtime.logger.warn('websocket event frame refused', this.fields({ reason: event.reason, frame: previewText(payload) }));
         return this.close(1007, event.reason);
       }
+      if (event instanceof ClientAnswer) return void (this.#requests?.settle(event) || this.#ignore(`an answer (ref ${event.ref}) no request awaits`));
       const handler = event && events.get(event.event);
+      if (event?.ref !== undefined) return this.#post({ kind: 'request', handler, event: event.event, payload: event.data, ref: event.ref });
       if (handler) return this.#post({ kind: 'message', handler, payload: event.data });
-      if (!text) {
+      if (!text && events.size > 0) {
         if (event) return this.#ignore(`event '${event.event}'`);
-        this.runtime.logger.warn('websocket frame is not a JSON event', this.fields({ frame: preview(payload) }));
+        this.runtime.logger.warn('websocket frame is not a JSON event', this.fields({ frame: previewText(payload) }));
         return this.close(1007, 'expected JSON {"event": name, "data": value}');
       }
     }
@@ -239,6 +244,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     this.runtime.hub.disconnected(this);
     clearTimeout(this.#idleTimer);
     this.stopWriting();
+    this.#requests?.close();
     // Frames and infos still queued have no one to answer; only the one running now finishes.
     this.#queue = undefined;
     this.#post({ kind: 'terminate', reason: { code, reason } });
@@ -274,6 +280,12 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   /** Runs one job; returns a promise only when something in it went async. */
   #step(job: Job): void | Promise<void> {
     if (job.kind === 'terminate') return this.#terminate(job.reason);
+    const client = this.#clientId;
+    if (job.kind !== 'request' || client === undefined) return this.#attempt(job);
+    return this.runtime.requests.once(client, job, this, this.runtime.definition.maxPayload, () => this.#attempt(job));
+  }
+
+  #attempt(job: Exclude<Job, { kind: 'terminate' }>): void | Promise<void> {
     let returned: unknown;
     try {
       returned = this.#invoke(job);
@@ -291,7 +303,8 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       return this.runtime.definition.hasInit ? this.#gateway.init!(conn) : undefined;
     }
     const gateway = this.#gateway!;
-    if (job.kind === 'message') return gateway[job.handler]!(job.payload, conn);
+    if (job.kind === 'request' && job.handler === undefined) throw notFound(job.event);
+    if (job.kind !== 'info') return gateway[job.handler!]!(job.payload, conn);
     const handler = infoHandlerFor(this.runtime.definition, job.message);
     if (!handler) {
       this.#ignore('an info message no @OnInfo filter matches');
@@ -314,39 +327,38 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
 
   /** True when `value` is a gateway result, after carrying it out. */
   #perform(job: Job, value: unknown): boolean {
-    if (value === undefined) return true;
+    if (value === undefined) return job.kind !== 'request' || this.#ack(job, null);
     if (!isTagged(value)) return false;
+    if (isAck(value)) return this.#ack(job, value[1]);
     if (value[0] === 'reply' && Array.isArray(value[1])) {
-      this.#reply(job, value[1] as unknown[]);
-      return true;
+      const frames = value[1] as unknown[];
+      const last = frames.at(-1);
+      // reply(...frames, ack(value)): the frames, then the answer.
+      const unsent = this.writeReply(isAck(last) ? frames.slice(0, -1) : frames);
+      if (unsent) this.unencodable(this.#where(job), unsent);
+      return isAck(last) ? this.#ack(job, last[1]) : job.kind !== 'request' || this.#ack(job, null);
     }
     if (value[0] === 'stop') {
+      if (job.kind === 'request') this.#ack(job, null);
       this.close(value[1] as number | undefined, value[2] as string | undefined);
       return true;
     }
     return false;
   }
 
-  /**
-   * Sends a reply's frames. A wrong-typed frame (a number, an object not wrapped in json()) is a bug
-   * in the handler and throws, as it always has (→ 1011). A json(value) that cannot be encoded may
-   * come from data a client sent: the reply is skipped and logged, the connection stays open.
-   */
-  #reply(job: Job, frames: readonly unknown[]): void {
-    try {
-      // The usual reply of one frame needs no array of encoded frames.
-      if (frames.length === 1) return void this.write(this.encode(frames[0]));
-      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
-      for (const frame of frames.map((one) => this.encode(one))) this.write(frame);
-    } catch (error) {
-      if (!(error instanceof FrameEncodingError)) throw error;
-      this.unencodable(this.#where(job), error);
-    }
+  /** Answers a request with `ok: value`; any other job has no one to answer. True: the return was a result. */
+  #ack(job: Job, ok: unknown): true {
+    if (job.kind === 'request') this.send((job.answer = okAnswer(job.ref, ok)));
+    else this.runtime.logger.debug('gateway ack ignored: only a request (an event with a ref) is answered', this.fields({ handler: this.#where(job) }));
+    return true;
   }
 
+  /** A request is answered with the error and the socket kept; a WsError is an answer, not a failure. */
   #fail(job: Job, error: unknown): void {
-    this.runtime.logger.error('gateway callback failed', this.fields({ handler: this.#where(job), error }));
-    if (!this.#closing) this.close(1011, 'internal error');
+    const request = job.kind === 'request';
+    if (!request || !(error instanceof WsError)) this.runtime.logger.error('gateway callback failed', this.fields({ handler: this.#where(job), error }));
+    if (request) this.send((job.answer = errorAnswer(job.ref, error)));
+    else if (!this.#closing) this.close(1011, 'internal error');
   }
 
   async #terminate(reason: CloseReason): Promise<void> {
@@ -366,6 +378,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     const { definition } = this.runtime;
     const name = definition.gateway.name;
     if (job.kind === 'message') return `${name}.${job.handler}`;
+    if (job.kind === 'request') return `${name}.${job.handler ?? job.event}`;
     if (job.kind === 'info') return `${name}.${infoHandlerFor(definition, job.message)?.handlerName ?? 'info'}`;
     return `${name}.${job.kind}`;
   }
@@ -381,8 +394,4 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
 
 function ownerOf(ws: WebSocket): GatewayProcess {
   return (ws as GatewaySocket).owner!;
-}
-
-function preview(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

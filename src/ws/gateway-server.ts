@@ -6,7 +6,8 @@ import type { Middleware } from 'koa';
 import { WebSocketServer, type Server } from 'ws';
 import type { Class } from '../di/token.js';
 import type { Security } from '../http/security.js';
-import { GatewayProcess, GatewaySocket, type ConnectionIdentity, type GatewayRuntime } from './gateway-process.js';
+import type { ConnectionIdentity } from './connection.js';
+import { GatewayProcess, GatewaySocket, type GatewayRuntime } from './gateway-process.js';
 import type { GatewayDefinition } from './gateway-table.js';
 import { startHeartbeat } from './heartbeat.js';
 

@@ -89,6 +89,24 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
     return this.write(encoded);
   }
 
+  /**
+   * Sends a reply's frames. A wrong-typed frame (a number, an object not wrapped in json()) is a bug
+   * in the handler and throws, as it always has (→ 1011). A json(value) that cannot be encoded may
+   * come from data a client sent: nothing is sent, and the error is returned for the caller to log
+   * with its handler; the connection stays open.
+   */
+  protected writeReply(frames: readonly unknown[]): FrameEncodingError | undefined {
+    try {
+      // The usual reply of one frame needs no array of encoded frames.
+      if (frames.length === 1) return void this.write(this.encode(frames[0]));
+      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
+      for (const frame of frames.map((one) => this.encode(one))) this.write(frame);
+    } catch (error) {
+      if (!(error instanceof FrameEncodingError)) throw error;
+      return error;
+    }
+  }
+
   /** encodeFrame, sharing the bytes of the broadcast being delivered, if one is. */
   protected encode(frame: unknown): EncodedFrame {
     return this.runtime.hub.encoder.encode(frame);
