@@ -25,9 +25,14 @@ export class TcpProxy {
     return (this.#server.address() as AddressInfo).port;
   }
 
+  /** Cuts every connection open now, as a network failure would; new ones are still accepted. */
+  cut(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
   /** Stops listening and cuts every connection. */
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
+    this.cut();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
