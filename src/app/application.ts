@@ -23,6 +23,7 @@ import { LOGGER, type Logger } from '../logging/logger.js';
 import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
 import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
+import { buildChannelTable } from './channels.js';
 import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
 import { buildGatewayTable } from '../ws/gateway-table.js';
 import { GatewayServer } from '../ws/gateway-server.js';
@@ -134,8 +135,13 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     for (const [tag, handler] of Object.entries(mod.handlers)) handlers.register(tag, handler, `${mod.module.name}.handlers`);
   }
 
+  const channels = buildChannelTable(modules);
+  const adapter = options.pubsub ?? memoryPubSub();
+  if (channels.hasHistory && !adapter.history) {
+    throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
+  }
   const ids = new ConnectionIds();
-  const hub = new Hub(ids.nodeId, options.pubsub ?? memoryPubSub(), logger);
+  const hub = new Hub(ids.nodeId, adapter, logger, channels.historyOf);
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });
   const pubsub = new PubSub(hub, undefined, onListenerError);
   const comms = new Comms(hub);

@@ -2,6 +2,7 @@
 // delivery, ordering and membership on this node; an adapter only carries envelopes between nodes
 // and answers who the members are elsewhere. In-memory (one process) by default; Redis for clusters.
 import type { Logger } from '../logging/logger.js';
+import type { PubSubHistory } from './history.js';
 import type { Envelope } from './message.js';
 
 /** This node, as an adapter sees it. */
@@ -34,6 +35,8 @@ export interface PubSubAdapter {
   remoteMembers(channel: string): Promise<string[]>;
   /** A connection joined or left `channel` on this node (adapters that track membership listen). */
   membershipChanged?(channel: string): void;
+  /** Keeps the history of history channels; an adapter without it cannot serve `@Module({ channels })`. */
+  readonly history?: PubSubHistory;
   /** Called by `app.close()`: stop carrying, forget this node's members. */
   stop(): Promise<void>;
 }

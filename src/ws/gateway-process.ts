@@ -13,6 +13,7 @@ import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
+import { positionMarker, Resumption, type JoinResult } from './recovery.js';
 import { deliverSynchronously, frameTurn, FRAMES_PER_TURN } from './frame-budget.js';
 import { RateLimiter } from './limiter.js';
 import { SocketWriter } from './socket-writer.js';
@@ -85,6 +86,8 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   /** Set once `terminate` has run; waiters are only kept when someone waits (app.close). */
   #done = false;
   #waiters?: (() => void)[];
+  /** Only for a client that came back with history positions (`vela_pos`). */
+  readonly #resumption?: Resumption;
 
   constructor(ws: GatewaySocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
     super(ws, runtime);
@@ -106,6 +109,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       this.#idleTimer = setTimeout(() => this.close(1000, 'idle timeout'), idleTimeout);
       this.#idleTimer.unref();
     }
+    if (identity.positions) this.#resumption = new Resumption(this, runtime.hub, identity.positions);
     runtime.hub.connected(this);
     this.#post({ kind: 'init' });
   }
@@ -126,7 +130,12 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
 
   /** A pub/sub message for this connection's @OnInfo. */
   deliver(message: PubSubMessage): void {
-    this.info(message);
+    if (!this.#resumption?.holds(message)) this.info(message);
+  }
+
+  /** `pubsub.join` on a history channel this client has a position for replays what it missed. */
+  recover(channel: string): Promise<JoinResult> | undefined {
+    return this.#resumption?.join(channel);
   }
 
   get open(): boolean {
@@ -334,10 +343,13 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
    */
   #reply(job: Job, frames: readonly unknown[]): void {
     try {
-      // The usual reply of one frame needs no array of encoded frames.
-      if (frames.length === 1) return void this.write(this.encode(frames[0]));
-      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
-      for (const frame of frames.map((one) => this.encode(one))) this.write(frame);
+      // Encoded first (one frame needs no array): a bad frame fails the whole reply, marker included.
+      const one = frames.length === 1 ? this.encode(frames[0]) : undefined;
+      const all = one ? undefined : frames.map((frame) => this.encode(frame));
+      const marker = job.kind === 'info' ? positionMarker(this.runtime.hub.encoder, job.message, frames.length) : undefined;
+      if (marker) this.write(marker);
+      if (one) return void this.write(one);
+      for (const frame of all!) this.write(frame);
     } catch (error) {
       if (!(error instanceof FrameEncodingError)) throw error;
       this.unencodable(this.#where(job), error);
