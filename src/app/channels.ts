@@ -46,7 +46,8 @@ export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' 
 }
 
 function checkPattern(where: string, key: string): string {
-  if (key === '' || key.indexOf('*') < key.length - 1) {
+  const star = key.indexOf('*');
+  if (key === '' || (star !== -1 && star < key.length - 1)) {
     throw new ConfigError(`${where}: a channel key is an exact name ('comments') or a prefix ending in one star ('room:*'); the star may only end it.`);
   }
   return key;
