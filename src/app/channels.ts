@@ -17,8 +17,9 @@ export interface ChannelTable {
 
 /** Throws a ConfigError naming the module, the key and the fix for any bad or repeated definition. */
 export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' | 'channels'>[]): ChannelTable {
-  const exact = new Map<string, HistoryOptions>();
-  const prefixes = new Map<string, HistoryOptions>();
+  // A definition without history counts too: it makes its channels ordinary over a shorter pattern.
+  const exact = new Map<string, HistoryOptions | undefined>();
+  const prefixes = new Map<string, HistoryOptions | undefined>();
   const definedIn = new Map<string, string>();
   for (const { module, channels } of modules) {
     for (const [key, options] of Object.entries(channels)) {
@@ -27,7 +28,6 @@ export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' 
       if (earlier) throw new ConfigError(`${where} is also defined in ${earlier}: define each channel once, in one module.`);
       definedIn.set(key, `${module.name}.channels`);
       const history = checkOptions(where, options);
-      if (!history) continue;
       if (key.endsWith('*')) prefixes.set(checkPattern(where, key).slice(0, -1), history);
       else exact.set(checkPattern(where, key), history);
     }
@@ -35,10 +35,9 @@ export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' 
   // Longest first: the first prefix that matches is the most specific.
   const byLength = [...prefixes].sort(([a], [b]) => b.length - a.length);
   return {
-    hasHistory: exact.size + byLength.length > 0,
+    hasHistory: [...exact.values(), ...prefixes.values()].some((history) => history !== undefined),
     historyOf(channel) {
-      const found = exact.get(channel);
-      if (found || byLength.length === 0) return found;
+      if (byLength.length === 0 || exact.has(channel)) return exact.get(channel);
       for (const [prefix, history] of byLength) if (channel.startsWith(prefix)) return history;
       return undefined;
     },
