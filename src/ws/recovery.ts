@@ -35,6 +35,13 @@ export class Resumption {
   /** Channel → the position presented; each is used by the first join of its channel only. */
   readonly #positions: Map<string, string>;
   readonly #holds = new Map<string, Hold>();
+  /**
+   * Channel → the newest position this client has (presented, replayed or delivered since). A
+   * message at or before it is a double and is dropped: the bus and the history read travel on two
+   * connections to Redis, so a message the read already brought can still arrive live after it, and
+   * a node that has just joined the bus can deliver live what the client got from its old node.
+   */
+  readonly #floors = new Map<string, string>();
 
   constructor(connection: RecoveringConnection, hub: Hub, positions: ReadonlyMap<string, string>) {
     this.#connection = connection;
@@ -44,9 +51,15 @@ export class Resumption {
 
   /** True when `message` was held (its channel is being recovered): the caller must not deliver it. */
   holds(message: PubSubMessage): boolean {
-    if (this.#holds.size === 0) return false;
+    if (this.#floors.size === 0) return false;
+    const floor = this.#floors.get(message.channel);
+    if (floor === undefined || message.position === undefined) return false;
+    if (!isAfter(message.position, floor)) return true;
     const hold = this.#holds.get(message.channel);
-    if (!hold) return false;
+    if (!hold) {
+      this.#floors.set(message.channel, message.position);
+      return false;
+    }
     hold.messages.push(message);
     // A slow read must not hold messages without bound: past the history's size it cannot succeed.
     if (hold.messages.length > hold.limit) this.#release(message.channel, hold, undefined);
@@ -65,6 +78,7 @@ export class Resumption {
     }
     const hold: Hold = { messages: [], limit: history.size };
     this.#holds.set(channel, hold);
+    this.#floors.set(channel, position);
     return this.#hub.historySince(channel, position).then(
       (missed) => this.#release(channel, hold, missed),
       (error: unknown) => {
@@ -82,15 +96,41 @@ export class Resumption {
     const result: JoinResult = missed ? { recovered: true, missed: missed.length } : NOT_RECOVERED;
     this.#announce(channel, result);
     const connection = this.#connection;
-    for (const message of missed ?? []) connection.info(message);
-    const replayed = missed && hold.messages.length > 0 ? new Set(missed.map((message) => message.position)) : undefined;
-    for (const message of hold.messages) if (message.position === undefined || !replayed?.has(message.position)) connection.info(message);
+    if (!missed) {
+      // Not recovered: the client reloads its state, and every live message counts from now on.
+      this.#floors.delete(channel);
+      for (const message of hold.messages) connection.info(message);
+      return result;
+    }
+    let floor = this.#floors.get(channel)!;
+    // The replay, then the held messages it did not already bring, each once, in position order.
+    for (const message of [...missed, ...hold.messages]) {
+      if (message.position === undefined || !isAfter(message.position, floor)) continue;
+      floor = message.position;
+      connection.info(message);
+    }
+    this.#floors.set(channel, floor);
     return result;
   }
 
   #announce(channel: string, { recovered, missed }: JoinResult): void {
     this.#connection.send(`vela:recover ${JSON.stringify({ channel, recovered, missed })}`);
   }
+}
+
+/**
+ * Whether position `a` comes after `b` on one channel. Every history (memory, Redis) ends a position
+ * with the channel's message counter, which grows by one per message within an epoch: `<epoch>:<n>`,
+ * `<epoch>:<ms>-<n>`. Positions of another epoch are never "before": a new history starts over.
+ */
+export function isAfter(a: string, b: string): boolean {
+  const epochA = a.slice(0, a.indexOf(':'));
+  if (epochA !== b.slice(0, b.indexOf(':'))) return true;
+  return counter(a) > counter(b);
+}
+
+function counter(position: string): number {
+  return Number(position.slice(Math.max(position.lastIndexOf(':'), position.lastIndexOf('-')) + 1));
 }
 
 /**
