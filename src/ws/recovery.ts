@@ -27,6 +27,8 @@ interface Hold {
   readonly messages: PubSubMessage[];
   /** Past this many, the replay could not be gap-free anyway (more than the history keeps). */
   readonly limit: number;
+  /** Settles the join: when the read is done, or at once when the hold overflows (the read may hang). */
+  readonly settle: (result: JoinResult) => void;
 }
 
 export class Resumption {
@@ -76,16 +78,19 @@ export class Resumption {
       this.#announce(channel, NOT_RECOVERED);
       return Promise.resolve(NOT_RECOVERED);
     }
-    const hold: Hold = { messages: [], limit: history.size };
+    let settle!: (result: JoinResult) => void;
+    const joined = new Promise<JoinResult>((resolve) => (settle = resolve));
+    const hold: Hold = { messages: [], limit: history.size, settle };
     this.#holds.set(channel, hold);
     this.#floors.set(channel, position);
-    return this.#hub.historySince(channel, position).then(
+    this.#hub.historySince(channel, position).then(
       (missed) => this.#release(channel, hold, missed),
       (error: unknown) => {
         this.#hub.logger.warn('history could not be read: the connection is not recovered', { connection: this.#connection.id, channel, error });
-        return this.#release(channel, hold, undefined);
+        this.#release(channel, hold, undefined);
       },
     );
+    return joined;
   }
 
   /** Ends the hold: the replay (or `recovered: false`), then the held messages, in one go. */
@@ -95,6 +100,7 @@ export class Resumption {
     this.#holds.delete(channel);
     const result: JoinResult = missed ? { recovered: true, missed: missed.length } : NOT_RECOVERED;
     this.#announce(channel, result);
+    hold.settle(result);
     const connection = this.#connection;
     if (!missed) {
       // Not recovered: the client reloads its state, and every live message counts from now on.

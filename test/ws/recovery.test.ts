@@ -22,6 +22,30 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** The real memory adapter, with its next history read held until the test lets it go. */
+function heldReads() {
+  const inner = memoryPubSub();
+  let enter!: () => void;
+  let release!: () => void;
+  const reading = new Promise<void>((resolve) => (enter = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let hold = false;
+  const adapter: PubSubAdapter = {
+    ...inner,
+    history: {
+      append: (message, options) => inner.history!.append(message, options),
+      since: async (channel, position, options) => {
+        if (hold) {
+          enter();
+          await released;
+        }
+        return inner.history!.since(channel, position, options);
+      },
+    },
+  };
+  return { adapter, holdNextRead: () => (hold = true), reading, release };
+}
+
 describe('channel history on one node (memoryPubSub)', () => {
   it('gives every broadcast a position, the same for every member, and precedes each delivery with its vela:at marker', async () => {
     const app = await startTestApp(moduleWith(KEEP_1000));
@@ -128,26 +152,7 @@ describe('channel history on one node (memoryPubSub)', () => {
   });
 
   it('delivers once a broadcast published while the history read is in flight', async () => {
-    // The real memory adapter, with its history read held until the test lets it go.
-    const inner = memoryPubSub();
-    let enter!: () => void;
-    let release!: () => void;
-    const reading = new Promise<void>((resolve) => (enter = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let hold = false;
-    const adapter: PubSubAdapter = {
-      ...inner,
-      history: {
-        append: (message, options) => inner.history!.append(message, options),
-        since: async (channel, position, options) => {
-          if (hold) {
-            enter();
-            await released;
-          }
-          return inner.history!.since(channel, position, options);
-        },
-      },
-    };
+    const { adapter, holdNextRead, reading, release } = heldReads();
     const app = await startTestApp(moduleWith(KEEP_1000), { pubsub: adapter });
     const clientId = newClientId();
     const first = await connectLive(app, clientId);
@@ -156,7 +161,7 @@ describe('channel history on one node (memoryPubSub)', () => {
     await cutLinks(app.get(Connections), [first.ws]);
     await publish(app, 3, 3);
 
-    hold = true;
+    holdNextRead();
     const again = connectLive(app, clientId, { comments: seen.at(-1)!.position });
     await reading;
     await publish(app, 6, 2); // kept before the read runs, and delivered live to the joined member
@@ -167,6 +172,28 @@ describe('channel history on one node (memoryPubSub)', () => {
     await publish(app, 8, 1);
     expect((await recvDelivery(ws)).seq).toBe(8);
     await ws.expectNoMessage(50);
+  });
+
+  it('gives up with recovered: false, and delivers what it held, when more arrive during the read than the history keeps', async () => {
+    const { adapter, holdNextRead, reading, release } = heldReads();
+    const app = await startTestApp(moduleWith({ size: 5, ttl: 120_000 }), { pubsub: adapter });
+    const clientId = newClientId();
+    const first = await connectLive(app, clientId);
+    await publish(app, 1, 1);
+    const [seen] = await recvDeliveries(first.ws, 1);
+    await cutLinks(app.get(Connections), [first.ws]);
+
+    holdNextRead();
+    const again = connectLive(app, clientId, { comments: seen!.position });
+    await reading;
+    // Six held while the read waits: more than the history's five, so no replay could be gap-free.
+    await publish(app, 2, 6);
+    const { ws, recover } = await again;
+    expect(recover).toEqual({ channel: 'comments', recovered: false, missed: 0 });
+    expect((await recvDeliveries(ws, 6)).map((d) => d.seq)).toEqual([2, 3, 4, 5, 6, 7]);
+    release();
+    await publish(app, 8, 1);
+    expect((await recvDelivery(ws)).seq).toBe(8);
   });
 
   it('tells a join without a position nothing, and a gateway awaiting join gets { recovered: true, missed: 0 }', async () => {
