@@ -338,8 +338,9 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       const last = frames.at(-1);
       // reply(...frames, ack(value)): the frames, then the answer.
       const sent = isAck(last) ? frames.slice(0, -1) : frames;
-      // A history message's frames follow its position marker (vela:at), made once per broadcast.
-      const marker = job.kind === 'info' ? positionMarker(this.runtime.hub.encoder, job.message, sent.length) : undefined;
+      // A history message's frames follow its position marker (vela:at), made once per broadcast; only
+      // vela/client (which names itself, vela_client) reads markers: other clients get the app's frames alone.
+      const marker = job.kind === 'info' && this.#clientId !== undefined ? positionMarker(this.runtime.hub.encoder, job.message, sent.length) : undefined;
       const unsent = this.writeReply(sent, marker);
       if (unsent) this.unencodable(this.#where(job), unsent);
       return isAck(last) ? this.#ack(job, last[1]) : job.kind !== 'request' || this.#ack(job, null);

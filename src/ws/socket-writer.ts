@@ -101,8 +101,19 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
       if (frames.length === 1 && !marker) return void this.write(this.encode(frames[0]));
       // Encode all first: a bad frame fails the whole reply (its marker included) rather than half of it.
       const encoded = frames.map((one) => this.encode(one));
-      if (marker) this.write(marker);
-      for (const frame of encoded) this.write(frame);
+      if (!marker) {
+        for (const frame of encoded) this.write(frame);
+        return;
+      }
+      // The marker and its frames in one write (a TCP segment, not one more per member).
+      const socket = socketOf(this.ws);
+      socket?.cork();
+      try {
+        this.write(marker);
+        for (const frame of encoded) this.write(frame);
+      } finally {
+        socket?.uncork();
+      }
     } catch (error) {
       if (!(error instanceof FrameEncodingError)) throw error;
       return error;

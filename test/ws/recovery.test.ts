@@ -215,4 +215,14 @@ describe('msg.position', () => {
     await publish(app, 2, 1);
     expect(heard[0]!.position).toMatch(/^[0-9a-f]+:1$/);
   });
+
+  it('sends no marker to a client that is not vela/client (no vela_client): it gets the frames as the app wrote them', async () => {
+    const app = await startTestApp(moduleWith(KEEP_1000));
+    const ws = await app.ws('/live');
+    expect(await ws.recvJson()).toEqual({ joined: { recovered: true, missed: 0 } });
+    await publish(app, 1, 2);
+
+    const frames = [await ws.recv(), await ws.recv()];
+    expect(frames.map((frame) => JSON.parse(String(frame)) as { seq: number }).map((frame) => frame.seq)).toEqual([1, 2]);
+  });
 });
