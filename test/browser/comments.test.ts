@@ -97,6 +97,13 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
     await page.locator('#comments li.failed', { hasText: 'not posted: text is 501 characters: shorten it to 500 at most' }).waitFor();
     expect(await pendingCount(page)).toBe(0);
     expect(await (await app.http.get('/api/comments')).json()).toEqual([expect.objectContaining({ text: 'Quick one' })]);
+
+    // What the page's request gets on the wire, for a blank text; the HTTP API refuses alike.
+    const ws = await app.ws('/comments');
+    ws.sendJson({ event: 'post', data: { text: '  ' }, ref: '1' });
+    expect(await ws.recvJson()).toEqual({ ref: '1', error: { code: 'invalid', message: 'text must be a non-empty string' } });
+    const tooLong = await postOverHttp(app, 'x'.repeat(501));
+    expect([tooLong.status, await tooLong.json()]).toEqual([422, { error: 'text is 501 characters: shorten it to 500 at most' }]);
   });
 
   it('pushes a comment posted over HTTP to open tabs, and shows history to a new one', async () => {
