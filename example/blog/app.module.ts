@@ -4,6 +4,7 @@ import { FallbackController, Module, csrf, type BootstrapOptions } from 'vela';
 import { BlogFallback } from './blog.fallback.js';
 import { EchoGateway } from './echo.gateway.js';
 import { ChatGateway } from './comments/chat.gateway.js';
+import { CommentFeed } from './comments/comment-feed.js';
 import { CommentStore } from './comments/comment-store.js';
 import { CommentsController } from './comments/comments.controller.js';
 import { CommentsGateway } from './comments/comments.gateway.js';
@@ -17,7 +18,9 @@ import { PostsController } from './posts/posts.controller.js';
 @Module({
   controllers: [MainController, DashboardController, UsersController, CommentsController, PostsController],
   gateways: [EchoGateway, CommentsGateway, ChatGateway],
-  providers: [UserStore, CommentStore, PostStore],
+  providers: [UserStore, CommentStore, CommentFeed, PostStore],
+  // A page that lost its link for up to two minutes gets the comments it missed (or is told to reload).
+  channels: { comments: { history: { size: 1_000, ttl: 120_000 } } },
   // Paths are relative to the working directory: run the blog from the repository root.
   static: [{ prefix: '/assets', dir: 'example/blog/public' }],
 })
