@@ -24,6 +24,7 @@ const STEPS = [
   { name: 'http', args: ['http.mjs'], limitMs: 7 * MIN, when: () => (existsSync(`${bench}http.mjs`) ? true : 'bench/http.mjs is not there') },
   { name: 'ws-echo', args: ['ws-echo.mjs'], limitMs: 4 * MIN },
   { name: 'ws-echo event', args: ['ws-echo.mjs', '--mode', 'event'], limitMs: 4 * MIN },
+  { name: 'requests', args: ['requests.mjs'], limitMs: 4 * MIN },
   { name: 'broadcast 1k', args: ['broadcast.mjs', '--sockets', '1000'], limitMs: 3 * MIN },
   { name: 'broadcast 10k', args: ['broadcast.mjs', '--sockets', '10000'], limitMs: 5 * MIN },
   { name: 'memory 10k', args: ['ws-memory.mjs', '--sockets', '10000'], limitMs: 3 * MIN },
