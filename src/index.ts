@@ -83,6 +83,7 @@ export type { PubSubListener } from './pubsub/pubsub.js';
 export { PubSubEncodingError } from './pubsub/encoding-error.js';
 export type { PubSubMessage, Envelope } from './pubsub/message.js';
 export type { PubSubAdapter, PubSubNode } from './pubsub/adapter.js';
+export type { ChannelOptions, HistoryOptions, JoinResult, PubSubHistory } from './pubsub/history.js';
 export { memoryPubSub, MemoryBus } from './pubsub/memory-adapter.js';
 export type { MemoryPubSubOptions } from './pubsub/memory-adapter.js';
 export { Comms } from './pubsub/comms.js';

@@ -23,6 +23,7 @@ import { LOGGER, type Logger } from '../logging/logger.js';
 import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
 import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
+import { buildChannelTable } from './channels.js';
 import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
 import { buildGatewayTable } from '../ws/gateway-table.js';
 import { GatewayServer } from '../ws/gateway-server.js';
@@ -143,9 +144,13 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     for (const [tag, handler] of Object.entries(mod.handlers)) handlers.register(tag, handler, `${mod.module.name}.handlers`);
   }
 
-  const ids = new ConnectionIds();
+  const channels = buildChannelTable(modules);
   const adapter = options.pubsub ?? memoryPubSub();
-  const hub = new Hub(ids.nodeId, adapter, logger);
+  if (channels.hasHistory && !adapter.history) {
+    throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
+  }
+  const ids = new ConnectionIds();
+  const hub = new Hub(ids.nodeId, adapter, logger, channels.historyOf);
   // Shared by the nodes when the adapter offers a store, so a repeat is answered on any of them.
   const requests = new RequestMemory(adapter.answers?.() ?? new MemoryAnswerStore(), window, logger);
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });

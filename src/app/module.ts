@@ -4,6 +4,7 @@ import type { Class } from '../di/token.js';
 import type { Provider } from '../di/provider.js';
 import type { ResultHandler } from '../http/handler-registry.js';
 import type { StaticRoute } from '../files/static-routes.js';
+import type { ChannelOptions } from '../pubsub/history.js';
 import { ConfigError } from './errors.js';
 import { metadata } from './metadata.js';
 
@@ -20,6 +21,11 @@ export interface ModuleOptions {
   handlers?: Record<string, ResultHandler>;
   /** Directories served under a URL prefix: `[{ prefix: '/assets', dir: 'public' }]`. */
   static?: StaticRoute[];
+  /**
+   * Channels that keep history, by exact name or `prefix*`:
+   * `{ comments: { history: { size: 1_000, ttl: 120_000 } }, 'room:*': { history: { size: 200, ttl: 60_000 } } }`.
+   */
+  channels?: Record<string, ChannelOptions>;
 }
 
 /**
@@ -42,6 +48,8 @@ export interface LoadedModule {
   handlers: Record<string, ResultHandler>;
   /** As declared; bootstrap validates them. */
   static: StaticRoute[];
+  /** As declared; bootstrap validates them (app/channels.ts). */
+  channels: Record<string, ChannelOptions>;
   fallback?: Class;
 }
 
@@ -72,6 +80,7 @@ export function loadModules(root: Class): LoadedModule[] {
       providers: [...(options.providers ?? [])],
       handlers: { ...(options.handlers ?? {}) },
       static: options.static ?? [],
+      channels: options.channels ?? {},
       fallback: metadata.getFallback(cls),
     });
   };

@@ -2,6 +2,7 @@
 // delivery, ordering and membership on this node; an adapter only carries envelopes between nodes
 // and answers who the members are elsewhere. In-memory (one process) by default; Redis for clusters.
 import type { Logger } from '../logging/logger.js';
+import type { PubSubHistory } from './history.js';
 import type { Envelope } from './message.js';
 import type { AnswerStore } from './answer-store.js';
 
@@ -37,6 +38,8 @@ export interface PubSubAdapter {
   membershipChanged?(channel: string): void;
   /** Where answers to requests are remembered for repeats, shared by the nodes. Default: this process's memory. */
   answers?(): AnswerStore;
+  /** Keeps the history of history channels; an adapter without it cannot serve `@Module({ channels })`. */
+  readonly history?: PubSubHistory;
   /** Called by `app.close()`: stop carrying, forget this node's members. */
   stop(): Promise<void>;
 }

@@ -5,12 +5,18 @@ import type { Logger } from '../logging/logger.js';
 import { FrameEncoder, type Frame } from '../ws/frames.js';
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import { PubSubEncodingError } from './encoding-error.js';
+import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage } from './message.js';
 
 /** Something that can be in a channel: a connection, or a `subscribe()` listener (id null). */
 export interface Member {
   readonly id: string | null;
   deliver(message: PubSubMessage): void;
+  /**
+   * Called by `pubsub.join` once the member joined: a connection that came back with a position for
+   * `channel` replays what it missed (ws/recovery.ts); undefined when there is nothing to recover.
+   */
+  recover?(channel: string): Promise<JoinResult> | undefined;
 }
 
 /** A live WebSocket connection on this node, as pub/sub and Comms reach it. */
@@ -22,6 +28,7 @@ export interface LocalConnection extends Member {
 }
 
 const DONE = Promise.resolve();
+const NO_HISTORY = (): undefined => undefined;
 
 export class Hub implements PubSubNode {
   readonly id: string;
@@ -45,11 +52,15 @@ export class Hub implements PubSubNode {
    * and a Set (≈ 120 B) made only for a session's second socket.
    */
   readonly #sessions = new Map<string, LocalConnection | Set<LocalConnection>>();
+  /** The history settings of a channel (`@Module({ channels })`), undefined for an ordinary one. */
+  readonly historyOf: (channel: string) => HistoryOptions | undefined;
+  readonly #publishOrder = new PublishOrder();
 
-  constructor(id: string, adapter: PubSubAdapter, logger: Logger) {
+  constructor(id: string, adapter: PubSubAdapter, logger: Logger, historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY) {
     this.id = id;
     this.#adapter = adapter;
     this.#logger = logger;
+    this.historyOf = adapter.history ? historyOf : NO_HISTORY;
   }
 
   get logger(): Logger {
@@ -132,6 +143,8 @@ export class Hub implements PubSubNode {
    * rejects with PubSubEncodingError (see #refuse). A failure to carry it is logged, never thrown.
    */
   publish(message: PubSubMessage, options: { except?: Member; local?: boolean } = {}): Promise<void> {
+    const history = options.local ? undefined : this.historyOf(message.channel);
+    if (history) return this.#publishKept(message, history, options.except);
     let carried = DONE;
     if (!options.local) {
       try {
@@ -142,6 +155,41 @@ export class Hub implements PubSubNode {
     }
     this.#deliver(message, options.except);
     return carried;
+  }
+
+  /**
+   * A broadcast on a history channel: the adapter keeps it and carries it with its position, and it is
+   * delivered here once that position is known, in publish order. A failure to keep it (Redis away) is
+   * logged and it is delivered here without a position, as an ordinary broadcast would be.
+   */
+  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined): Promise<void> {
+    let position: string | undefined | Promise<string | undefined>;
+    try {
+      const kept = this.#adapter.history!.append(message, history);
+      position = typeof kept === 'string' ? kept : kept.then(undefined, (error: unknown) => this.#notKept(message, error));
+    } catch (error) {
+      if (error instanceof PubSubEncodingError) return this.#refuse(message, error);
+      position = this.#notKept(message, error);
+    }
+    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except));
+  }
+
+  #notKept(message: PubSubMessage, error: unknown): undefined {
+    this.#logger.error('pub/sub could not keep a history message: delivered on this node only, without a position', {
+      adapter: this.#adapter.name,
+      channel: message.channel,
+      error,
+    });
+    return undefined;
+  }
+
+  /**
+   * What was broadcast on `channel` after `position`, or undefined when its history cannot cover the
+   * gap. Rejects when the history cannot be read (the caller logs it).
+   */
+  async historySince(channel: string, position: string): Promise<readonly PubSubMessage[] | undefined> {
+    const history = this.historyOf(channel);
+    return history && this.#adapter.history!.since(channel, position, history);
   }
 
   /**

@@ -5,7 +5,9 @@
 // A bus shared by several apps stands in for Redis, so it refuses what Redis would (a BigInt, a
 // cycle: see portable-envelope.ts) and a multi-node test catches it before production does.
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
-import type { Envelope } from './message.js';
+import type { HistoryOptions } from './history.js';
+import type { Envelope, PubSubMessage } from './message.js';
+import { MemoryHistory } from './memory-history.js';
 import { portableEnvelope } from './portable-envelope.js';
 import { MemoryAnswerStore } from './answer-store.js';
 
@@ -20,6 +22,8 @@ export class MemoryBus {
   get answers(): MemoryAnswerStore {
     return (this.#answers ??= new MemoryAnswerStore());
   }
+  /** The history of history channels, shared by the apps on this bus. */
+  readonly history = new MemoryHistory();
 
   attach(node: PubSubNode): void {
     this.#nodes.add(node);
@@ -32,6 +36,18 @@ export class MemoryBus {
   /** Throws PubSubEncodingError, with nothing delivered, for an envelope Redis could not carry either. */
   publish(from: PubSubNode, envelope: Envelope): void {
     if (this.#nodes.size > 1) portableEnvelope(envelope);
+    this.#carry(from, envelope);
+  }
+
+  /** Keeps `message` in the history, then publishes it with its position; returns the position. */
+  publishKept(from: PubSubNode, message: PubSubMessage, options: HistoryOptions): string {
+    if (this.#nodes.size > 1) portableEnvelope({ type: 'message', message }); // refused before it is kept
+    const positioned = this.history.append(message, options);
+    this.#carry(from, { type: 'message', message: positioned });
+    return positioned.position!;
+  }
+
+  #carry(from: PubSubNode, envelope: Envelope): void {
     // Delivered after the publisher's own synchronous work, as a network would; microtasks keep order.
     for (const node of this.#nodes) if (node !== from) queueMicrotask(() => node.receive(envelope));
   }
@@ -60,6 +76,10 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
     publish(envelope) {
       if (self) bus.publish(self, envelope); // not async: a refused envelope throws in the caller
       return DONE;
+    },
+    history: {
+      append: (message, options) => bus.publishKept(self!, message, options),
+      since: (channel, position) => bus.history.since(channel, position),
     },
     async remoteMembers(channel) {
       return self ? bus.membersElsewhere(self, channel) : [];

@@ -11,6 +11,11 @@ export interface PubSubMessage<T = unknown> {
   readonly sender: string | null;
   readonly topic: string;
   readonly payload: T;
+  /**
+   * Where the message is in its channel's history (an opaque string of at most 100 characters), on
+   * channels that keep history (`@Module({ channels })`); undefined elsewhere.
+   */
+  readonly position?: string;
 }
 
 /** What one node asks the others to deliver locally. Adapters carry envelopes; they never read them. */

@@ -2,7 +2,10 @@
 // to that connection, its "self": join/leave act on the connection, and its @OnInfo receives the
 // messages. Anywhere else it has no self and listens with subscribe().
 import type { Hub, Member } from './hub.js';
+import { NOTHING_MISSED, type JoinResult } from './history.js';
 import type { PubSubMessage } from './message.js';
+
+const JOINED = Promise.resolve(NOTHING_MISSED);
 
 export type PubSubListener<T = unknown> = (message: PubSubMessage<T>) => void | Promise<void>;
 
@@ -18,9 +21,19 @@ export class PubSub {
     this.#onListenerError = onListenerError;
   }
 
-  /** This connection joins `channel`: its @OnInfo receives every message broadcast there. */
-  join(channel: string): void {
-    this.#hub.join(requireChannel(channel), this.#requireSelf('join'));
+  /**
+   * This connection joins `channel`: its @OnInfo receives every message broadcast there. On a history
+   * channel, a connection that came back with a position for it (vela/client presents one) first gets
+   * what it missed, replayed through @OnInfo in order, then the live messages, none twice: the promise
+   * tells how that went, `{ recovered, missed }`. It never rejects (a history that cannot be read is
+   * logged and counts as not recovered); a join with nothing to recover resolves `{ recovered: true, missed: 0 }`
+   * at once. Awaiting it is optional: membership starts at once either way.
+   */
+  join(channel: string): Promise<JoinResult> {
+    requireChannel(channel);
+    const self = this.#requireSelf('join');
+    this.#hub.join(channel, self);
+    return self.recover?.(channel) ?? JOINED;
   }
 
   leave(channel: string): void {

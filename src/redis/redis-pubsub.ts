@@ -18,8 +18,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
-import type { Envelope } from '../pubsub/message.js';
+import type { HistoryOptions, PubSubHistory } from '../pubsub/history.js';
+import type { Envelope, PubSubMessage } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
+import { appendToHistory, readHistory } from './redis-history.js';
 import { decodeWire, encodeWire } from './wire.js';
 import { RedisAnswerStore } from './redis-answers.js';
 
@@ -138,16 +140,43 @@ class RedisPubSub implements PubSubAdapter {
   }
 
   async #send(wire: string): Promise<void> {
+    // A lost connection is counted (#carry); only an error Redis answered reaches the Hub, which logs it.
+    await this.#carry(this.#pub!.publish(this.#bus, wire)).catch((error: unknown) => {
+      if (isReplyError(error)) throw error;
+    });
+  }
+
+  /** History channels: kept in Redis Streams and published in one script (redis-history.ts). */
+  readonly history: PubSubHistory = {
+    append: (message, options) => this.#keep(message, options),
+    since: (channel, position, options) => readHistory(this.#pub!, this.#prefix, channel, position, options),
+  };
+
+  /** Rejects when the message could not be kept (the Hub logs it and delivers it here without a position). */
+  #keep(message: PubSubMessage, options: HistoryOptions): Promise<string> {
+    const wire = encodeWire(this.#node!.id, { type: 'message', message }, this.#sent + 1); // numbered as in publish()
+    this.#sent += 1;
+    if (this.#outage && this.#pub!.status !== 'ready') {
+      this.#countDropped();
+      return Promise.reject(new Error('the Redis connection is down'));
+    }
+    return this.#carry(appendToHistory(this.#pub!, this.#prefix, this.#bus, message.channel, wire, options));
+  }
+
+  /** What one command that carries a message did to the outage state; rejects as the command did. */
+  async #carry<T>(command: Promise<T>): Promise<T> {
     try {
-      await this.#pub!.publish(this.#bus, wire);
+      const result = await command;
       this.#recovered();
+      return result;
     } catch (error) {
       // Redis answered, with an error (an ACL without PUBLISH, say): the link is up, so this message
-      // is lost but nothing else is. The Hub logs it; the receivers count the gap.
-      // By name, not instanceof: importing ioredis's class here would load ioredis with 'vela'.
-      if (error instanceof Error && error.name === 'ReplyError') throw error;
-      this.#lost(error);
-      this.#countDropped();
+      // is lost but nothing else is. The receivers count the gap.
+      if (!isReplyError(error)) {
+        this.#lost(error);
+        this.#countDropped();
+      }
+      throw error;
     }
   }
 
@@ -313,6 +342,11 @@ class RedisPubSub implements PubSubAdapter {
   #expireAndExec(multi: ReturnType<Redis['multi']>, key: string): Promise<unknown> {
     return multi.pexpire(key, this.#ttl).zadd(this.#nodes, Date.now() + this.#ttl, this.#node!.id).exec();
   }
+}
+
+/** By name, not instanceof: importing ioredis's class here would load ioredis with 'vela'. */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 async function quit(redis: Redis): Promise<void> {

@@ -22,6 +22,8 @@ interface WireMessage {
   e: Envelope;
   /** Paths (keys and indexes from `e`) of the base64 strings that are bytes; absent when there are none. */
   b?: PathKey[][];
+  /** The history position of a message envelope, put in by the script that kept it (redis-history.ts). */
+  p?: string;
 }
 
 /** Throws PubSubEncodingError (before anything is sent) for an envelope JSON cannot carry. */
@@ -59,6 +61,10 @@ export function decodeWire(raw: string): Decoded {
   // not one, used to throw inside ioredis's data handler — an uncaught exception that ended the process.
   const problem = envelopeProblem(message.e as unknown as Record<string, unknown>);
   if (problem) return { ok: false, reason: `malformed ${message.e.type} envelope: ${problem}` };
+  if (message.p !== undefined) {
+    if (typeof message.p !== 'string' || message.e.type !== 'message') return { ok: false, reason: 'p must be the position of a message' };
+    message.e = { type: 'message', message: { ...message.e.message, position: message.p } };
+  }
   return message.seq === undefined ? { ok: true, node: message.node, envelope: message.e } : { ok: true, node: message.node, seq: message.seq, envelope: message.e };
 }
 

@@ -107,6 +107,8 @@ export function encodeFrame(frame: unknown): EncodedFrame {
 interface BroadcastCache {
   strings: Map<string, EncodedFrame>;
   values: Map<unknown, EncodedFrame | FrameEncodingError>;
+  /** Frames of the protocol made from the broadcast's message (see encodeShared); made on first use. */
+  shared?: Map<object, EncodedFrame[]>;
 }
 
 /**
@@ -136,6 +138,18 @@ export class FrameEncoder {
     if (typeof frame === 'string') return cached(cache.strings, frame);
     if (isTagged(frame) && frame[0] === 'json') return cachedJson(cache.values, frame[1]);
     return encodeFrame(frame);
+  }
+
+  /**
+   * The text frame `text()` builds for (`key`, `variant`), built and encoded once per broadcast: the
+   * `vela:at` marker of a history message is the same for every member that replies as many frames.
+   */
+  encodeShared(key: object, variant: number, text: () => string): EncodedFrame {
+    const cache = this.#cache;
+    if (!cache) return encodeFrame(text());
+    let frames = (cache.shared ??= new Map()).get(key);
+    if (!frames) cache.shared.set(key, (frames = []));
+    return (frames[variant] ??= textFrame(text()));
   }
 }
 

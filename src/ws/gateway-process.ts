@@ -14,8 +14,10 @@ import { ServerRequests, type RequestOptions } from './server-requests.js';
 import { WsError } from './ws-error.js';
 import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
+import { jobLabel, type Job } from './mailbox-job.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
+import { positionMarker, Resumption, type JoinResult } from './recovery.js';
 import { deliverSynchronously, frameTurn, FRAMES_PER_TURN } from './frame-budget.js';
 import { RateLimiter } from './limiter.js';
 import { SocketWriter } from './socket-writer.js';
@@ -39,13 +41,6 @@ export interface GatewayRuntime {
   /** The app's memory of answers, for requests repeated after a reconnect. */
   requests: RequestMemory;
 }
-
-type Job =
-  | { kind: 'init' }
-  | { kind: 'message'; handler: string; payload: string | Buffer | unknown }
-  | { kind: 'request'; handler: string | undefined; event: string; payload: unknown; ref: string; answer?: string }
-  | { kind: 'info'; message: unknown }
-  | { kind: 'terminate'; reason: CloseReason };
 
 type Callable = (...args: unknown[]) => unknown;
 
@@ -83,6 +78,8 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   readonly #clientId: string | undefined;
   /** Requests to the client (`conn.request`), from the first one on. */
   #requests?: ServerRequests;
+  /** Only for a client that came back with history positions (`vela_pos`). */
+  readonly #resumption?: Resumption;
 
   constructor(ws: GatewaySocket, runtime: GatewayRuntime, identity: ConnectionIdentity) {
     super(ws, runtime);
@@ -105,6 +102,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       this.#idleTimer = setTimeout(() => this.close(1000, 'idle timeout'), idleTimeout);
       this.#idleTimer.unref();
     }
+    if (identity.positions) this.#resumption = new Resumption(this, runtime.hub, identity.positions);
     runtime.hub.connected(this);
     this.#post({ kind: 'init' });
   }
@@ -125,7 +123,12 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
 
   /** A pub/sub message for this connection's @OnInfo. */
   deliver(message: PubSubMessage): void {
-    this.info(message);
+    if (!this.#resumption?.holds(message)) this.info(message);
+  }
+
+  /** `pubsub.join` on a history channel this client has a position for replays what it missed. */
+  recover(channel: string): Promise<JoinResult> | undefined {
+    return this.#resumption?.join(channel);
   }
 
   get open(): boolean {
@@ -334,7 +337,10 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       const frames = value[1] as unknown[];
       const last = frames.at(-1);
       // reply(...frames, ack(value)): the frames, then the answer.
-      const unsent = this.writeReply(isAck(last) ? frames.slice(0, -1) : frames);
+      const sent = isAck(last) ? frames.slice(0, -1) : frames;
+      // A history message's frames follow its position marker (vela:at), made once per broadcast.
+      const marker = job.kind === 'info' ? positionMarker(this.runtime.hub.encoder, job.message, sent.length) : undefined;
+      const unsent = this.writeReply(sent, marker);
       if (unsent) this.unencodable(this.#where(job), unsent);
       return isAck(last) ? this.#ack(job, last[1]) : job.kind !== 'request' || this.#ack(job, null);
     }
@@ -375,12 +381,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   }
 
   #where(job: Job): string {
-    const { definition } = this.runtime;
-    const name = definition.gateway.name;
-    if (job.kind === 'message') return `${name}.${job.handler}`;
-    if (job.kind === 'request') return `${name}.${job.handler ?? job.event}`;
-    if (job.kind === 'info') return `${name}.${infoHandlerFor(definition, job.message)?.handlerName ?? 'info'}`;
-    return `${name}.${job.kind}`;
+    return jobLabel(this.runtime.definition, job);
   }
 
   #ignore(what: string): void {

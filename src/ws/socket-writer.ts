@@ -95,12 +95,14 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
    * come from data a client sent: nothing is sent, and the error is returned for the caller to log
    * with its handler; the connection stays open.
    */
-  protected writeReply(frames: readonly unknown[]): FrameEncodingError | undefined {
+  protected writeReply(frames: readonly unknown[], marker?: EncodedFrame): FrameEncodingError | undefined {
     try {
       // The usual reply of one frame needs no array of encoded frames.
-      if (frames.length === 1) return void this.write(this.encode(frames[0]));
-      // Encode all first: a bad frame fails the whole reply rather than sending half of it.
-      for (const frame of frames.map((one) => this.encode(one))) this.write(frame);
+      if (frames.length === 1 && !marker) return void this.write(this.encode(frames[0]));
+      // Encode all first: a bad frame fails the whole reply (its marker included) rather than half of it.
+      const encoded = frames.map((one) => this.encode(one));
+      if (marker) this.write(marker);
+      for (const frame of encoded) this.write(frame);
     } catch (error) {
       if (!(error instanceof FrameEncodingError)) throw error;
       return error;

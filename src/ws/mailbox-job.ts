@@ -1,0 +1,20 @@
+// What a connection's mailbox runs (gateway-process.ts), one job at a time, and how a job is named
+// in log lines: the gateway and the handler it ran.
+import type { CloseReason } from './connection.js';
+import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
+
+export type Job =
+  | { kind: 'init' }
+  | { kind: 'message'; handler: string; payload: string | Buffer | unknown }
+  | { kind: 'request'; handler: string | undefined; event: string; payload: unknown; ref: string; answer?: string }
+  | { kind: 'info'; message: unknown }
+  | { kind: 'terminate'; reason: CloseReason };
+
+/** `Gateway.handler` for a log line: the method the job ran (or would have), else its kind. */
+export function jobLabel(definition: GatewayDefinition, job: Job): string {
+  const name = definition.gateway.name;
+  if (job.kind === 'message') return `${name}.${job.handler}`;
+  if (job.kind === 'request') return `${name}.${job.handler ?? job.event}`;
+  if (job.kind === 'info') return `${name}.${infoHandlerFor(definition, job.message)?.handlerName ?? 'info'}`;
+  return `${name}.${job.kind}`;
+}
