@@ -51,7 +51,7 @@
 // the JS side, so the numbers of such a run are not the benchmark's.
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, payloadFor as payloadForSeq, benchApp, listen, cpuCommands } from './harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, payloadFor as payloadForSeq, benchApp, listen, cpuCommands, tcpOutSegs } from './harness.mjs';
 import { REDIS_URL, openRedis, flushKeys, flushOnExit, redisServerPids } from './redis-keys.mjs';
 
 const SOCKETS_PER_NODE = 1_000;
@@ -358,16 +358,6 @@ async function main() {
     `total run time: ${totalS.toFixed(0)} s`,
   ];
   console.log(`\n${summary.join('\n')}`);
-}
-
-/** Segments sent by TCP on this machine so far (Linux); NaN elsewhere. */
-function tcpOutSegs() {
-  try {
-    const [names, values] = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
-    return Number(values.split(/\s+/)[names.split(/\s+/).indexOf('OutSegs')]);
-  } catch {
-    return NaN;
-  }
 }
 
 function pkgVersion(name) {

@@ -255,6 +255,16 @@ export function loadSince(mark) {
   return { foreignCores: Math.max(0, busy - ours - kernel) / seconds, oursCores: ours / seconds, kernelCores: kernel / seconds, seconds };
 }
 
+/** Segments sent by TCP on this machine so far (Linux); NaN elsewhere. */
+export function tcpOutSegs() {
+  try {
+    const [names, values] = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
+    return Number(values.split(/\s+/)[names.split(/\s+/).indexOf('OutSegs')]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** One line on the foreign-load rule of a bench, and which rounds it set aside. */
 export function foreignLoadLine(threshold, flagged, total, usedAll) {
   const which = flagged.length ? `rounds ${flagged.map((f) => `${f.round} (${f.foreignCores.toFixed(2)} CPUs)`).join(', ')}` : 'none';

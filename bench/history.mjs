@@ -25,7 +25,8 @@
 // a short settle, process.cpuUsage() marked on them, the driver stamps t0 and asks the publisher to
 // broadcast message k (single) or k…k+19 in one loop (burst), and waits for every client. Server CPU
 // per delivery = the sockets' node's user + sys CPU from the mark until every socket had every
-// message / deliveries (the publisher's CPU per message is given apart on Redis). A round is SINGLES
+// message / deliveries (the publisher's CPU per message is given apart on Redis); TCP segments per
+// delivery = Δ OutSegs of /proc/net/snmp (the whole machine) / deliveries. A round is SINGLES
 // single messages per channel, interleaved plain, hist, plain, hist…, each channel keeping its median,
 // then one burst plain, one burst hist. The ratio hist/plain is taken within each round.
 // Part 2, replay of MISSED messages: each round the publisher broadcasts MISSED messages on 'feed';
@@ -41,7 +42,7 @@
 // under its own prefix and deleted at the end (also on an error or Ctrl-C).
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, srcDiffStat, payloadFor as payloadForSeq, benchApp, closeAll, trackArrivals, cpuCommands } from './harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, srcDiffStat, payloadFor as payloadForSeq, benchApp, closeAll, trackArrivals, cpuCommands, tcpOutSegs } from './harness.mjs';
 import { REDIS_URL, openRedis, flushKeys, flushOnExit, redisServerPids } from './redis-keys.mjs';
 
 const arg = (name, fallback) => {
@@ -187,12 +188,14 @@ async function runAdapter(adapter, { sockets, clients, replay, prefix }) {
     nextK += count;
     const arrived = arrivals.expect(k0, count);
     await Promise.all(nodes.map((n) => n.request({ cmd: 'mark' })));
+    const segs0 = tcpOutSegs();
     const t0 = Number(process.hrtime.bigint());
     await publisher.request({ cmd: 'broadcast', channel, k0, count });
     const tLast = await arrived;
+    const segs = tcpOutSegs() - segs0;
     const cpu = await Promise.all(nodes.map((n) => n.request({ cmd: 'cpu' })));
     const us = ({ cpu: c }) => c.user + c.system;
-    return { cpuUsPerDelivery: us(cpu.at(-1)) / (sockets * count), publisherUsPerMessage: us(cpu[0]) / count, ttaMs: (tLast - t0) / 1e6 };
+    return { cpuUsPerDelivery: us(cpu.at(-1)) / (sockets * count), publisherUsPerMessage: us(cpu[0]) / count, ttaMs: (tLast - t0) / 1e6, segsPerDelivery: segs / (sockets * count) };
   };
 
   // Part 1: broadcast.
@@ -219,6 +222,7 @@ async function runAdapter(adapter, { sockets, clients, replay, prefix }) {
         cpuUsPerDelivery: median(runs.map((r) => r.cpuUsPerDelivery)),
         publisherUsPerMessage: median(runs.map((r) => r.publisherUsPerMessage)),
         ttaMs: median(runs.map((r) => r.ttaMs)),
+        segsPerDelivery: median(runs.map((r) => r.segsPerDelivery)),
       });
       const p = med(ps);
       const h = med(hs);
@@ -304,6 +308,8 @@ function adapterSummary(adapter, { sockets, nodes, bcast, bcastFlagged, replays,
       `  ${label}: server CPU per delivery (user+sys, t0 → all arrived) plain ${m((x) => x.p.cpuUsPerDelivery).toFixed(2)} µs, hist ${m((x) => x.h.cpuUsPerDelivery).toFixed(2)} µs;`,
       `    per-round hist/plain ${spread(cpu)}: target ≤ ${target.cpu}: ${median(cpu) <= target.cpu ? 'met' : 'NOT met'}`,
       `    time-to-all plain ${m((x) => x.p.ttaMs).toFixed(1)} ms, hist ${m((x) => x.h.ttaMs).toFixed(1)} ms; per-round hist/plain ${spread(ratio((x) => x.ttaMs))}`,
+      `    TCP segments sent per delivery (OutSegs of /proc/net/snmp, the whole machine, ACKs and Redis included; rough): ` +
+        `plain ${m((x) => x.p.segsPerDelivery).toFixed(2)}, hist ${m((x) => x.h.segsPerDelivery).toFixed(2)}`,
     ];
     if (nodes.length > 1) {
       lines.push(`    publisher (node A) CPU per message: plain ${m((x) => x.p.publisherUsPerMessage).toFixed(0)} µs, hist ${m((x) => x.h.publisherUsPerMessage).toFixed(0)} µs`);
