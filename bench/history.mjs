@@ -37,7 +37,8 @@
 // every message, in order, each preceded by its marker.
 // WARMUP rounds of each part first (printed, not counted). A round during which other processes (not
 // ours, not Redis) kept more than FOREIGN_LIMIT CPUs busy (bench/harness.mjs loadMark) is marked !
-// unusable, left out of the medians, and replaced by an extra round (at most EXTRA_ROUNDS). On this
+// unusable, left out of the medians, and replaced by an extra round (at most EXTRA_ROUNDS); past its
+// share of SOFT_BUDGET_MS a part starts no round beyond MIN_ROUNDS (the summary says so). On this
 // shared 2-core machine only ratios from the same round mean anything. The run's Redis keys are
 // under its own prefix and deleted at the end (also on an error or Ctrl-C).
 import { performance } from 'node:perf_hooks';
@@ -64,6 +65,8 @@ const REPLAYS = 20; // timed replays per round
 const HISTORY = { size: 2_000, ttl: 600_000 }; // room for MISSED and more, none expiring during a run
 const WARMUP = 1; // rounds of each part, not counted
 const EXTRA_ROUNDS = 2; // at most this many more rounds replace unusable ones, per part
+const MIN_ROUNDS = 5; // counted rounds a part always gets
+const SOFT_BUDGET_MS = 210_000; // shared by the adapters; past its share, a part starts no round beyond MIN_ROUNDS
 const FOREIGN_LIMIT = 0.3; // CPUs busy with other processes' work during a round that make it unusable
 const BATCH = 250; // sockets each client opens concurrently
 const SETTLE_MS = 150; // after gc, before a measurement
@@ -159,6 +162,10 @@ async function main() {
 
 /** Both parts on one adapter; returns its lines of the summary. */
 async function runAdapter(adapter, { sockets, clients, replay, prefix }) {
+  // This adapter's share of the time budget: about three quarters for the broadcasts, the rest for replays.
+  const adapterStart = performance.now();
+  const share = SOFT_BUDGET_MS / ADAPTERS.length;
+  const late = (part, counted) => counted >= MIN_ROUNDS && performance.now() - adapterStart > (part === 'broadcast' ? 0.75 : 1) * share;
   const serverArgs = { nodeArgs: ['--expose-gc'] };
   const nodes =
     adapter === 'memory'
@@ -172,9 +179,9 @@ async function runAdapter(adapter, { sockets, clients, replay, prefix }) {
   console.log(`\n==== ${adapter}: ${nodes.length === 1 ? `one node, port ${port}` : `publisher A port ${ports[0]}, sockets on B port ${port}`} ====`);
 
   const arrivals = trackArrivals(clients, DELIVERY_TIMEOUT_MS);
-  const share = (i) => Math.floor(sockets / CLIENTS) + (i < sockets % CLIENTS ? 1 : 0);
+  const shareOf = (i) => Math.floor(sockets / CLIENTS) + (i < sockets % CLIENTS ? 1 : 0);
   const t = performance.now();
-  await Promise.all(clients.map((c, i) => c.request({ cmd: 'connect', port, count: share(i), batch: BATCH }, 120_000)));
+  await Promise.all(clients.map((c, i) => c.request({ cmd: 'connect', port, count: shareOf(i), batch: BATCH }, 120_000)));
   const connectS = (performance.now() - t) / 1000;
   const { members } = await deliverer.request({ cmd: 'members' });
   if (members.plain !== sockets || members.hist !== sockets) throw new Error(`${adapter}: ${JSON.stringify(members)} members, expected ${sockets} on each channel`);
@@ -207,7 +214,7 @@ async function runAdapter(adapter, { sockets, clients, replay, prefix }) {
   const bcastFlagged = [];
   console.log('round    mode       server CPU µs/delivery plain / hist  (h/p)   time-to-all ms plain / hist  (h/p)' + (nodes.length > 1 ? '   publisher CPU µs/msg plain / hist' : ''));
   for (let round = 1 - WARMUP, usable = 0; round <= ROUNDS + EXTRA_ROUNDS; round++) {
-    if (round > ROUNDS && usable >= ROUNDS) break;
+    if ((round > ROUNDS && usable >= ROUNDS) || late('broadcast', round - 1)) break;
     const mark = loadMark(ourPids);
     const rows = [];
     const results = {};
@@ -253,7 +260,7 @@ async function runAdapter(adapter, { sockets, clients, replay, prefix }) {
   const replayFlagged = [];
   console.log(`\nround    replay of ${MISSED} missed: p50 ms   p99 ms   max ms   (${REPLAYS} reconnects)`);
   for (let round = 1 - WARMUP, usable = 0; round <= ROUNDS + EXTRA_ROUNDS; round++) {
-    if (round > ROUNDS && usable >= ROUNDS) break;
+    if ((round > ROUNDS && usable >= ROUNDS) || late('replay', round - 1)) break;
     const k0 = feedK;
     feedK += MISSED;
     await publisher.request({ cmd: 'broadcast', channel: CHANNEL.feed, k0, count: MISSED });
@@ -320,11 +327,11 @@ function adapterSummary(adapter, { sockets, nodes, bcast, bcastFlagged, replays,
   const q = quantiles(all);
   return [
     `${adapter}${adapter === 'redis' ? ' (cross-node: A publishes, B delivers)' : ''}: ${sockets.toLocaleString('en-US')} sockets (connected in ${connectS.toFixed(1)} s, not measured)`,
-    `  broadcast, ${b.rounds.length} rounds (each: a channel's median of ${SINGLES} singles, then one burst each):`,
+    `  broadcast, ${b.rounds.length} rounds${bcast.length < ROUNDS ? ` (the time budget stopped it after ${bcast.length})` : ''} (each: a channel's median of ${SINGLES} singles, then one burst each):`,
     ...block('single', 'single message'),
     ...block('burst', `burst of ${BURST}`),
     `  ${foreignLoadLine(FOREIGN_LIMIT, bcastFlagged, bcast.length, b.usedAll)}`,
-    `  replay of ${MISSED.toLocaleString('en-US')} missed messages, new WebSocket() → last replayed frame, ${all.length} reconnects over ${r.rounds.length} rounds:`,
+    `  replay of ${MISSED.toLocaleString('en-US')} missed messages, new WebSocket() → last replayed frame, ${all.length} reconnects over ${r.rounds.length} rounds${replays.length < ROUNDS ? ` (the time budget stopped it after ${replays.length})` : ''}:`,
     `    p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms, max ${q.max.toFixed(1)} ms; per-round p99 ${r.rounds.map(({ latencies }) => quantiles(latencies).p99.toFixed(1)).join(', ')}`,
     `    target p99 ≤ ${target.replayP99Ms} ms: ${q.p99 <= target.replayP99Ms ? 'met' : 'NOT met'}`,
     `  ${foreignLoadLine(FOREIGN_LIMIT, replayFlagged, replays.length, r.usedAll)}`,
