@@ -51,8 +51,8 @@
 // the JS side, so the numbers of such a run are not the benchmark's.
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
-import { execSync, spawnSync } from 'node:child_process';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, payloadFor as payloadForSeq, benchApp, listen } from './harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, loadMark, loadSince, foreignLoadLine, payloadFor as payloadForSeq, benchApp, listen, cpuCommands, tcpOutSegs } from './harness.mjs';
+import { REDIS_URL, openRedis, flushKeys, flushOnExit, redisServerPids } from './redis-keys.mjs';
 
 const SOCKETS_PER_NODE = 1_000;
 const CLIENTS_PER_NODE = 2; // client processes per node; each holds SOCKETS_PER_NODE / 2 sockets per framework
@@ -71,7 +71,6 @@ const DELIVERY_TIMEOUT_MS = 30_000;
 const FD_HEADROOM = 256;
 const PATH = '/room';
 const ROOM = 'room';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SIO_PING_INTERVAL_MS = 3_600_000; // longer than the run: no socket.io heartbeat during it
 
 const self = new URL(import.meta.url).pathname;
@@ -80,62 +79,11 @@ const LABEL = { vela: 'Vela', sio: 'socket.io' };
 
 if (process.argv[2] === 'server') await server(process.argv[3], process.argv[4], process.argv[5]);
 else if (process.argv[2] === 'client') await client(Number(process.argv[3]));
-else if (process.argv[2] === 'flush') await flushMain(process.argv.slice(3));
 else await main();
 
 /** `00000042|vela-cross-node-…`: PAYLOAD_BYTES ASCII bytes that carry their sequence number. */
 function payloadFor(k) {
   return payloadForSeq(k, 'cross-node', PAYLOAD_BYTES);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Redis keys of this run
-
-async function openRedis() {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
-  redis.on('error', () => {});
-  await redis.connect();
-  return redis;
-}
-
-/** Deletes the keys under each prefix (SCAN MATCH prefix*, never FLUSHALL); returns how many, and how many are left. */
-async function flushKeys(redis, prefixes) {
-  const scan = async (prefix) => {
-    const keys = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    return keys;
-  };
-  let deleted = 0;
-  for (const prefix of prefixes) {
-    const keys = await scan(prefix);
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  }
-  let left = 0;
-  for (const prefix of prefixes) left += (await scan(prefix)).length;
-  return { deleted, left };
-}
-
-/** `cross-node.mjs flush PREFIX…`: run synchronously from the driver's exit hook when it ends early. */
-async function flushMain(prefixes) {
-  if (prefixes.length === 0 || prefixes.some((p) => !/^[a-z]+-bench-xnode-[a-z0-9-]+$/.test(p))) {
-    console.error(`flush: refusing prefixes ${JSON.stringify(prefixes)}`);
-    process.exit(2);
-  }
-  try {
-    const redis = await openRedis();
-    const { deleted, left } = await flushKeys(redis, prefixes);
-    console.error(`cross-node: deleted ${deleted} Redis keys of this run (${left} left)`);
-    redis.disconnect();
-  } catch (error) {
-    console.error(`cross-node: could not delete this run's Redis keys (${prefixes.map((p) => `${p}*`).join(', ')}): ${error.message}`);
-    process.exitCode = 1;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,10 +98,7 @@ async function main() {
   // Whatever happens from here on, this run's keys go. The harness kills the children first (its
   // 'exit' listener was registered before this one), then a short synchronous child deletes the keys.
   let flushed = false;
-  process.on('exit', () => {
-    if (flushed) return;
-    spawnSync(process.execPath, [self, 'flush', prefixes.vela, prefixes.sio], { stdio: 'inherit', timeout: 10_000 });
-  });
+  flushOnExit('cross-node', () => [prefixes.vela, prefixes.sio], () => flushed);
   setTimeout(() => {
     throw new Error(`cross-node: the run exceeded ${HARD_LIMIT_MS / 1000} s; stopped`);
   }, HARD_LIMIT_MS).unref();
@@ -415,30 +360,11 @@ async function main() {
   console.log(`\n${summary.join('\n')}`);
 }
 
-/** Segments sent by TCP on this machine so far (Linux); NaN elsewhere. */
-function tcpOutSegs() {
-  try {
-    const [names, values] = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
-    return Number(values.split(/\s+/)[names.split(/\s+/).indexOf('OutSegs')]);
-  } catch {
-    return NaN;
-  }
-}
-
 function pkgVersion(name) {
   try {
     return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
   } catch {
     return 'unknown';
-  }
-}
-
-/** The local Redis server's pids (its CPU is the benchmark's own work); none if it is elsewhere. */
-function redisServerPids() {
-  try {
-    return execSync('pgrep -x redis-server', { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
   }
 }
 
@@ -502,19 +428,11 @@ async function server(kind, nodeName, prefix) {
     process.exit(2);
   }
 
-  let cpu0 = process.cpuUsage();
+  const { gc, mark, cpu } = cpuCommands();
   serveParent({
     roomSize: () => roomSize(),
-    gc: async () => {
-      global.gc();
-      await new Promise((resolve) => setImmediate(resolve));
-      global.gc();
-      return {};
-    },
-    mark: () => {
-      cpu0 = process.cpuUsage();
-      return {};
-    },
+    gc,
+    mark,
     broadcast: async ({ k0, count, mode }) => {
       const payloads = Array.from({ length: count }, (_, i) => payloadFor(k0 + i));
       const tStart = process.hrtime.bigint();
@@ -528,7 +446,7 @@ async function server(kind, nodeName, prefix) {
       }
       return { loopNs: Number(process.hrtime.bigint() - tStart), tStart: Number(tStart) };
     },
-    settle: () => ({ cpu: process.cpuUsage(cpu0) }),
+    settle: cpu,
     close: async () => {
       await close();
       return {};

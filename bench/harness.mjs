@@ -255,6 +255,16 @@ export function loadSince(mark) {
   return { foreignCores: Math.max(0, busy - ours - kernel) / seconds, oursCores: ours / seconds, kernelCores: kernel / seconds, seconds };
 }
 
+/** Segments sent by TCP on this machine so far (Linux); NaN elsewhere. */
+export function tcpOutSegs() {
+  try {
+    const [names, values] = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
+    return Number(values.split(/\s+/)[names.split(/\s+/).indexOf('OutSegs')]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** One line on the foreign-load rule of a bench, and which rounds it set aside. */
 export function foreignLoadLine(threshold, flagged, total, usedAll) {
   const which = flagged.length ? `rounds ${flagged.map((f) => `${f.round} (${f.foreignCores.toFixed(2)} CPUs)`).join(', ')}` : 'none';
@@ -278,6 +288,71 @@ export function machine() {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `promise`, or a rejection with `why()` if it has not settled within `ms`. */
+export function withDeadline(promise, ms, why) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why())), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The arrival reports of a fan-out bench's client processes: `{ all: k, t }` once every socket of
+ * that client has message k (t from process.hrtime, the same clock in every process), `{ closed }`
+ * when one of its sockets closed. `expect(k0, count)` resolves with the latest t once every client
+ * reported each of k0…k0+count-1, and rejects after `ms` or on a closed socket; `stop()` unlistens.
+ */
+export function trackArrivals(clients, ms) {
+  let pending;
+  let failure;
+  const listeners = clients.map((c, i) => {
+    const listener = (msg) => {
+      if (msg?.closed !== undefined) {
+        failure = new Error(`client ${i}: a socket closed (code ${msg.closed}) during the run`);
+        pending?.reject(failure);
+      }
+      if (msg?.all === undefined || !pending || msg.all < pending.k0 || msg.all > pending.kLast) return;
+      pending.tLast = Math.max(pending.tLast, msg.t);
+      if (--pending.remaining === 0) pending.resolve(pending.tLast);
+    };
+    c.child.on('message', listener);
+    return listener;
+  });
+  return {
+    expect(k0, count) {
+      if (failure) return Promise.reject(failure);
+      const arrived = new Promise((resolve, reject) => {
+        pending = { k0, kLast: k0 + count - 1, remaining: clients.length * count, tLast: 0, resolve, reject };
+      });
+      return withDeadline(arrived, ms, () => `messages ${k0}…${k0 + count - 1} did not reach every socket within ${ms} ms`).finally(() => (pending = undefined));
+    },
+    stop: () => clients.forEach((c, i) => c.child.off('message', listeners[i])),
+  };
+}
+
+/**
+ * The IPC commands of a server whose CPU a fan-out bench reads around a measurement: gc (a full
+ * collection twice, a turn apart; run the server with --expose-gc), mark (the CPU count starts
+ * now) and cpu (process.cpuUsage() since the mark).
+ */
+export function cpuCommands() {
+  let cpu0 = process.cpuUsage();
+  return {
+    gc: async () => {
+      global.gc();
+      await new Promise((resolve) => setImmediate(resolve));
+      global.gc();
+      return {};
+    },
+    mark: () => {
+      cpu0 = process.cpuUsage();
+      return {};
+    },
+    cpu: () => ({ cpu: process.cpuUsage(cpu0) }),
+  };
+}
 
 /** A share of one core as a padded percentage (`' 87%'`); `'  ?%'` when unknown. */
 export function pct(x) {

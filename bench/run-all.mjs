@@ -7,7 +7,8 @@
 //
 // A step that fails or passes its time limit is killed (its whole process group) and recorded as
 // such; the others still run. No new step starts once TOTAL_BUDGET_MS has passed. cross-node runs
-// only if Redis answers PING at REDIS_URL (default redis://127.0.0.1:6379). The max-sockets climb is
+// only if Redis answers PING at REDIS_URL (default redis://127.0.0.1:6379); history runs its memory
+// part regardless and its Redis part only then. The max-sockets climb is
 // not part of it: `npm run bench:max-sockets`.
 import { spawn, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -24,11 +25,13 @@ const STEPS = [
   { name: 'http', args: ['http.mjs'], limitMs: 7 * MIN, when: () => (existsSync(`${bench}http.mjs`) ? true : 'bench/http.mjs is not there') },
   { name: 'ws-echo', args: ['ws-echo.mjs'], limitMs: 4 * MIN },
   { name: 'ws-echo event', args: ['ws-echo.mjs', '--mode', 'event'], limitMs: 4 * MIN },
+  { name: 'requests', args: ['requests.mjs'], limitMs: 4 * MIN },
   { name: 'broadcast 1k', args: ['broadcast.mjs', '--sockets', '1000'], limitMs: 3 * MIN },
   { name: 'broadcast 10k', args: ['broadcast.mjs', '--sockets', '10000'], limitMs: 5 * MIN },
   { name: 'memory 10k', args: ['ws-memory.mjs', '--sockets', '10000'], limitMs: 3 * MIN },
   { name: 'memory heap snapshots', args: ['ws-heap.mjs'], limitMs: 2 * MIN },
   { name: 'cross-node', args: ['cross-node.mjs'], limitMs: 5.5 * MIN, when: redisAnswers },
+  { name: 'history', args: ['history.mjs'], limitMs: 5 * MIN }, // its Redis part says why it skips without Redis
   { name: 'bootstrap', args: ['bootstrap.mjs'], limitMs: 2 * MIN },
   { name: 'session-store', args: ['session-store.mjs'], limitMs: 2 * MIN },
   {
