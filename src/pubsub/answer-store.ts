@@ -19,9 +19,9 @@ export interface AnswerStore {
    * Claims (client, ref) for `window` ms. A repeat that arrives while the first is still being
    * handled settles once the first does (or its node is known to be gone: `unavailable`).
    */
-  claim(client: string, ref: string, window: number): Promise<Claim>;
+  claim(client: string, ref: string, window: number): Claim | Promise<Claim>;
   /** The first's answer frame, remembered for `window` ms; undefined: answered, but not kept. */
-  settle(client: string, ref: string, answer: string | undefined, window: number): Promise<void>;
+  settle(client: string, ref: string, answer: string | undefined, window: number): void | Promise<void>;
 }
 
 export const FIRST: Claim = Object.freeze({ kind: 'first' });
@@ -35,7 +35,11 @@ export interface MemoryAnswerStoreOptions {
   max?: number;
 }
 
-type Entry = { settled: Claim } | { pending: Promise<Claim>; resolve: (claim: Claim) => void };
+/**
+ * A settled claim, or one being handled: a repeat arriving meanwhile waits, and only then is a
+ * promise made (nearly every request is a first, and is answered before any repeat can come).
+ */
+type Entry = { settled: Claim } | { waiters: ((claim: Claim) => void)[] | undefined };
 
 /**
  * Answers in this process's memory, bounded per client and in all.
@@ -65,23 +69,26 @@ export class MemoryAnswerStore implements AnswerStore {
     return this.#entries.size;
   }
 
-  async claim(client: string, ref: string, window: number): Promise<Claim> {
+  /** Synchronous: a first claim (nearly all of them) costs no promise and no turn of the queue. */
+  claim(client: string, ref: string, window: number): Claim | Promise<Claim> {
     const key = keyOf(client, ref);
     const entry = this.#entries.get(key);
-    if (entry) return 'settled' in entry ? entry.settled : entry.pending;
-    let resolve!: (claim: Claim) => void;
-    const pending = new Promise<Claim>((settle) => (resolve = settle));
-    this.#add(client, ref, key, { pending, resolve }, window);
-    return FIRST;
+    if (!entry) {
+      this.#add(client, ref, key, { waiters: undefined }, window);
+      return FIRST;
+    }
+    if ('settled' in entry) return entry.settled;
+    return new Promise<Claim>((resolve) => (entry.waiters ??= []).push(resolve));
   }
 
-  async settle(client: string, ref: string, answer: string | undefined, window: number): Promise<void> {
+  settle(client: string, ref: string, answer: string | undefined, window: number): void {
     const key = keyOf(client, ref);
     const settled: Claim = answer === undefined ? UNAVAILABLE : { kind: 'answer', answer };
     const entry = this.#entries.get(key);
-    if (entry && 'resolve' in entry) entry.resolve(settled);
-    if (entry) this.#entries.set(key, { settled }, { ttl: window });
-    else this.#add(client, ref, key, { settled }, window);
+    if (!entry) return this.#add(client, ref, key, { settled }, window);
+    // Replaced (noDisposeOnSet: the claim is not disposed of as unanswered), then its waiters told.
+    this.#entries.set(key, { settled }, { ttl: window });
+    if ('waiters' in entry) for (const wake of entry.waiters ?? []) wake(settled);
   }
 
   #add(client: string, ref: string, key: string, entry: Entry, window: number): void {
@@ -94,7 +101,7 @@ export class MemoryAnswerStore implements AnswerStore {
 
   /** An entry went (expired, evicted, or the client's oldest): out of its client's list, and its waiters told. */
   #forget(entry: Entry, key: string): void {
-    if ('resolve' in entry) entry.resolve(UNAVAILABLE);
+    if ('waiters' in entry) for (const wake of entry.waiters ?? []) wake(UNAVAILABLE);
     const split = key.indexOf('\n');
     const client = key.slice(0, split);
     const refs = this.#refs.get(client);

@@ -7,6 +7,7 @@ import { ConfigError, describeValue } from '../app/errors.js';
 import type { AnswerStore, Claim } from '../pubsub/answer-store.js';
 import { FrameEncodingError } from './frames.js';
 import { WsError } from './ws-error.js';
+import { isThenable } from '../http/thenable.js';
 
 export interface RequestsOptions {
   /** How long an answer is remembered for a repeat of its request, in ms. Default 120 000. */
@@ -70,29 +71,61 @@ export class RequestMemory {
   /**
    * Runs `handle` for the request, unless `client` sent it before within the window: then the first's
    * answer is sent instead, once it has one. An answer over `maxPayload` bytes is not remembered
-   * (its repeat is answered `unavailable`). Never rejects: `handle` must not either.
+   * (its repeat is answered `unavailable`). Never rejects: `handle` must not either. Synchronous
+   * when the store and the handler are (the memory store, a handler that returns at once): the
+   * connection's mailbox then goes on without a turn of the queue, as for a plain event.
    */
-  async once(client: string, request: AnsweredRequest, conn: { send(frame: string): boolean }, maxPayload: number, handle: () => unknown): Promise<void> {
-    let claim: Claim;
+  once(client: string, request: AnsweredRequest, conn: { send(frame: string): boolean }, maxPayload: number, handle: () => unknown): void | Promise<void> {
+    let claim: Claim | Promise<Claim>;
     try {
-      claim = await this.store.claim(client, request.ref, this.window);
+      claim = this.store.claim(client, request.ref, this.window);
     } catch (error) {
-      // Availability first, as pub/sub in an outage: handled, but a repeat would run it again.
-      this.logger.warn('request answers unreachable: handled without remembering the answer', { client, ref: request.ref, error });
-      return void (await handle());
+      return this.#unremembered(client, request, error, handle);
     }
+    if (isThenable(claim)) {
+      return Promise.resolve(claim).then(
+        (settled) => this.#answer(settled, client, request, conn, maxPayload, handle),
+        (error: unknown) => this.#unremembered(client, request, error, handle),
+      );
+    }
+    return this.#answer(claim, client, request, conn, maxPayload, handle);
+  }
+
+  #answer(claim: Claim, client: string, request: AnsweredRequest, conn: { send(frame: string): boolean }, maxPayload: number, handle: () => unknown): void | Promise<void> {
     if (claim.kind === 'answer') return void conn.send(claim.answer);
     if (claim.kind === 'unavailable') {
       return void conn.send(errorAnswer(request.ref, new WsError('unavailable', 'the first of these requests was handled, but its answer is gone')));
     }
+    const remember = () => this.#remember(client, request, maxPayload);
+    let handled: unknown;
     try {
-      await handle();
-    } finally {
-      const { answer } = request;
-      const kept = answer !== undefined && Buffer.byteLength(answer) <= maxPayload ? answer : undefined;
-      await this.store.settle(client, request.ref, kept, this.window).catch((error: unknown) => {
-        this.logger.warn('request answer could not be remembered: a repeat would run it again', { client, ref: request.ref, error });
-      });
+      handled = handle();
+    } catch (error) {
+      remember();
+      throw error;
     }
+    if (isThenable(handled)) return Promise.resolve(handled).finally(remember).then(() => undefined);
+    return remember();
+  }
+
+  /** Keeps the answer the handler gave for the window; a store that fails is logged, never thrown. */
+  #remember(client: string, request: AnsweredRequest, maxPayload: number): void | Promise<void> {
+    const { answer } = request;
+    const kept = answer !== undefined && Buffer.byteLength(answer) <= maxPayload ? answer : undefined;
+    const failed = (error: unknown) =>
+      this.logger.warn('request answer could not be remembered: a repeat would run it again', { client, ref: request.ref, error });
+    try {
+      const stored = this.store.settle(client, request.ref, kept, this.window);
+      if (isThenable(stored)) return Promise.resolve(stored).then(undefined, failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  /** Availability first, as pub/sub in an outage: handled, but a repeat would run it again. */
+  #unremembered(client: string, request: AnsweredRequest, error: unknown, handle: () => unknown): void | Promise<void> {
+    this.logger.warn('request answers unreachable: handled without remembering the answer', { client, ref: request.ref, error });
+    const handled = handle();
+    if (isThenable(handled)) return Promise.resolve(handled).then(() => undefined);
   }
 }
