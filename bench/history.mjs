@@ -12,7 +12,7 @@
 //             A → Redis → B. Both run bench/apps/history.vela.ts: /live joins 'plain' and 'hist' in
 //             init, /feed joins 'feed', @OnInfo returns reply(msg.payload); 'hist' and 'feed' keep
 //             history { size: 2,000, ttl: 10 min }.
-//   clients   `history.mjs client I` × 4: SOCKETS/4 sockets each to /live from 127.0.0.(I+1); they check
+//   clients   `history.mjs client I` × 4: SOCKETS/4 sockets each to /live?vela_client=<uuid> (as vela/client connects: only such connections get markers) from 127.0.0.(I+1); they check
 //             every frame (a 'hist' payload must follow its `vela:at` marker, a 'plain' one must not) and
 //             report, stamped with process.hrtime (CLOCK_MONOTONIC, the same clock in every process),
 //             when every one of their sockets has message k.
@@ -388,7 +388,8 @@ async function client(index) {
 
   const open = (port) =>
     new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/live`, { perMessageDeflate: false, localAddress });
+      // Named as vela/client names itself: only such a connection gets the history's markers.
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/live?vela_client=${randomUUID()}`, { perMessageDeflate: false, localAddress });
       let marked = false; // the last frame was a 'hist' marker: the next must be its payload
       ws.once('open', () => {
         ws.removeListener('error', reject);
@@ -495,7 +496,7 @@ async function replayer() {
 
   serveParent({
     async track({ port }) {
-      tracker = await connect(`ws://127.0.0.1:${port}/feed`);
+      tracker = await connect(`ws://127.0.0.1:${port}/feed?vela_client=${randomUUID()}`);
       let position;
       tracker.on('message', (data) => {
         const text = data.toString();
