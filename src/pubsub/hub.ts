@@ -241,6 +241,11 @@ export class Hub implements PubSubNode {
     }
   }
 
+  /** Whether `member` is in `channel` on this node now. */
+  isMember(channel: string, member: Member): boolean {
+    return this.#channels.get(channel)?.has(member) ?? false;
+  }
+
   localMembers(channel: string): string[] {
     const ids: string[] = [];
     for (const member of this.#channels.get(channel) ?? []) if (member.id !== null) ids.push(member.id);

@@ -7,7 +7,7 @@
 // then live as usual. Every message published before the read is in the history, every one after the
 // join arrives live, so none is skipped, and the positions tell the doubles apart. A gap the history
 // cannot cover replays nothing: `recovered: false`, and the held messages are delivered.
-import type { Hub } from '../pubsub/hub.js';
+import type { Hub, Member } from '../pubsub/hub.js';
 import { NOT_RECOVERED, type JoinResult } from '../pubsub/history.js';
 import type { PubSubMessage } from '../pubsub/message.js';
 import type { EncodedFrame, Frame, FrameEncoder } from './frames.js';
@@ -15,7 +15,7 @@ import type { EncodedFrame, Frame, FrameEncoder } from './frames.js';
 export type { JoinResult };
 
 /** What recovery needs from a connection's process. */
-export interface RecoveringConnection {
+export interface RecoveringConnection extends Member {
   readonly id: string;
   send(frame: Frame): boolean;
   /** Posts a message to the mailbox, for @OnInfo. */
@@ -98,6 +98,12 @@ export class Resumption {
     // Already released (it overflowed): what the read brought is too late to be gap-free.
     if (this.#holds.get(channel) !== hold) return NOT_RECOVERED;
     this.#holds.delete(channel);
+    // The gateway left the channel while its history was read: nothing of it is delivered any more.
+    if (!this.#hub.isMember(channel, this.#connection)) {
+      this.#floors.delete(channel);
+      hold.settle(NOT_RECOVERED);
+      return NOT_RECOVERED;
+    }
     const result: JoinResult = missed ? { recovered: true, missed: missed.length } : NOT_RECOVERED;
     this.#announce(channel, result);
     hold.settle(result);

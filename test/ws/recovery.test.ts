@@ -2,9 +2,9 @@
 // missed through @OnInfo, in order, once, before the live messages, or `recovered: false` and nothing
 // partial. Real sockets; the link is cut from the server side, as a dying network would.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MemoryBus, Module, memoryPubSub, type PubSubAdapter, type PubSubMessage } from 'vela';
+import { MemoryBus, Module, PubSub, WebSocket, json, memoryPubSub, reply, type PubSubAdapter, type PubSubMessage } from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
-import { Connections, LiveGateway, connectLive, cutLinks, newClientId, recvDeliveries, recvDelivery, seqs } from '../fixtures/history.js';
+import { Connections, LiveGateway, connectLive, cutLinks, livePath, newClientId, recvDeliveries, recvDelivery, seqs } from '../fixtures/history.js';
 
 function moduleWith(history: { size: number; ttl: number }) {
   @Module({ gateways: [LiveGateway], providers: [Connections], channels: { comments: { history } } })
@@ -21,6 +21,18 @@ async function publish(app: TestApp, from: number, count: number): Promise<void>
 afterEach(() => {
   vi.useRealTimers();
 });
+
+/** Publishes one message and resolves with its position, as a listener saw it. */
+async function firstPosition(app: TestApp): Promise<string> {
+  const seen = new Promise<string>((resolve) => {
+    const stop = app.pubsub.subscribe('comments', (message) => {
+      stop();
+      resolve(message.position!);
+    });
+  });
+  await publish(app, 100, 1);
+  return seen;
+}
 
 /** The real memory adapter, with its next history read held until the test lets it go. */
 function heldReads() {
@@ -194,6 +206,33 @@ describe('channel history on one node (memoryPubSub)', () => {
     release();
     await publish(app, 8, 1);
     expect((await recvDelivery(ws)).seq).toBe(8);
+  });
+
+  it('delivers nothing of a channel the gateway left while its history was read', async () => {
+    const { adapter, holdNextRead, reading, release } = heldReads();
+    @WebSocket('/live')
+    class LeavingGateway {
+      constructor(private readonly pubsub: PubSub) {}
+
+      async init() {
+        const joining = this.pubsub.join('comments');
+        this.pubsub.leave('comments');
+        return reply(json({ joined: await joining }));
+      }
+    }
+    @Module({ gateways: [LeavingGateway], channels: { comments: { history: KEEP_1000 } } })
+    class LeavingModule {}
+    const app = await startTestApp(LeavingModule, { pubsub: adapter });
+    const position = await firstPosition(app);
+    await publish(app, 1, 3); // what a replay would bring
+
+    holdNextRead();
+    const ws = await app.ws(livePath(newClientId(), { comments: position }));
+    await reading;
+    release();
+    expect(await ws.recvJson()).toEqual({ joined: { recovered: false, missed: 0 } });
+    await publish(app, 4, 1);
+    await ws.expectNoMessage(50);
   });
 
   it('tells a join without a position nothing, and a gateway awaiting join gets { recovered: true, missed: 0 }', async () => {
