@@ -4,7 +4,7 @@
 // a key come online once, on its first meta, and go offline once, on its last — Phoenix's Presence
 // JS semantics. A new state (after a reconnect) replaces the list and is reported as the joins and
 // leaves that lead to it; diffs that arrive before a connection's state wait for it.
-import { callAll, subscribe } from './listeners.js';
+import { call, callAll, subscribe } from './listeners.js';
 
 /** One connection's meta: what the server tracked, and the `ref` that tells it from the key's others. */
 export type PresenceMeta<M extends object = Record<string, unknown>> = M & { ref: string };
@@ -167,8 +167,9 @@ export class PresenceTracker<M extends object = Record<string, unknown>> {
     }
   }
 
+  /** Each listener gets its own copy of the list. */
   #sync(): void {
-    if (this.#syncListeners.size > 0) callAll(this.#syncListeners, this.list());
+    for (const listener of [...this.#syncListeners]) call(listener, this.list());
   }
 
   /** A fresh entry: listeners may keep or change it without touching the list. */
