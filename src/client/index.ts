@@ -17,11 +17,13 @@ export {
   presence,
   PresenceTracker,
   MAX_HELD_DIFFS,
+  type PresenceDiff,
   type PresenceEntry,
   type PresenceJoinListener,
   type PresenceLeaveListener,
   type PresenceList,
   type PresenceMeta,
+  type PresenceMetas,
   type PresenceSource,
   type PresenceSyncListener,
 } from './presence.js';

@@ -6,21 +6,28 @@
 // leaves that lead to it; diffs that arrive before a connection's state wait for it.
 import { call, callAll, subscribe } from './listeners.js';
 
-/** One connection's meta: what the server tracked, and the `ref` that tells it from the key's others. */
-export type PresenceMeta<M extends object = Record<string, unknown>> = M & { ref: string };
-/** One key's presence: a meta per connection it is tracked from. */
-export interface PresenceEntry<M extends object = Record<string, unknown>> {
-  metas: PresenceMeta<M>[];
+/** What a connection says about itself under a key: a plain JSON object (`{ name, device }`). */
+export type PresenceMeta = Record<string, unknown>;
+/** One connection's meta as the list shows it: the meta's fields and the `ref` that tells it from the key's others. */
+export type PresenceEntry<M extends object = PresenceMeta> = M & { ref: string };
+/** One key's presence: an entry per connection it is tracked from. */
+export interface PresenceMetas<M extends object = PresenceMeta> {
+  metas: PresenceEntry<M>[];
 }
-/** A channel's presence list: `{ [key]: { metas } }`, as `presence.list(channel)` on the server. */
-export type PresenceList<M extends object = Record<string, unknown>> = Record<string, PresenceEntry<M>>;
+/** A channel's presence list: `{ [key]: { metas: [{ ...meta, ref }] } }`, as `presence.list(channel)` on the server. */
+export type PresenceList<M extends object = PresenceMeta> = Record<string, PresenceMetas<M>>;
+/** The data of a `presence_diff` event: the metas that joined and those that left, as lists. */
+export interface PresenceDiff<M extends object = PresenceMeta> {
+  joins: PresenceList<M>;
+  leaves: PresenceList<M>;
+}
 
 /** A meta joined `key` (or changed): `current` is the key's presence before, undefined when it just came online. */
-export type PresenceJoinListener<M extends object = Record<string, unknown>> = (key: string, current: PresenceEntry<M> | undefined, joined: PresenceEntry<M>) => void;
+export type PresenceJoinListener<M extends object = PresenceMeta> = (key: string, current: PresenceMetas<M> | undefined, joined: PresenceMetas<M>) => void;
 /** A meta left `key`: `current` is what remains, undefined when it went offline. */
-export type PresenceLeaveListener<M extends object = Record<string, unknown>> = (key: string, current: PresenceEntry<M> | undefined, left: PresenceEntry<M>) => void;
+export type PresenceLeaveListener<M extends object = PresenceMeta> = (key: string, current: PresenceMetas<M> | undefined, left: PresenceMetas<M>) => void;
 /** A state or a diff was applied: the whole list, as `list()` returns it. */
-export type PresenceSyncListener<M extends object = Record<string, unknown>> = (list: PresenceList<M>) => void;
+export type PresenceSyncListener<M extends object = PresenceMeta> = (list: PresenceList<M>) => void;
 
 /** What `presence()` needs of a socket: a `VelaSocket` has it. */
 export interface PresenceSource {
@@ -31,9 +38,9 @@ export interface PresenceSource {
 /** Diffs held while a connection's state has not come, at most: past it the oldest is dropped. */
 export const MAX_HELD_DIFFS = 1_000;
 
-/** Parsed wire data: key → its metas, by ref, in arrival order. */
-type Metas = Map<string, PresenceMeta>;
-type Entries = Map<string, PresenceMeta[]>;
+/** The list held: key → its entries by ref, in arrival order; and key → entries, as parsed from the wire. */
+type EntriesByRef = Map<string, PresenceEntry>;
+type Entries = Map<string, PresenceEntry[]>;
 
 /**
  * Keeps `channel`'s presence list from the socket's events `presence_state` and `presence_diff`, and
@@ -46,13 +53,13 @@ type Entries = Map<string, PresenceMeta[]>;
  * room.onLeave((key, current) => { if (!current) console.log(`${key} went offline`); });
  * room.onSync((list) => render(Object.keys(list)));
  */
-export function presence<M extends object = Record<string, unknown>>(socket: PresenceSource, channel: string): PresenceTracker<M> {
+export function presence<M extends object = PresenceMeta>(socket: PresenceSource, channel: string): PresenceTracker<M> {
   return new PresenceTracker<M>(socket, channel);
 }
 
-export class PresenceTracker<M extends object = Record<string, unknown>> {
+export class PresenceTracker<M extends object = PresenceMeta> {
   readonly channel: string;
-  readonly #state = new Map<string, Metas>();
+  readonly #state = new Map<string, EntriesByRef>();
   readonly #joinListeners = new Set<PresenceJoinListener<M>>();
   readonly #leaveListeners = new Set<PresenceLeaveListener<M>>();
   readonly #syncListeners = new Set<PresenceSyncListener<M>>();
@@ -148,7 +155,7 @@ export class PresenceTracker<M extends object = Record<string, unknown>> {
     for (const [key, metas] of joins) {
       const current = this.#state.get(key);
       const before = current && this.#entry(current.values());
-      const next = current ?? new Map<string, PresenceMeta>();
+      const next = current ?? new Map<string, PresenceEntry>();
       const joined = metas.filter((meta) => !sameMeta(next.get(meta.ref), meta));
       if (joined.length === 0) continue;
       for (const meta of joined) next.set(meta.ref, meta);
@@ -173,8 +180,8 @@ export class PresenceTracker<M extends object = Record<string, unknown>> {
   }
 
   /** A fresh entry: listeners may keep or change it without touching the list. */
-  #entry(metas: Iterable<PresenceMeta>): PresenceEntry<M> {
-    return { metas: Array.from(metas, (meta) => ({ ...meta }) as PresenceMeta<M>) };
+  #entry(metas: Iterable<PresenceEntry>): PresenceMetas<M> {
+    return { metas: Array.from(metas, (meta) => ({ ...meta }) as PresenceEntry<M>) };
   }
 }
 
@@ -188,7 +195,7 @@ function entries(data: unknown): Entries | undefined {
   for (const key of Object.keys(data)) {
     const metas = (data[key] as { metas?: unknown } | null)?.metas;
     if (!Array.isArray(metas)) continue;
-    const valid = metas.filter((meta): meta is PresenceMeta => isRecord(meta) && typeof meta.ref === 'string');
+    const valid = metas.filter((meta): meta is PresenceEntry => isRecord(meta) && typeof meta.ref === 'string');
     if (valid.length > 0) parsed.set(key, valid);
   }
   return parsed;
@@ -199,7 +206,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Metas are plain JSON: the same text is the same meta. */
-function sameMeta(known: PresenceMeta | undefined, meta: PresenceMeta): boolean {
+function sameMeta(known: PresenceEntry | undefined, meta: PresenceEntry): boolean {
   return known !== undefined && JSON.stringify(known) === JSON.stringify(meta);
 }
 

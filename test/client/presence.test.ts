@@ -2,7 +2,7 @@
 // server for: the frames are the gateway's `presence_state` and `presence_diff` events, and every
 // join, leave and sync the app hears is recorded in order.
 import { describe, expect, it } from 'vitest';
-import { presence, MAX_HELD_DIFFS, type PresenceList, type PresenceTracker, type VelaSocket } from '../../src/client/index.js';
+import { presence, MAX_HELD_DIFFS, type PresenceDiff, type PresenceList, type PresenceTracker, type VelaSocket } from '../../src/client/index.js';
 import { latest, useFakePage } from './fake-page.js';
 
 interface User {
@@ -23,7 +23,7 @@ function open(): VelaSocket {
 const push = (event: string, data: unknown) => latest().push(JSON.stringify({ event, data }));
 const meta = (ref: string, name = 'Ada', device = 'web') => ({ name, device, ref });
 const state = (list: PresenceList<User>) => push('presence_state', list);
-const diff = (joins: PresenceList<User>, leaves: PresenceList<User> = {}) => push('presence_diff', { joins, leaves });
+const diff = (joins: PresenceList<User>, leaves: PresenceList<User> = {}) => push('presence_diff', { joins, leaves } satisfies PresenceDiff<User>);
 
 /** Every join and leave as `join ada +a1 (was: -)`, `leave ada -a1 (now: a2)`, and `sync ada,bob`. */
 function record(tracker: PresenceTracker<User>): string[] {
