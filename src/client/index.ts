@@ -7,11 +7,26 @@
 // Browser-only and dependency-free: the server serves this file as /vela/client.js, and its modules
 // beside it.
 import { ChannelPositions, MARKER_PREFIX, RECOVER_PREFIX, recoverInfo, type RecoverInfo } from './positions.js';
+import { callAll } from './listeners.js';
 import { answerFor, PendingRequests, type AnswerFrame, type RequestHandler, type RequestOptions } from './requests.js';
 import { backoff, resolveUrl, settings, type ConnectOptions, type Settings } from './settings.js';
 
 export { RequestError, MAX_PENDING_REQUESTS, type RequestHandler, type RequestOptions } from './requests.js';
 export type { RecoverInfo } from './positions.js';
+export {
+  presence,
+  PresenceTracker,
+  MAX_HELD_DIFFS,
+  type PresenceDiff,
+  type PresenceEntry,
+  type PresenceJoinListener,
+  type PresenceLeaveListener,
+  type PresenceList,
+  type PresenceMeta,
+  type PresenceMetas,
+  type PresenceSource,
+  type PresenceSyncListener,
+} from './presence.js';
 export type { ConnectOptions, HeartbeatOptions, QueueOptions, ReconnectOptions } from './settings.js';
 
 /** Text frame the client sends as a heartbeat. Reserved: a Vela gateway answers it and never hands it to a handler. */
@@ -265,7 +280,8 @@ export class VelaSocket {
       if (this.#requests.settle(framed as AnswerFrame)) return;
     }
     this.#emit('message', data);
-    if (typeof framed?.event === 'string') for (const listener of [...(this.#events.get(framed.event) ?? [])]) call(listener, framed.data);
+    const listeners = typeof framed?.event === 'string' ? this.#events.get(framed.event) : undefined;
+    if (listeners) callAll(listeners, framed!.data);
   }
 
   async #answer(ws: WebSocket, ref: string, event: string, data: unknown): Promise<void> {
@@ -340,8 +356,7 @@ export class VelaSocket {
   }
 
   #emit<K extends keyof SocketEvents>(type: K, ...args: Parameters<SocketEvents[K]>): void {
-    // A copy: a listener may unsubscribe (itself or another) while this runs.
-    for (const listener of [...this.#listeners[type]]) call(listener as (...a: unknown[]) => void, ...args);
+    callAll(this.#listeners[type] as Set<(...a: unknown[]) => void>, ...args);
   }
 }
 
@@ -361,15 +376,4 @@ function parseFramed(text: string): Framed | undefined {
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
-/** A throwing listener must not stop the others or the socket: its error is reported, later. */
-function call<A extends unknown[]>(listener: (...args: A) => void, ...args: A): void {
-  try {
-    listener(...args);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
 }

@@ -1,42 +1,14 @@
 // vela/client's side of requests and recovery, against a fake WebSocket the test plays the server
 // for (the real thing, against a real server, is test/client/live.test.ts): what goes on the wire,
 // what the app sees, and what survives a lost link.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connect, RequestError, type RecoverInfo, type VelaSocket } from '../../src/client/index.js';
-import { FakeWebSocket } from './fake-websocket.js';
+import { describe, expect, it, vi } from 'vitest';
+import { RequestError, type RecoverInfo } from '../../src/client/index.js';
+import type { FakeWebSocket } from './fake-websocket.js';
+import { latest, useFakePage } from './fake-page.js';
 
-const latest = () => FakeWebSocket.instances.at(-1)!;
-const opened: VelaSocket[] = [];
+const { open, reconnect } = useFakePage('/live');
 const sentJson = (ws: FakeWebSocket) => ws.sent.map((frame) => JSON.parse(String(frame)) as Record<string, unknown>);
 const query = (ws: FakeWebSocket) => new URL(ws.url).searchParams;
-
-function open(): VelaSocket {
-  const socket = connect('/live', { heartbeat: false, reconnect: { initialDelay: 100, jitter: 0 } });
-  opened.push(socket);
-  return socket;
-}
-
-/** Drops the link and lets the client reconnect to a new fake socket, accepted. */
-function reconnect(): FakeWebSocket {
-  latest().drop();
-  vi.advanceTimersByTime(100);
-  const ws = latest();
-  ws.accept();
-  return ws;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.stubGlobal('WebSocket', FakeWebSocket);
-  vi.stubGlobal('location', new URL('https://blog.example/'));
-  FakeWebSocket.instances = [];
-});
-
-afterEach(() => {
-  for (const socket of opened.splice(0)) socket.close();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
 
 describe('socket.request', () => {
   it('sends { event, data, ref } and resolves with the answer under that ref, which no message listener sees', async () => {
