@@ -17,6 +17,18 @@ export async function nextDiff(peer: Peer, timeoutMs?: number): Promise<Presence
   return (await peer.next<RelayedDiff>(timeoutMs)).diff;
 }
 
+/**
+ * Reads diffs until those seen so far joined every `key: name` of `want` (changes on several nodes
+ * may come as one diff or several), and returns them in that form, sorted.
+ */
+export async function joinsOf(watcher: Peer, want: readonly string[]): Promise<string[]> {
+  const joined = new Set<string>();
+  while (!want.every((entry) => joined.has(entry))) {
+    for (const [key, metas] of Object.entries(names((await nextDiff(watcher)).joins))) for (const name of metas) joined.add(`${key}: ${String(name)}`);
+  }
+  return [...joined].sort();
+}
+
 /** A list as key → the names of its metas, in order: what the page would show. */
 export function names(list: PresenceList): Record<string, unknown[]> {
   return Object.fromEntries(Object.entries(list).map(([key, { metas }]) => [key, metas.map((meta) => meta.name)]));
