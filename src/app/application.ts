@@ -274,6 +274,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   try {
     await listen(server, port, options.host);
   } catch (error) {
+    await tracker.stop();
     await hub.stop();
     await store?.close?.();
     throw error;

@@ -151,6 +151,10 @@ describe('what a connection may track', () => {
     expect(await app.presence.count(LOBBY)).toBe(100);
   });
 
+  it('takes a diff window of whole ms ≥ 0, and fails bootstrap on another', async () => {
+    await expect(startTestApp(PresenceModule, { presence: { window: -1 } })).rejects.toThrow('presence.window must be a number of ms ≥ 0, got -1.');
+  });
+
   it('is refused outside a gateway, where there is no connection to untrack it', async () => {
     const app = await serve();
     expect(() => app.presence.track(LOBBY, 'ada', {})).toThrow(
