@@ -122,6 +122,8 @@ export class RedisPresence implements PresenceStore {
 
   async stop(node: string): Promise<void> {
     clearInterval(this.#timer);
+    // Redis away: the other nodes sweep this one within presenceTimeout, as if it had died.
+    if (this.#settings.redis().status !== 'ready') return;
     try {
       await this.#sweep(node, 'stop');
     } catch (error) {
