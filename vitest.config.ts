@@ -18,6 +18,7 @@ const SLOW = [
   'test/package.test.ts',
   'test/readme.test.ts',
   'test/redis/processes.test.ts',
+  'test/redis/presence-processes.test.ts',
   'test/client/node-death.test.ts',
   'test/reliability/benchmarks.test.ts',
   // Load, ordering over thousands of messages, many nodes, property runs.

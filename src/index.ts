@@ -88,6 +88,13 @@ export { memoryPubSub, MemoryBus } from './pubsub/memory-adapter.js';
 export type { MemoryPubSubOptions } from './pubsub/memory-adapter.js';
 export { Comms } from './pubsub/comms.js';
 
+// Presence: who is in a channel, on every node, with diffs broadcast as `presence_diff` messages.
+export { Presence } from './presence/presence.js';
+export { PRESENCE_DIFF } from './presence/tracker.js';
+export type { PresenceOptions } from './presence/tracker.js';
+export type { PresenceDiff, PresenceEntry, PresenceList, PresenceMeta, PresenceRow } from './presence/presence-list.js';
+export type { PresenceChange, PresenceNode, PresenceStore } from './presence/presence-store.js';
+
 // Sessions.
 export { memorySessionStore, sessionMiddleware } from './session/index.js';
 export type {

@@ -40,6 +40,8 @@ import { memoryPubSub } from '../pubsub/memory-adapter.js';
 import { MemoryAnswerStore } from '../pubsub/answer-store.js';
 import { RequestMemory, requestsOptions, type RequestsOptions } from '../ws/requests.js';
 import { Comms } from '../pubsub/comms.js';
+import { Presence } from '../presence/presence.js';
+import { PresenceTracker, type PresenceOptions } from '../presence/tracker.js';
 import { memorySessionStore, sessionMiddleware, type SessionOptions } from '../session/index.js';
 import { registerViewHandlers, type ViewsOptions } from '../views/view-handlers.js';
 
@@ -74,6 +76,8 @@ export interface BootstrapOptions {
    * without running its handler again, in ms. Default `{ window: 120_000 }`.
    */
   requests?: RequestsOptions;
+  /** Presence: `window`, how long changes are gathered into one `presence_diff` per channel, in ms. Default `{ window: 50 }`. */
+  presence?: PresenceOptions;
   /** Replace providers of the modules, e.g. a fake store in tests. */
   overrides?: Provider[];
   /** How long `close()` waits for in-flight requests and WebSocket close handshakes before cutting them, in ms. Default 10 000. */
@@ -108,6 +112,8 @@ export interface App {
   readonly pubsub: PubSub;
   /** Reaches clients by session id. */
   readonly comms: Comms;
+  /** Presence without a connection of its own: `list`, `count`. */
+  readonly presence: Presence;
   /** A singleton provider (or controller) of this app. */
   get<T>(token: Token<T>): T;
   /**
@@ -156,12 +162,15 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });
   const pubsub = new PubSub(hub, undefined, onListenerError);
   const comms = new Comms(hub);
+  const tracker = new PresenceTracker(hub, adapter.presence, adapter.name, options.presence);
+  const presence = new Presence(tracker, undefined);
 
   const container = new Container();
   container.register({ provide: LOGGER, useValue: logger }, 'Vela');
   container.register({ provide: HandlerRegistry, useValue: handlers }, 'Vela');
   container.register({ provide: PubSub, useValue: pubsub }, 'Vela');
   container.register({ provide: Comms, useValue: comms }, 'Vela');
+  container.register({ provide: Presence, useValue: presence }, 'Vela');
   for (const mod of modules) {
     for (const provider of mod.providers) container.register(provider, `${mod.module.name}.providers`);
   }
@@ -170,8 +179,11 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   for (const provider of options.overrides ?? []) container.register(provider, 'bootstrap overrides', { override: true });
   await container.initialize([...table.controllers, ...fallbacks], gatewayTable.map((definition) => definition.gateway));
   // Built now so that a gateway's missing dependency fails bootstrap, not its first connection.
-  // A gateway's PubSub is its own, bound to its connection.
-  const perConnection = new Map([[PubSub as Token, (process: GatewayProcess) => new PubSub(hub, process, onListenerError)]]);
+  // A gateway's PubSub and Presence are its own, bound to its connection.
+  const perConnection = new Map<Token, (process: GatewayProcess) => unknown>([
+    [PubSub, (process) => new PubSub(hub, process, onListenerError)],
+    [Presence, (process) => new Presence(tracker, process)],
+  ]);
   const gateways = gatewayTable.map(
     (definition) =>
       new GatewayServer({
@@ -243,6 +255,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     const http = graceful.close();
     await Promise.all(gateways.map((gateway) => gateway.close(shutdownTimeout)));
     await http;
+    await tracker.stop();
     await hub.stop();
     await store?.close?.();
     // Every line of the app is out once close() resolves, not only when the process exits.
@@ -253,6 +266,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   // (An adapter whose start failed has cleaned up after itself.)
   try {
     await hub.start();
+    await tracker.start();
   } catch (error) {
     await store?.close?.();
     throw error;
@@ -260,6 +274,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   try {
     await listen(server, port, options.host);
   } catch (error) {
+    await tracker.stop();
     await hub.stop();
     await store?.close?.();
     throw error;
@@ -275,6 +290,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     logger,
     pubsub,
     comms,
+    presence,
     get: (token) => container.get(token),
     close: () => (closing ??= close()),
   };

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { PubSubHistory } from './history.js';
 import type { Envelope } from './message.js';
 import type { AnswerStore } from './answer-store.js';
+import type { PresenceStore } from '../presence/presence-store.js';
 
 /** This node, as an adapter sees it. */
 export interface PubSubNode {
@@ -40,6 +41,8 @@ export interface PubSubAdapter {
   answers?(): AnswerStore;
   /** Keeps the history of history channels; an adapter without it cannot serve `@Module({ channels })`. */
   readonly history?: PubSubHistory;
+  /** Keeps every node's presence metas for `Presence.list` and `count`; an adapter without it cannot track presence. */
+  readonly presence?: PresenceStore;
   /** Called by `app.close()`: stop carrying, forget this node's members. */
   stop(): Promise<void>;
 }

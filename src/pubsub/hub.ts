@@ -55,6 +55,8 @@ export class Hub implements PubSubNode {
   /** The history settings of a channel (`@Module({ channels })`), undefined for an ordinary one. */
   readonly historyOf: (channel: string) => HistoryOptions | undefined;
   readonly #publishOrder = new PublishOrder();
+  /** Told of every connection that closes, after it left its channels (presence untracks it). */
+  readonly #onDisconnected: ((connection: LocalConnection) => void)[] = [];
 
   constructor(id: string, adapter: PubSubAdapter, logger: Logger, historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY) {
     this.id = id;
@@ -126,9 +128,20 @@ export class Hub implements PubSubNode {
     else if (sockets !== connection) this.#sessions.set(sessionId, new Set([sockets, connection]));
   }
 
+  /** Whether `connection` is open on this node (an async handler may still run after its socket closed). */
+  isConnected(connection: LocalConnection): boolean {
+    return this.#connections.has(connection);
+  }
+
+  /** Calls `listener` for every connection that closes, before its `terminate`. */
+  whenDisconnected(listener: (connection: LocalConnection) => void): void {
+    this.#onDisconnected.push(listener);
+  }
+
   disconnected(connection: LocalConnection): void {
     this.leaveAll(connection);
     this.#connections.delete(connection);
+    for (const listener of this.#onDisconnected) listener(connection);
     const { sessionId } = connection;
     if (sessionId === undefined) return;
     const sockets = this.#sessions.get(sessionId);
@@ -141,9 +154,11 @@ export class Hub implements PubSubNode {
    * Hands the message to the adapter for the other nodes (unless `local`), then delivers it here.
    * A payload the adapter cannot encode fails the whole broadcast before anyone has it: the promise
    * rejects with PubSubEncodingError (see #refuse). A failure to carry it is logged, never thrown.
+   * `history: false` keeps a message out of a history channel's history (presence diffs: a client
+   * that recovers gets the whole presence state again, not replayed diffs).
    */
-  publish(message: PubSubMessage, options: { except?: Member; local?: boolean } = {}): Promise<void> {
-    const history = options.local ? undefined : this.historyOf(message.channel);
+  publish(message: PubSubMessage, options: { except?: Member; local?: boolean; history?: false } = {}): Promise<void> {
+    const history = options.local || options.history === false ? undefined : this.historyOf(message.channel);
     if (history) return this.#publishKept(message, history, options.except);
     let carried = DONE;
     if (!options.local) {

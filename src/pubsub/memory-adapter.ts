@@ -10,6 +10,7 @@ import type { Envelope, PubSubMessage } from './message.js';
 import { MemoryHistory } from './memory-history.js';
 import { portableEnvelope } from './portable-envelope.js';
 import { MemoryAnswerStore } from './answer-store.js';
+import { MemoryPresence } from '../presence/memory-presence.js';
 
 const DONE = Promise.resolve();
 
@@ -24,6 +25,8 @@ export class MemoryBus {
   }
   /** The history of history channels, shared by the apps on this bus. */
   readonly history = new MemoryHistory();
+  /** The presence metas tracked by the apps on this bus. */
+  readonly presence = new MemoryPresence();
 
   attach(node: PubSubNode): void {
     this.#nodes.add(node);
@@ -85,6 +88,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
       return self ? bus.membersElsewhere(self, channel) : [];
     },
     answers: () => bus.answers,
+    presence: bus.presence,
     async stop() {
       if (self) bus.detach(self);
     },

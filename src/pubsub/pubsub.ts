@@ -108,7 +108,7 @@ export class PubSub {
   }
 }
 
-function requireChannel(channel: string): string {
+export function requireChannel(channel: string): string {
   if (typeof channel !== 'string' || channel === '') throw new TypeError(`A channel name must be a non-empty string, got ${JSON.stringify(channel)}.`);
   return channel;
 }

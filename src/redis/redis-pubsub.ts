@@ -24,6 +24,7 @@ import { connectRedis, openRedis, type RedisConnectionOptions } from './connecti
 import { appendToHistory, readHistory } from './redis-history.js';
 import { decodeWire, encodeWire } from './wire.js';
 import { RedisAnswerStore } from './redis-answers.js';
+import { RedisPresence } from './redis-presence.js';
 
 const DONE = Promise.resolve();
 
@@ -35,6 +36,12 @@ export interface RedisPubSubOptions extends RedisConnectionOptions {
   keyPrefix?: string;
   /** How long a node's members outlive its last heartbeat, in ms (it refreshes every third of it). Default 15 000. */
   membershipTtl?: number;
+  /**
+   * How long the presence metas of a node that died without closing (SIGKILL) outlive its last
+   * refresh, in ms: it refreshes every third of it, and the other nodes then remove its metas and
+   * broadcast the leaves within `presenceTimeout` and a third. Default 5 000.
+   */
+  presenceTimeout?: number;
 }
 
 /**
@@ -68,11 +75,16 @@ class RedisPubSub implements PubSubAdapter {
   /** Messages from other nodes that never arrived here, since start. */
   #missed = 0;
   #answers?: RedisAnswerStore;
+  /** Presence metas of every node, and the sweep of dead nodes' (redis-presence.ts). */
+  readonly presence: RedisPresence;
 
   constructor(options: RedisPubSubOptions) {
     this.#options = options;
     this.#prefix = options.keyPrefix ?? 'vela';
     this.#ttl = options.membershipTtl ?? 15_000;
+    const timeout = options.presenceTimeout ?? 5_000;
+    if (!Number.isFinite(timeout) || timeout < 1) throw new RangeError(`redisPubSub({ presenceTimeout }) must be a number of ms ≥ 1, got ${timeout}.`);
+    this.presence = new RedisPresence({ prefix: this.#prefix, timeout, redis: () => this.#pub!, logger: () => this.#logger });
   }
 
   get #bus(): string {

@@ -291,10 +291,10 @@ export class ChildNode {
   }
 
   /** Starts `node --import tsx fixtures/<app>` and resolves once it listens. */
-  static async start(env: { REDIS_URL: string; KEY_PREFIX: string; MEMBERSHIP_TTL?: number }, app: keyof typeof NODE_APPS = 'peer'): Promise<ChildNode> {
+  static async start(env: { REDIS_URL: string; KEY_PREFIX: string; MEMBERSHIP_TTL?: number; PRESENCE_TIMEOUT?: number }, app: keyof typeof NODE_APPS = 'peer'): Promise<ChildNode> {
     const child = spawn(process.execPath, ['--import', 'tsx', NODE_APPS[app]], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, ...env, MEMBERSHIP_TTL: env.MEMBERSHIP_TTL === undefined ? '' : String(env.MEMBERSHIP_TTL) },
+      env: { ...process.env, ...env, MEMBERSHIP_TTL: String(env.MEMBERSHIP_TTL ?? ''), PRESENCE_TIMEOUT: String(env.PRESENCE_TIMEOUT ?? '') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const logs: ChildLogEntry[] = [];
