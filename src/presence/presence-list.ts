@@ -1,17 +1,20 @@
 // The shapes presence speaks in, Phoenix.Presence's: a list groups the metas of each key (one meta
 // per tracking connection, each with its own `ref`), and a diff is two lists, what joined and what left.
 
-/** What a connection says about itself under a key: a plain JSON object (`{ name, device }`). */
+/**
+ * What a connection says about itself under a key: a plain JSON object (`{ name, device }`). The
+ * generic types take any object type (an `interface UserMeta` too), checked as JSON at the call.
+ */
 export type PresenceMeta = Record<string, unknown>;
 
 /** One tracking connection's meta as the list shows it: the meta's fields and its unique `ref`. */
-export type PresenceEntry<M extends PresenceMeta = PresenceMeta> = M & { readonly ref: string };
+export type PresenceEntry<M extends object = PresenceMeta> = M & { readonly ref: string };
 
 /** Who is in a channel: `{ [key]: { metas: [{ ...meta, ref }] } }`, one meta per tracking connection. */
-export type PresenceList<M extends PresenceMeta = PresenceMeta> = Record<string, { metas: PresenceEntry<M>[] }>;
+export type PresenceList<M extends object = PresenceMeta> = Record<string, { metas: PresenceEntry<M>[] }>;
 
 /** The payload of a `presence_diff` message: the metas that joined and those that left, as lists. */
-export interface PresenceDiff<M extends PresenceMeta = PresenceMeta> {
+export interface PresenceDiff<M extends object = PresenceMeta> {
   readonly joins: PresenceList<M>;
   readonly leaves: PresenceList<M>;
 }

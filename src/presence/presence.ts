@@ -24,13 +24,13 @@ export class Presence {
    * already tracks in that channel replaces its meta, as `update` does. A connection tracks at most
    * 100 (channel, key) pairs. Bad input throws TypeError or RangeError at the call; nothing is stored.
    */
-  track(channel: string, key: string, meta: PresenceMeta): Promise<void> {
-    return this.#tracker.track(this.#requireSelf('track'), requireChannel(channel), key, meta);
+  track<M extends object>(channel: string, key: string, meta: M): Promise<void> {
+    return this.#tracker.track(this.#requireSelf('track'), requireChannel(channel), key, meta as PresenceMeta);
   }
 
   /** Replaces this connection's meta under `key`: a diff with the old meta leaving and the new joining (a new `ref`). */
-  update(channel: string, key: string, meta: PresenceMeta): Promise<void> {
-    return this.#tracker.update(this.#requireSelf('update'), requireChannel(channel), key, meta);
+  update<M extends object>(channel: string, key: string, meta: M): Promise<void> {
+    return this.#tracker.update(this.#requireSelf('update'), requireChannel(channel), key, meta as PresenceMeta);
   }
 
   /** This connection is no longer present under `key`; nothing when it was not. */
@@ -39,7 +39,7 @@ export class Presence {
   }
 
   /** Who is in `channel` on every node: `{ [key]: { metas: [{ ...meta, ref }] } }`, one meta per tracking connection. */
-  list<M extends PresenceMeta = PresenceMeta>(channel: string): Promise<PresenceList<M>> {
+  list<M extends object = PresenceMeta>(channel: string): Promise<PresenceList<M>> {
     return this.#tracker.list(requireChannel(channel)) as Promise<PresenceList<M>>;
   }
 
