@@ -2,6 +2,7 @@
 // page shows its line without a round trip. `/chat?name=Ada` names the member.
 import { OnInfo, OnMessage, PubSub, WebSocket, json, reply, type Connection, type PubSubMessage } from 'vela';
 import { MAX_COMMENT_LENGTH } from './comment-store.js';
+import { visitorName } from './visitor-name.js';
 
 interface ChatLine {
   from: string;
@@ -15,8 +16,7 @@ export class ChatGateway {
   constructor(private readonly pubsub: PubSub) {}
 
   init(conn: Connection) {
-    const name = conn.request.query.name;
-    if (typeof name === 'string' && name.trim()) this.#name = name.trim().slice(0, 40);
+    this.#name = visitorName(conn, this.#name);
     this.pubsub.join('chat');
   }
 

@@ -1,19 +1,40 @@
 // The seeds' live comments (Nova's blog_comments_ws_handler): every socket joins `comments`, a
 // comment sent by one is broadcast to all — the sender included — and each pushes it to its client.
 // `comments` keeps a history (app.module.ts), so a page that lost its link gets what it missed.
-import { OnInfo, OnMessage, PubSub, WebSocket, WsError, ack, json, reply, type PubSubMessage } from 'vela';
+// The page also shows who is on it: each socket is tracked in the channel's presence under its
+// visitor's name (`/comments?name=Ada`), so one name in several tabs is one key with several metas.
+import {
+  OnInfo,
+  OnMessage,
+  Presence,
+  PubSub,
+  WebSocket,
+  WsError,
+  ack,
+  json,
+  reply,
+  type Connection,
+  type PresenceDiff,
+  type PubSubMessage,
+} from 'vela';
 import { CommentFeed } from './comment-feed.js';
 import { commentProblem, type CommentMessage } from './comment-store.js';
+import { visitorName } from './visitor-name.js';
 
 @WebSocket('/comments', { maxPayload: 4 * 1024 })
 export class CommentsGateway {
   constructor(
     private readonly pubsub: PubSub,
     private readonly feed: CommentFeed,
+    private readonly presence: Presence,
   ) {}
 
-  init() {
+  /** Joins, tracks this tab, then sends the list it is in: on every connection, so a page that reconnects starts over from it. */
+  async init(conn: Connection) {
     this.pubsub.join('comments');
+    const name = visitorName(conn, 'guest');
+    await this.presence.track('comments', name, { name });
+    return reply(json({ event: 'presence_state', data: await this.presence.list('comments') }));
   }
 
   /** The page's request `post` `{ text }`: answered with the stored comment's id, which its broadcast carries too. */
@@ -34,5 +55,11 @@ export class CommentsGateway {
   @OnInfo({ channel: 'comments', topic: 'new_comment' })
   push(msg: PubSubMessage<CommentMessage>) {
     return reply(json({ event: 'new_comment', data: msg.payload }));
+  }
+
+  /** Tabs that opened or closed (the window's changes on every node): the page's presence() applies them. */
+  @OnInfo({ channel: 'comments', topic: 'presence_diff' })
+  relayPresence(msg: PubSubMessage<PresenceDiff>) {
+    return reply(json({ event: 'presence_diff', data: msg.payload }));
   }
 }

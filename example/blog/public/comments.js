@@ -1,10 +1,10 @@
-// The live comments page's script: the list over HTTP, then comments and chat over WebSockets.
+// The live comments page's script: the list over HTTP, then comments, who is here and chat over WebSockets.
 // vela/client (served at /vela/client.js by bootstrap({ client: true })) keeps both sockets up.
 // A comment is a request: it shows at once as pending, and as posted once the server answered
 // with its id; unanswered when the link drops, it is sent again after the reconnect, and the
 // server posts it once. The `comments` channel keeps a history: after a reconnect the server
 // replays what the page missed, or says it cannot (`recovered: false`) and the page reloads its list.
-import { connect } from '/vela/client.js';
+import { connect, presence } from '/vela/client.js';
 
 // Long enough to outlast a server restart; the server remembers answers for two minutes.
 const POST_TIMEOUT = 60_000;
@@ -50,9 +50,11 @@ async function reload() {
   list.dataset.loaded = 'true';
 }
 
+/** The visitor's name, on the chat's lines and in the "here now" list. */
+const name = new URLSearchParams(location.search).get('name') ?? 'guest';
 const live = document.getElementById('live');
 const status = document.getElementById('status');
-const comments = connect('/comments');
+const comments = connect('/comments?name=' + encodeURIComponent(name));
 let firstOpen = true;
 comments.on('open', () => {
   live.dataset.connected = 'true';
@@ -78,6 +80,23 @@ comments.on('recover', ({ recovered }) => {
 // With no comment received yet there is no position to present, so no replay and no report.
 comments.on('reconnect', () => {
   if (!hasPosition) reload();
+});
+
+// Who is on the page: the gateway tracks each tab under its visitor's name, so a name shows once
+// however many tabs it has open. presence() keeps the list across reconnects (the gateway sends it again).
+const here = document.getElementById('here');
+const hereCount = document.getElementById('here-count');
+presence(comments, 'comments').onSync((list) => {
+  const visitors = Object.values(list).sort((a, b) => a.metas[0].name.localeCompare(b.metas[0].name));
+  here.replaceChildren(
+    ...visitors.map(({ metas }) => {
+      const item = newItem(metas[0].name);
+      item.dataset.tabs = String(metas.length);
+      item.title = metas.length === 1 ? 'here in one tab' : `here in ${metas.length} tabs`;
+      return item;
+    }),
+  );
+  hereCount.textContent = String(visitors.length);
 });
 
 async function post(text) {
@@ -111,7 +130,6 @@ document.getElementById('comment-form').addEventListener('submit', (event) => {
   input.value = '';
 });
 
-const name = new URLSearchParams(location.search).get('name') ?? 'guest';
 const chat = connect('/chat?name=' + encodeURIComponent(name));
 chat.on('message', (text) => {
   const line = JSON.parse(text);
