@@ -165,8 +165,10 @@ describe.skipIf(browserMissing)('vela/client in the browser', () => {
     // The link is alive at the TCP level, so the client's close frame reaches the server.
     expect(await firstClosed).toEqual([4000, 'heartbeat timeout']);
     await line(page, 'reconnect after 1');
-    expect(await lines(page)).toEqual(['open', 'close 4000 heartbeat timeout', 'open', 'reconnect after 1']);
-    expect(connections).toHaveLength(2);
+    // The second link goes unanswered too and will time out in turn: on a busy machine that may
+    // already have happened, so only what led up to the reconnect is checked.
+    expect((await lines(page)).slice(0, 4)).toEqual(['open', 'close 4000 heartbeat timeout', 'open', 'reconnect after 1']);
+    expect(connections.length).toBeGreaterThanOrEqual(2);
     expect(frames[0]).toBe('vela:ping');
   });
 

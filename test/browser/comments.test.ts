@@ -1,11 +1,11 @@
 // The seeds' live comments, end to end: real browser tabs on the example blog's page, against real
 // servers that go away and come back on the same port. Every wait is on the page's DOM, never a sleep.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { MemoryBus, memoryPubSub } from 'vela';
 import { AppModule, BLOG_OPTIONS } from '../../example/blog/app.module.js';
 import { CommentStore } from '../../example/blog/comments/comment-store.js';
-import { browserMissing, launchChromium } from '../support/browser.js';
+import { browserMissing, useBrowser } from '../support/browser.js';
 import { startTestApp, type TestApp, type TestAppOptions, type TestSocket } from 'vela/testing';
 
 /**
@@ -20,23 +20,11 @@ function sharedState(): () => TestAppOptions {
 }
 
 describe.skipIf(browserMissing)('live comments in the browser', () => {
-  let browser: Browser;
-  const pages: Page[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   /** A tab on the blog's page, once its socket is open and its list loaded; counts its loads of /api/comments. */
   async function openPage(app: TestApp, query = ''): Promise<Page & { listLoads: number }> {
     const page = Object.assign(await browser.newPage(), { listLoads: 0 });
-    pages.push(page);
     page.setDefaultTimeout(10_000);
     page.on('request', (request) => {
       if (new URL(request.url()).pathname === '/api/comments') page.listLoads += 1;

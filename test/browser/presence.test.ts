@@ -1,30 +1,18 @@
 // Who is on the example blog's live comments page, in real browser tabs: a name open in two tabs is
 // listed once, and leaves the list only when its last tab closes. Every wait is on the page's DOM
 // (the list and each name's tab count), never a sleep.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { AppModule, BLOG_OPTIONS } from '../../example/blog/app.module.js';
-import { browserMissing, launchChromium } from '../support/browser.js';
+import { browserMissing, useBrowser } from '../support/browser.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 
 describe.skipIf(browserMissing)('who is here, in the browser', () => {
-  let browser: Browser;
-  const tabs: Page[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterEach(async () => {
-    await Promise.all(tabs.splice(0).map((tab) => tab.close()));
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   /** A tab on the live comments page as `name`, once the page lists it (its own presence has come). */
   async function openTab(app: TestApp, name: string): Promise<Page> {
     const tab = await browser.newPage();
-    tabs.push(tab);
     tab.setDefaultTimeout(10_000);
     await tab.goto(`${app.url}/?name=${encodeURIComponent(name)}`);
     await tab.locator('#here li', { hasText: name }).first().waitFor();
