@@ -68,6 +68,7 @@ const COUNT_PAUSE_MS = 10; // between two timed count() calls on node A
 const MAX_TIMINGS = 100_000; // per node per round: track() and count() durations kept (bounded)
 const MAX_CONNECTING = 1_000; // churners per client still connecting: past it, a due join is skipped (and counted)
 const CHURN_TICK_MS = 5;
+const STOP_GRACE_MS = 10_000; // when the churn stops: how long its last churners get to leave before they are cut
 const DRAIN_MS = 3_000; // after the last churner closed: the last diffs (50 ms window) have long arrived
 const BATCH = 250; // watchers each client opens concurrently
 const CHURN_ADDRESSES = 16; // source addresses per client for churners (no ephemeral-port exhaustion)
@@ -77,10 +78,6 @@ const TARGETS = { latencyP99Ms: 250, trackP99Ms: 20, countP99Ms: 5 }; // issue 1
 const CHANNEL = 'room:bench'; // as bench/apps/presence.vela.ts names it
 
 const self = new URL(import.meta.url).pathname;
-
-if (process.argv[2] === 'server') await server(process.argv[3], process.argv[4]);
-else if (process.argv[2] === 'client') await client(Number(process.argv[3]));
-else await withDeadline(main(), HARD_LIMIT_MS, () => `presence: the run passed its ${HARD_LIMIT_MS / 1000} s limit`);
 
 /** Latencies in 0.1 ms buckets (a Map, so only the buckets used take room): bounded whatever the count. */
 class Histogram {
@@ -162,7 +159,7 @@ async function main() {
     if (members.reduce((a, b) => a + b, 0) === SUBSCRIBERS) break;
   }
   if (members.reduce((a, b) => a + b, 0) !== SUBSCRIBERS) throw new Error(`${members.join(' + ')} members on the nodes, expected ${SUBSCRIBERS}`);
-  console.log(`connected ${fmt(SUBSCRIBERS)} watchers in ${connectS.toFixed(1)} s (${members.join(' / ')} on A / B / C; ${SAMPLE * CLIENTS} parse every frame)`);
+  console.log(`connected ${fmt(SUBSCRIBERS)} watchers in ${connectS.toFixed(1)} s (${members.join(' / ')} on A / B / C; ${Math.min(SUBSCRIBERS, SAMPLE * CLIENTS)} parse every frame)`);
 
   // The churn and the count() loop run through every round; each process files what it sees under the round it was told.
   const everyone = [...nodes, ...clients];
@@ -196,7 +193,7 @@ async function main() {
 
   // Stop the churn, let every churner leave and its diff arrive, then gather.
   await nodes[0].request({ cmd: 'stopCount' });
-  const churn = await Promise.all(clients.map((c) => c.request({ cmd: 'stopChurn' }, HOLD_MS + 30_000)));
+  const churn = await Promise.all(clients.map((c) => c.request({ cmd: 'stopChurn', holdMs: HOLD_MS }, HOLD_MS + 3 * STOP_GRACE_MS)));
   await sleep(DRAIN_MS);
   const { seen, timed } = await reports();
   const finalCounts = (await Promise.all(nodes.map((n) => n.request({ cmd: 'count' })))).map((r) => r.count);
@@ -216,7 +213,7 @@ async function main() {
     `date: ${date}   node: ${node}   nproc: ${nproc}   (shared, noisy machine)`,
     `commit: ${commit}${srcChanges ? ` (${srcChanges})` : ''}`,
     `setup: 3 nodes (separate processes) on redisPubSub, bench/apps/presence.vela.ts, presence window 50 ms (default); one channel;`,
-    `       ${fmt(SUBSCRIBERS)} watchers on /watch over the 3 nodes from ${CLIENTS} client processes (${SAMPLE * CLIENTS} of them parse and time every frame, the rest drain);`,
+    `       ${fmt(SUBSCRIBERS)} watchers on /watch over the 3 nodes from ${CLIENTS} client processes (${Math.min(SUBSCRIBERS, SAMPLE * CLIENTS)} of them parse and time every frame, the rest drain);`,
     `       churners on /churn: ${fmt(RATE)} joins/s cluster-wide, each leaving (close) ${HOLD_MS} ms after 'tracked';`,
     `       latency: join stamped at new WebSocket(), leave at ws.close(), to the arrival of the diff naming it at a timed watcher;`,
     `       ${WARMUP} warm-up round + ${ROUNDS} rounds of ${ROUND_MS / 1000} s, connected in ${connectS.toFixed(1)} s (not measured)`,
@@ -256,7 +253,12 @@ function figures({ seen, timed }) {
   return {
     seen,
     timed,
-    latency: (round) => seen.reduce((h, s) => h.merge(new Histogram(s.latency[round] ?? [])), new Histogram()),
+    /** `side` 'join' or 'leave'; both when left out. */
+    latency: (round, side) =>
+      seen.reduce((h, s) => {
+        for (const field of side ? [side] : ['join', 'leave']) h.merge(new Histogram(s.latency[round]?.[field] ?? []));
+        return h;
+      }, new Histogram()),
     track: (round) => timings('track', round),
     count: (round) => timings('count', round),
   };
@@ -299,20 +301,25 @@ function summarize({ rounds, seen, timed, churn, finalCounts }) {
 
   const missing = seen.reduce((n, s) => n + s.missing, 0);
   const repeated = seen.reduce((n, s) => n + s.repeated, 0);
-  const totals = churn.reduce((t, c) => ({ opened: t.opened + c.opened, skipped: t.skipped + c.skipped, failed: t.failed + c.failed }), { opened: 0, skipped: 0, failed: 0 });
+  const totals = churn.reduce((t, c) => ({ opened: t.opened + c.opened, skipped: t.skipped + c.skipped, failed: t.failed + c.failed, cut: t.cut + c.cut }), { opened: 0, skipped: 0, failed: 0, cut: 0 });
   const frames = seen.reduce((t, s) => ({ frames: t.frames + s.frames, entries: t.entries + s.entries, bytes: t.bytes + s.bytes }), { frames: 0, entries: 0, bytes: 0 });
   const churnSeconds = (WARMUP + ROUNDS) * ROUND_MS / 1000;
   lines.push(
     `  over ${used.length} rounds (${fmt(joins)} joins, ${fmt(Math.round(joins / seconds))}/s; ${fmt(latency.count)} timed diff arrivals):`,
     `  presence_diff latency (change → arrival at a timed watcher): p50 ${ms(latency.quantile(0.5))} ms, p99 ${ms(latP99)} ms, max ${ms(latency.quantile(1))} ms; ${verdict(latP99, TARGETS.latencyP99Ms)}`,
+    ...['join', 'leave'].map((side) => {
+      const h = used.reduce((all, r) => all.merge(f.latency(r.round, side)), new Histogram());
+      const from = side === 'join' ? 'new WebSocket(): connect, upgrade, track, window, fan-out' : 'ws.close(): close handshake, untrack, window, fan-out';
+      return `    ${side}s alone (from ${from}): p50 ${ms(h.quantile(0.5))} ms, p99 ${ms(h.quantile(0.99))} ms (${fmt(h.count)} arrivals)`;
+    }),
     `  track() in the gateway: p50 ${ms(track.quantile(0.5))} ms, p99 ${ms(trackP99)} ms; ${verdict(trackP99, TARGETS.trackP99Ms)}`,
     `  count() on node A in a loop (${fmt(count.count)} calls): p99 ${ms(countP99)} ms; ${verdict(countP99, TARGETS.countP99Ms)}`,
     `  node CPU per join (user + sys of the 3 nodes, everything they did: upgrades, tracks, closes, diffs to every watcher, count loop): ${(nodeCpuUs / joins).toFixed(0)} µs`,
     `    (${((nodeCpuUs / 1e6 / seconds) * 100).toFixed(0)}% of one core on average, the 3 nodes together)`,
-    `  Redis per join (INFO of the whole server; script-internal commands included): ${(sumCalls(calls) / joins).toFixed(1)} commands, ${(redisCpuUs / joins).toFixed(1)} µs CPU;`,
+    `  Redis per join (INFO of the whole server: script-internal commands included, and other sessions' if any, such as commands this run never sends): ${(sumCalls(calls) / joins).toFixed(1)} commands, ${(redisCpuUs / joins).toFixed(1)} µs CPU;`,
     `    by command: ${perJoin.join(', ')}`,
     `    (count() loop: ${(count.count / joins).toFixed(2)} hlen per join of those are the loop's)`,
-    `  churn: ${fmt(totals.opened)} churners opened in ${churnSeconds} s (${fmt(Math.round(totals.opened / churnSeconds))}/s of ${fmt(RATE)} asked), ${fmt(totals.skipped)} joins skipped (over ${MAX_CONNECTING} connecting per client), ${fmt(totals.failed)} failed`,
+    `  churn: ${fmt(totals.opened)} churners opened in ${churnSeconds} s (${fmt(Math.round(totals.opened / churnSeconds))}/s of ${fmt(RATE)} asked), ${fmt(totals.skipped)} joins skipped (over ${MAX_CONNECTING} connecting per client), ${fmt(totals.failed)} failed, ${fmt(totals.cut)} cut when the churn stopped (not yet 'tracked' ${STOP_GRACE_MS / 1000} s after)`,
     `  diffs at a timed watcher: ${(frames.frames / SAMPLE / CLIENTS / churnSeconds).toFixed(1)} frames/s, ${(frames.entries / Math.max(1, frames.frames)).toFixed(1)} changes and ${fmt(Math.round(frames.bytes / Math.max(1, frames.frames)))} bytes per frame (on average)`,
     `  every timed watcher saw each change of its client once: ${missing === 0 && repeated === 0 ? 'yes' : `FAILED: ${fmt(missing)} missing, ${fmt(repeated)} repeated`}`,
     `  count() once the churn stopped, on A / B / C: ${finalCounts.join(' / ')}${finalCounts.every((c) => c === 0) ? ' (no phantom entries)' : ' FAILED: phantom entries'}`,
@@ -379,14 +386,14 @@ async function client(index) {
   const { WebSocket } = await import('ws');
   const mine = `c${index}-`; // this client's churners' keys
   let round = 0;
-  const latency = {}; // round → Histogram
+  const latency = {}; // round → { join: Histogram, leave: Histogram }
   const stamps = new Map(); // key → { join, leave, joinsSeen, leavesSeen }
   let timedWatchers = [];
   let drains = [];
   const seen = { frames: 0, entries: 0, bytes: 0, repeated: 0 };
-  const churn = { opened: 0, skipped: 0, failed: 0, connecting: 0, open: new Set(), timer: undefined, stopped: undefined };
+  const churn = { opened: 0, skipped: 0, failed: 0, cut: 0, connecting: 0, open: new Map(), timer: undefined, stopped: undefined };
 
-  const record = (ms) => (latency[round] ??= new Histogram()).add(ms);
+  const record = (field, ms) => (latency[round] ??= { join: new Histogram(), leave: new Histogram() })[field].add(ms);
 
   /** One timed watcher's frame: each change one of our churners made is timed against its stamp. */
   const onDiff = (data, now) => {
@@ -409,7 +416,7 @@ async function client(index) {
           continue;
         }
         stamp[counter] += 1;
-        record((now - stamp[field]) / 1e6);
+        record(field, (now - stamp[field]) / 1e6);
         if (stamp.leavesSeen === timedWatchers.length) stamps.delete(key);
       }
     }
@@ -458,7 +465,7 @@ async function client(index) {
     stamps.set(key, stamp);
     churn.connecting += 1;
     const ws = new WebSocket(`ws://127.0.0.1:${port}/churn?key=${key}`, { perMessageDeflate: false, localAddress: `127.${index + 1}.1.${1 + (n % CHURN_ADDRESSES)}` });
-    churn.open.add(ws);
+    churn.open.set(ws, stamp);
     let connecting = true;
     const settle = () => connecting && ((connecting = false), (churn.connecting -= 1));
     ws.on('message', () => {
@@ -509,10 +516,18 @@ async function client(index) {
       }, CHURN_TICK_MS);
       return {};
     },
-    async stopChurn() {
+    async stopChurn({ holdMs }) {
       clearInterval(churn.timer);
-      if (churn.open.size > 0) await new Promise((resolve) => (churn.stopped = resolve));
-      return { opened: churn.opened, skipped: churn.skipped, failed: churn.failed };
+      const allClosed = new Promise((resolve) => (churn.stopped = resolve));
+      if (churn.open.size > 0) await Promise.race([allClosed, sleep(holdMs + STOP_GRACE_MS)]);
+      // Still connecting, or not yet 'tracked', after all that: cut (their leave stamped now), and counted.
+      for (const [ws, stamp] of churn.open) {
+        stamp.leave ??= Number(process.hrtime.bigint());
+        churn.cut += 1;
+        ws.terminate();
+      }
+      if (churn.open.size > 0) await Promise.race([allClosed, sleep(STOP_GRACE_MS)]);
+      return { opened: churn.opened, skipped: churn.skipped, failed: churn.failed, cut: churn.cut };
     },
     report() {
       let missing = 0;
@@ -528,3 +543,8 @@ async function client(index) {
     },
   });
 }
+
+// Last, once every const above is initialised.
+if (process.argv[2] === 'server') await server(process.argv[3], process.argv[4]);
+else if (process.argv[2] === 'client') await client(Number(process.argv[3]));
+else await withDeadline(main(), HARD_LIMIT_MS, () => `presence: the run passed its ${HARD_LIMIT_MS / 1000} s limit`);
