@@ -69,7 +69,8 @@ const MAX_TIMINGS = 100_000; // per node per round: track() and count() duration
 const MAX_CONNECTING = 1_000; // churners per client still connecting: past it, a due join is skipped (and counted)
 const CHURN_TICK_MS = 5;
 const STOP_GRACE_MS = 10_000; // when the churn stops: how long its last churners get to leave before they are cut
-const DRAIN_MS = 3_000; // after the last churner closed: the last diffs (50 ms window) have long arrived
+const DRAIN_MS = 3_000;
+const FINAL_COUNT_MS = 10_000; // after DRAIN_MS: how long count() may take to come down to 0 // after the last churner closed: the last diffs (50 ms window) have long arrived
 const BATCH = 250; // watchers each client opens concurrently
 const CHURN_ADDRESSES = 16; // source addresses per client for churners (no ephemeral-port exhaustion)
 const HARD_LIMIT_MS = 235_000; // the whole run fails (and cleans up) past this
@@ -196,7 +197,14 @@ async function main() {
   const churn = await Promise.all(clients.map((c) => c.request({ cmd: 'stopChurn', holdMs: HOLD_MS }, HOLD_MS + 3 * STOP_GRACE_MS)));
   await sleep(DRAIN_MS);
   const { seen, timed } = await reports();
-  const finalCounts = (await Promise.all(nodes.map((n) => n.request({ cmd: 'count' })))).map((r) => r.count);
+  // Every churner has closed: each node's count() must come down to 0 (no phantom entries), within FINAL_COUNT_MS.
+  let finalCounts = [];
+  const countStart = performance.now();
+  for (const until = countStart + FINAL_COUNT_MS; ; await sleep(100)) {
+    finalCounts = (await Promise.all(nodes.map((n) => n.request({ cmd: 'count' })))).map((r) => r.count);
+    if (finalCounts.every((c) => c === 0) || performance.now() > until) break;
+  }
+  const finalCountMs = performance.now() - countStart;
 
   await Promise.all(clients.map((c) => c.request({ cmd: 'close' })));
   await Promise.all(clients.map((c) => c.stop()));
@@ -205,7 +213,7 @@ async function main() {
   flushed = left === 0;
   redis.disconnect();
 
-  const lines = summarize({ rounds, seen, timed, churn, finalCounts });
+  const lines = summarize({ rounds, seen, timed, churn, finalCounts, finalCountMs });
   const totalS = (performance.now() - started) / 1000;
   const summary = [
     '---- presence summary ----',
@@ -277,7 +285,7 @@ function roundLine(r, f) {
   );
 }
 
-function summarize({ rounds, seen, timed, churn, finalCounts }) {
+function summarize({ rounds, seen, timed, churn, finalCounts, finalCountMs }) {
   const f = figures({ seen, timed });
   const lines = [HEADER, ...rounds.map((r) => roundLine(r, f))];
   const counted = rounds.filter((r) => r.round > 0);
@@ -319,10 +327,11 @@ function summarize({ rounds, seen, timed, churn, finalCounts }) {
     `  Redis per join (INFO of the whole server: script-internal commands included, and other sessions' if any, such as commands this run never sends): ${(sumCalls(calls) / joins).toFixed(1)} commands, ${(redisCpuUs / joins).toFixed(1)} µs CPU;`,
     `    by command: ${perJoin.join(', ')}`,
     `    (count() loop: ${(count.count / joins).toFixed(2)} hlen per join of those are the loop's)`,
-    `  churn: ${fmt(totals.opened)} churners opened in ${churnSeconds} s (${fmt(Math.round(totals.opened / churnSeconds))}/s of ${fmt(RATE)} asked), ${fmt(totals.skipped)} joins skipped (over ${MAX_CONNECTING} connecting per client), ${fmt(totals.failed)} failed, ${fmt(totals.cut)} cut when the churn stopped (not yet 'tracked' ${STOP_GRACE_MS / 1000} s after)`,
+    `  churn: ${fmt(totals.opened)} churners opened in ${churnSeconds} s (${fmt(Math.round(totals.opened / churnSeconds))}/s of ${fmt(RATE)} asked), ${fmt(totals.skipped)} joins skipped (over ${MAX_CONNECTING} connecting per client), ${fmt(totals.failed)} failed${totals.failed ? ` (first: ${churn.find((c) => c.firstError)?.firstError})` : ''}, ${fmt(totals.cut)} cut when the churn stopped (not yet 'tracked' ${STOP_GRACE_MS / 1000} s after)`,
     `  diffs at a timed watcher: ${(frames.frames / SAMPLE / CLIENTS / churnSeconds).toFixed(1)} frames/s, ${(frames.entries / Math.max(1, frames.frames)).toFixed(1)} changes and ${fmt(Math.round(frames.bytes / Math.max(1, frames.frames)))} bytes per frame (on average)`,
     `  every timed watcher saw each change of its client once: ${missing === 0 && repeated === 0 ? 'yes' : `FAILED: ${fmt(missing)} missing, ${fmt(repeated)} repeated`}`,
-    `  count() once the churn stopped, on A / B / C: ${finalCounts.join(' / ')}${finalCounts.every((c) => c === 0) ? ' (no phantom entries)' : ' FAILED: phantom entries'}`,
+    `  count() once every churner had closed, on A / B / C: ${finalCounts.join(' / ')}` +
+      (finalCounts.every((c) => c === 0) ? ` (no phantom entries; 0 within ${(DRAIN_MS + finalCountMs).toFixed(0)} ms)` : ` FAILED: phantom entries ${((DRAIN_MS + finalCountMs) / 1000).toFixed(0)} s after`),
     `  ${foreignLoadLine(FOREIGN_LIMIT, flagged, counted.length, usedAll && flagged.length > 0)}`,
   );
   return lines;
@@ -476,9 +485,14 @@ async function client(index) {
       }, holdMs);
       ws.once('close', () => clearTimeout(leave));
     });
-    ws.on('error', () => {
+    let upgraded = false;
+    ws.once('upgrade', () => (upgraded = true));
+    ws.on('error', (error) => {
       churn.failed += 1;
-      stamps.delete(key); // nobody will see it join, or leave
+      churn.firstError ??= error.message;
+      // Upgraded: the node tracks it (or will) and sees it close, so its join and leave go out; else neither does.
+      if (upgraded) stamp.leave ??= Number(process.hrtime.bigint());
+      else stamps.delete(key);
     });
     ws.once('close', () => {
       settle();
@@ -527,7 +541,7 @@ async function client(index) {
         ws.terminate();
       }
       if (churn.open.size > 0) await Promise.race([allClosed, sleep(STOP_GRACE_MS)]);
-      return { opened: churn.opened, skipped: churn.skipped, failed: churn.failed, cut: churn.cut };
+      return { opened: churn.opened, skipped: churn.skipped, failed: churn.failed, firstError: churn.firstError, cut: churn.cut };
     },
     report() {
       let missing = 0;
