@@ -6,8 +6,8 @@
 //   node bench/run-all.mjs ws-echo memory  only the steps whose name contains one of the words
 //
 // A step that fails or passes its time limit is killed (its whole process group) and recorded as
-// such; the others still run. No new step starts once TOTAL_BUDGET_MS has passed. cross-node runs
-// only if Redis answers PING at REDIS_URL (default redis://127.0.0.1:6379); history runs its memory
+// such; the others still run. No new step starts once TOTAL_BUDGET_MS has passed. cross-node and presence
+// run only if Redis answers PING at REDIS_URL (default redis://127.0.0.1:6379); history runs its memory
 // part regardless and its Redis part only then. The max-sockets climb is
 // not part of it: `npm run bench:max-sockets`.
 import { spawn, execSync } from 'node:child_process';
@@ -32,6 +32,7 @@ const STEPS = [
   { name: 'memory heap snapshots', args: ['ws-heap.mjs'], limitMs: 2 * MIN },
   { name: 'cross-node', args: ['cross-node.mjs'], limitMs: 5.5 * MIN, when: redisAnswers },
   { name: 'history', args: ['history.mjs'], limitMs: 5 * MIN }, // its Redis part says why it skips without Redis
+  { name: 'presence', args: ['presence.mjs'], limitMs: 5 * MIN, when: redisAnswers },
   { name: 'bootstrap', args: ['bootstrap.mjs'], limitMs: 2 * MIN },
   { name: 'session-store', args: ['session-store.mjs'], limitMs: 2 * MIN },
   {
