@@ -109,6 +109,11 @@ interface BroadcastCache {
   values: Map<unknown, EncodedFrame | FrameEncodingError>;
   /** Frames of the protocol made from the broadcast's message (see encodeShared); made on first use. */
   shared?: Map<object, EncodedFrame[]>;
+  /**
+   * `json({ event, data })` envelopes by event name, then data: each member makes its own envelope
+   * object around the same payload, so the value cache alone would encode it once per member.
+   */
+  events?: Map<string, Map<unknown, EncodedFrame | FrameEncodingError>>;
 }
 
 /**
@@ -136,7 +141,7 @@ export class FrameEncoder {
     const cache = this.#cache;
     if (!cache) return encodeFrame(frame);
     if (typeof frame === 'string') return cached(cache.strings, frame);
-    if (isTagged(frame) && frame[0] === 'json') return cachedJson(cache.values, frame[1]);
+    if (isTagged(frame) && frame[0] === 'json') return cachedJson(cache, frame[1]);
     return encodeFrame(frame);
   }
 
@@ -159,16 +164,43 @@ function cached(cache: Map<string, EncodedFrame>, text: string): EncodedFrame {
   return encoded;
 }
 
-/** A failure is kept too: a thousand members replying with a value 5,000 deep overflow the stack once. */
-function cachedJson(cache: Map<unknown, EncodedFrame | FrameEncodingError>, value: unknown): EncodedFrame {
-  let encoded = cache.get(value);
+/** `json(value)` through the broadcast's cache: by the value itself, or by an event envelope's name and data. */
+function cachedJson(cache: BroadcastCache, value: unknown): EncodedFrame {
+  const envelope = eventEnvelope(value);
+  return envelope ? cachedEvent(cache, envelope) : cachedJsonByKey(cache.values, value, value);
+}
+
+/**
+ * The `{ event, data }` envelope a gateway wraps a broadcast's payload in, made anew by every member:
+ * its name and its data, when it has exactly those two own keys (a plain object, the event a string).
+ */
+function eventEnvelope(value: unknown): { event: string; data: unknown } | undefined {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 2 || keys[0] !== 'event' || keys[1] !== 'data') return undefined;
+  const envelope = value as { event: unknown; data: unknown };
+  // Only data that is itself an object is shared between members; a string or number is cheap anyway.
+  return typeof envelope.event === 'string' && typeof envelope.data === 'object' && envelope.data !== null
+    ? (envelope as { event: string; data: unknown })
+    : undefined;
+}
+
+function cachedEvent(cache: BroadcastCache, envelope: { event: string; data: unknown }): EncodedFrame {
+  let byData = (cache.events ??= new Map()).get(envelope.event);
+  if (!byData) cache.events.set(envelope.event, (byData = new Map()));
+  return cachedJsonByKey(byData, envelope.data, envelope);
+}
+
+/** `value` encoded once per `key` (itself, or an envelope's data). A failure is kept too: a thousand members replying with a value 5,000 deep overflow the stack once. */
+function cachedJsonByKey(cache: Map<unknown, EncodedFrame | FrameEncodingError>, key: unknown, value: unknown): EncodedFrame {
+  let encoded = cache.get(key);
   if (!encoded) {
     try {
       encoded = textFrame(toJson(value));
     } catch (error) {
       encoded = error as FrameEncodingError;
     }
-    cache.set(value, encoded);
+    cache.set(key, encoded);
   }
   if (encoded instanceof FrameEncodingError) throw encoded;
   return encoded;

@@ -33,6 +33,29 @@ describe('encodingOnce', () => {
     expect(second!.data).toBe(first!.data);
   });
 
+  it("gives every member's own { event, data } envelope around the same payload the identical Buffer", () => {
+    // What a gateway's @OnInfo does: reply(json({ event: 'new_comment', data: msg.payload })), a new
+    // envelope object per member around the one payload object every member shares.
+    const payload = Object.freeze({ text: 'hi' });
+    const [first, second, other, different] = encodingOnce(() => [
+      encodeFrame(json({ event: 'new_comment', data: payload })),
+      encodeFrame(json({ event: 'new_comment', data: payload })),
+      encodeFrame(json({ event: 'edited', data: payload })),
+      encodeFrame(json({ event: 'new_comment', data: { text: 'hi' } })),
+    ]);
+    expect(first!.data.toString()).toBe('{"event":"new_comment","data":{"text":"hi"}}');
+    expect(second!.data).toBe(first!.data);
+    expect(other!.data.toString()).toBe('{"event":"edited","data":{"text":"hi"}}');
+    expect(different!.data).not.toBe(first!.data);
+    expect(different!.data.toString()).toBe(first!.data.toString());
+  });
+
+  it('caches by envelope only { event, data } exactly: an envelope with more keys is its own value', () => {
+    const payload = { text: 'hi' };
+    const [a, b] = encodingOnce(() => [encodeFrame(json({ event: 'x', data: payload, extra: 1 })), encodeFrame(json({ event: 'x', data: payload, extra: 2 }))]);
+    expect([a!.data.toString(), b!.data.toString()]).toEqual(['{"event":"x","data":{"text":"hi"},"extra":1}', '{"event":"x","data":{"text":"hi"},"extra":2}']);
+  });
+
   it('encodes different values apart', () => {
     const [a, b, c] = encodingOnce(() => [encodeFrame('a'), encodeFrame('b'), encodeFrame(json({ a: 1 }))]);
     expect([a!.data.toString(), b!.data.toString(), c!.data.toString()]).toEqual(['a', 'b', '{"a":1}']);
