@@ -35,3 +35,23 @@ export function toPresenceList(rows: Iterable<PresenceRow>): PresenceList {
   for (const { ref, key, meta } of rows) (list[key] ??= { metas: [] }).metas.push({ ...meta, ref });
   return list;
 }
+
+/**
+ * One diff made of two, `earlier` then `later`: a meta that joined in one and left in the other is
+ * in neither (nobody who got the merge heard of it); every other join and leave is kept, once by ref.
+ */
+export function mergeDiffs(earlier: unknown, later: unknown): PresenceDiff {
+  const joins = new Map<string, PresenceRow>();
+  const leaves = new Map<string, PresenceRow>();
+  for (const diff of [earlier, later] as PresenceDiff[]) {
+    for (const row of rowsOf(diff.leaves)) if (!joins.delete(row.ref)) leaves.set(row.ref, row);
+    for (const row of rowsOf(diff.joins)) joins.set(row.ref, row);
+  }
+  return Object.freeze({ joins: toPresenceList(joins.values()), leaves: toPresenceList(leaves.values()) });
+}
+
+function* rowsOf(list: PresenceList): Iterable<PresenceRow> {
+  for (const key in list) {
+    for (const { ref, ...meta } of list[key]!.metas) yield { ref, key, meta };
+  }
+}

@@ -5,7 +5,7 @@
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import { DiffWindow } from './diff-window.js';
 import { MAX_TRACKED_PER_CONNECTION, presenceMeta, requireKey } from './presence-input.js';
-import { toPresenceList, type PresenceDiff, type PresenceList, type PresenceRow } from './presence-list.js';
+import { mergeDiffs, toPresenceList, type PresenceDiff, type PresenceList, type PresenceRow } from './presence-list.js';
 import type { PresenceChange, PresenceNode, PresenceStore } from './presence-store.js';
 
 export interface PresenceOptions {
@@ -34,6 +34,9 @@ export class PresenceTracker implements PresenceNode {
     const window = options.window ?? 50;
     if (!Number.isFinite(window) || window < 0) throw new RangeError(`presence.window must be a number of ms ≥ 0, got ${window}.`);
     this.#diffs = new DiffWindow(window, (channel, diff) => this.#broadcast(channel, diff));
+    // Each node's diffs, merged again where they are delivered: one per window for a member, whatever
+    // the number of nodes (a window of 0 delivers each as it comes).
+    if (window > 0) hub.coalesce(PRESENCE_DIFF, mergeDiffs, window);
     hub.whenDisconnected((connection) => this.untrackAll(connection));
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { FrameEncoder, type Frame } from '../ws/frames.js';
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import { PubSubEncodingError } from './encoding-error.js';
+import { Coalescer, type Merge } from './coalescer.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage } from './message.js';
 
@@ -47,6 +48,7 @@ export class Hub implements PubSubNode {
   readonly #snapshots = new Map<string, readonly Member[]>();
   readonly #joined = new Map<Member, Set<string>>();
   readonly #connections = new Set<LocalConnection>();
+  #coalescer?: Coalescer;
   /**
    * The sockets of each session on this node. Most sessions have one socket: it is kept as is,
    * and a Set (≈ 120 B) made only for a session's second socket.
@@ -74,6 +76,7 @@ export class Hub implements PubSubNode {
   }
 
   stop(): Promise<void> {
+    this.#coalescer?.flush();
     return this.#adapter.stop();
   }
 
@@ -302,7 +305,20 @@ export class Hub implements PubSubNode {
     return sockets instanceof Set ? [...sockets] : [sockets];
   }
 
+  /**
+   * Messages of `topic` published by no connection (presence diffs) reach this node's members merged:
+   * at most one per channel every `window` ms, whichever nodes they came from.
+   */
+  coalesce(topic: string, merge: Merge, window: number): void {
+    this.#coalescer = new Coalescer(topic, merge, window, (message) => this.#deliverNow(message, undefined));
+  }
+
   #deliver(message: PubSubMessage, except: Member | undefined): void {
+    if (this.#coalescer?.hold(message)) return;
+    this.#deliverNow(message, except);
+  }
+
+  #deliverNow(message: PubSubMessage, except: Member | undefined): void {
     const members = this.#channels.get(message.channel);
     if (!members) return;
     let snapshot = this.#snapshots.get(message.channel);

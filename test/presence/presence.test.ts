@@ -117,6 +117,25 @@ describe('Presence across apps on one MemoryBus', () => {
   });
 });
 
+describe('Presence diffs from several apps', () => {
+  it("reach a member merged: one diff per window with the joins and leaves made on every app", async () => {
+    const bus = new MemoryBus();
+    const wide = () => startTestApp(PresenceModule, { pubsub: memoryPubSub({ bus }), presence: { window: 200 } });
+    const [one, two] = [await wide(), await wide()];
+    const watcher = await lobby(two);
+    const carol = await lobby(one, 'carol');
+    expect(names((await nextDiff(watcher)).joins)).toEqual({ carol: ['carol'] });
+
+    // Each app coalesces its own changes; the watcher's app merges what both sent within its window.
+    await Promise.all([lobby(one, 'ada'), lobby(two, 'bob'), carol.close()]);
+    expect(await nextDiff(watcher)).toEqual({
+      joins: { ada: { metas: [{ name: 'ada', ref: expect.any(String) }] }, bob: { metas: [{ name: 'bob', ref: expect.any(String) }] } },
+      leaves: { carol: { metas: [{ name: 'carol', ref: expect.any(String) }] } },
+    });
+    expect(await count(watcher)).toBe(2);
+  });
+});
+
 describe('what a connection may track', () => {
   it('refuses a bad key or meta at the call with the limit it breaks, and stores nothing', async () => {
     const app = await serve();
