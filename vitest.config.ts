@@ -20,6 +20,7 @@ const SLOW = [
   'test/redis/processes.test.ts',
   'test/redis/presence-processes.test.ts',
   'test/client/node-death.test.ts',
+  'test/reliability/connect-storm.test.ts',
   'test/reliability/benchmarks.test.ts',
   // Load, ordering over thousands of messages, many nodes, property runs.
   'test/pubsub/encoding-once.test.ts',

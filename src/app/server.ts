@@ -79,6 +79,14 @@ export function serverTimeouts(timeouts: ServerTimeouts | undefined): Required<S
   return chosen;
 }
 
+/**
+ * Connections the kernel completes and holds while the process is busy, before the app accepts them
+ * (capped by the system's net.core.somaxconn). Node's default, 511, overflows in a reconnect storm
+ * while the event loop is busy with a fan-out: the overflow's SYNs are dropped and the clients retry
+ * after 1 s, 3 s, 7 s. 4,096 lets a storm wait in the queue instead.
+ */
+export const LISTEN_BACKLOG = 4_096;
+
 export function listen(server: Server, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
@@ -89,7 +97,7 @@ export function listen(server: Server, port: number, host: string | undefined): 
       }
     };
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });
