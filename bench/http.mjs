@@ -27,7 +27,7 @@
 // not counted), then measures every server on both routes, koa and vela side by side (the order flips
 // every round, so drift does not favour either), and stops them. New processes every round, because
 // one process is one draw of what a process's layout and JIT decisions make of the same code: two
-// processes of the same server measured side by side here differed by 5–7 µs per request, round after
+// processes of the same server measured side by side here stayed several µs per request apart, round after
 // round, as much as the overheads under test; a server kept for the whole run would carry its one
 // draw into every round. Per measurement: server CPU via IPC, wrk for DURATION_S, server CPU
 // again; plus /proc/stat around it, so the CPU that neither the server, wrk nor this driver used is
