@@ -156,7 +156,8 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
   }
   const ids = new ConnectionIds();
-  const hub = new Hub(ids.nodeId, adapter, logger, channels.historyOf);
+  // Without history channels a broadcast looks nothing up: the hub gets no history table at all.
+  const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined);
   // Shared by the nodes when the adapter offers a store, so a repeat is answered on any of them.
   const requests = new RequestMemory(adapter.answers?.() ?? new MemoryAnswerStore(), window, logger);
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });
