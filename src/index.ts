@@ -25,7 +25,8 @@ export { addLogFields, wantsLogScope } from './logging/log-context.js';
 // HTTP: controllers, their results and the handlers that render them, errors, security.
 export type { Context, Middleware } from 'koa';
 export { Controller, Route } from './http/decorators.js';
-export type { ControllerOptions, RouteOptions, HttpMethod } from './http/decorators.js';
+export type { ControllerOptions, RouteOptions, RouteDecorator, HttpMethod } from './http/decorators.js';
+export type { Schema, Infer, Valid, InputSchemas } from './validation/schema.js';
 export { FallbackController } from './http/fallback.js';
 export type { Fallback } from './http/fallback.js';
 export { json, status, redirect, ok, view, sendfile, isTagged } from './http/results.js';
@@ -61,7 +62,7 @@ export type { StaticRoute } from './files/static-routes.js';
 
 // WebSocket gateways.
 export { WebSocket, OnMessage, OnInfo } from './ws/decorators.js';
-export type { WebSocketOptions } from './ws/decorators.js';
+export type { WebSocketOptions, EventOptions, EventDecorator } from './ws/decorators.js';
 export { Connection } from './ws/connection.js';
 export type { CloseReason, ConnectionRequest } from './ws/connection.js';
 export { reply, stop, HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';

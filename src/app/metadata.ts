@@ -2,6 +2,7 @@
 // Keeping every key in one place means no decorator can invent its own storage (STYLE.md §3).
 import 'reflect-metadata';
 import type { Class, Token } from '../di/token.js';
+import type { InputSchemas, Schema } from '../validation/schema.js';
 
 const KEYS = {
   module: 'vela:module',
@@ -29,6 +30,12 @@ export interface RouteRecord {
   httpMethods?: readonly string[];
   security?: unknown;
   hasSecurity: boolean;
+  /** Standard Schemas for the parts of the request this route validates. */
+  input?: InputSchemas;
+  /** What the route answers, by status, for the OpenAPI document (400 is added by Vela when it validates). */
+  responses?: Readonly<Record<number, Schema>>;
+  /** A one-line summary for the OpenAPI document. */
+  summary?: string;
 }
 
 /** What `@WebSocket()` records. */
@@ -42,6 +49,12 @@ export interface MessageHandlerRecord {
   handlerName: string;
   kind: 'text' | 'binary' | 'event';
   event?: string;
+  /** Standard Schema for the event's `data`; the handler gets its output. */
+  data?: Schema;
+  /** Standard Schema of the answer (`ack(value)`) when the event is sent as a request, for AsyncAPI. */
+  reply?: Schema;
+  /** A one-line summary for the AsyncAPI document. */
+  summary?: string;
 }
 
 /** What one `@OnInfo()` records. */

@@ -4,6 +4,8 @@ import type { Middleware } from 'koa';
 import type { Class } from '../di/token.js';
 import { metadata } from '../app/metadata.js';
 import type { Security } from '../http/security.js';
+import type { Infer, Schema } from '../validation/schema.js';
+import type { Connection } from './connection.js';
 
 export interface WebSocketOptions {
   /** Checked on the upgrade request, like an HTTP route's security. Default `false`: public. */
@@ -43,7 +45,33 @@ export interface WebSocketOptions {
    * binary, `vela:ping`) and so does every protocol ping; pongs do not. Default: none.
    */
   rateLimit?: RateLimit;
+  /**
+   * What the gateway pushes to its clients, by event name, for the AsyncAPI document:
+   * `{ new_comment: Comment }` (the `data` of `json({ event: 'new_comment', data })`).
+   */
+  pushes?: Readonly<Record<string, Schema>>;
 }
+
+/** Options of `@OnMessage('event', options)`. */
+export interface EventOptions {
+  /**
+   * Any Standard Schema for the event's `data`. Validated before the handler runs; the handler
+   * gets the output. Invalid data: the handler is not called, the socket stays open, and the
+   * client gets the issues (the answer to a request, or a `vela:invalid` event).
+   */
+  data?: Schema;
+  /** The schema of the answer when the event is sent as a request (`ack(value)`), for AsyncAPI. */
+  reply?: Schema;
+  /** A one-line summary for the AsyncAPI document. */
+  summary?: string;
+}
+
+/** Checks at compile time that an event handler accepts what its `data` schema produces. */
+export type EventDecorator<O extends EventOptions> = <H extends (data: O['data'] extends Schema ? Infer<O['data']> : any, conn: Connection) => unknown>(
+  target: object,
+  property: string | symbol,
+  descriptor: TypedPropertyDescriptor<H>,
+) => void;
 
 /** `{ messages: 100, per: 1_000 }`: a hundred messages a second, in bursts of at most a hundred. */
 export interface RateLimit {
@@ -70,12 +98,21 @@ export function WebSocket(path: string, options: WebSocketOptions = {}): ClassDe
  * binary frames (a Buffer), `@OnMessage('event')` JSON text frames `{ "event": "event", "data": … }`
  * (the data). The handler receives the payload and the Connection.
  */
-export function OnMessage(eventOrOptions?: string | { binary?: boolean }): MethodDecorator {
-  return (target, property) => {
+export function OnMessage(options?: { binary?: boolean }): MethodDecorator;
+export function OnMessage<const O extends EventOptions = {}>(event: string, options?: O): EventDecorator<O>;
+export function OnMessage(eventOrOptions?: string | { binary?: boolean }, options: EventOptions = {}) {
+  return (target: object, property: string | symbol) => {
     const handlerName = String(property);
     const record =
       typeof eventOrOptions === 'string'
-        ? { handlerName, kind: 'event' as const, event: eventOrOptions }
+        ? {
+            handlerName,
+            kind: 'event' as const,
+            event: eventOrOptions,
+            ...(options.data !== undefined ? { data: options.data } : {}),
+            ...(options.reply !== undefined ? { reply: options.reply } : {}),
+            ...(options.summary !== undefined ? { summary: options.summary } : {}),
+          }
         : { handlerName, kind: eventOrOptions?.binary ? ('binary' as const) : ('text' as const) };
     metadata.addMessageHandler(target.constructor as Class, record);
   };
