@@ -18,8 +18,10 @@
 //   clients  `presence.mjs client I` × 4, each from its own source addresses:
 //            - SUBSCRIBERS/4 watchers spread over the 3 nodes. SAMPLE of them are `ws` sockets that
 //              parse every frame: the latency sample. The others are raw TCP sockets that do the
-//              upgrade and then only drain what comes (the nodes do all the work of a member; the
-//              clients spare the 2 cores the parsing of 600,000 frames a second).
+//              upgrade and then only drain what comes, once every DRAIN_READ_MS (the nodes do all
+//              the work of a member, every frame written when it is due; the kernel holds what a
+//              drain has not read yet, and one read takes many frames: the clients spare the 2
+//              cores a read per frame).
 //            - churners at RATE/4 per second, over the 3 nodes in turn: a new `ws` socket to
 //              /churn?key=<client>-<n>; on 'tracked' it stays HOLD_MS, then closes (close frame).
 //              The join is stamped at new WebSocket(), the leave at ws.close(), with process.hrtime
@@ -30,6 +32,11 @@
 //            and leave exactly once, or neither (a join and its leave that meet in one merge window
 //            are shown to nobody, by design: counted apart): a join without its leave, a leave
 //            without its join, or a repeat is reported, and fails the run.
+//
+// The fan-out floor, in the same run: a plain broadcast (topic 'probe', a 30-byte payload, no
+// presence) from a node to the same watchers, relayed the same way, timed from the broadcast call
+// to the arrival at the timed watchers: IDLE_PROBES before the churn, one a second during it. A diff
+// cannot reach the watchers faster than this; the difference is what presence adds.
 //
 // Rounds: ROUND_MS of churn each, WARMUP first (printed, not counted). Per round: latency p50/p99
 // (join and leave diffs together), track() and count() p99, node CPU (process.cpuUsage() of the 3
@@ -65,6 +72,10 @@ const HOLD_MS = 1_000; // a churner stays this long after 'tracked': about RATE 
 const ROUND_MS = 10_000;
 const WARMUP = 1; // rounds, not counted
 const FOREIGN_LIMIT = 0.3; // CPUs busy with other processes' work during a round that make it unusable
+const IDLE_PROBES = 20; // plain broadcasts to the watchers before the churn starts, PROBE_IDLE_MS apart
+const PROBE_IDLE_MS = 200;
+const PROBE_EVERY_MS = 1_000; // during the rounds: one plain broadcast a second, from A, B, C in turn
+const DRAIN_READ_MS = 1_000; // a drain socket reads what came at most this often (one read for many frames)
 const COUNT_PAUSE_MS = 10; // between two timed count() calls on node A
 const MAX_TIMINGS = 100_000; // per node per round: track() and count() durations kept (bounded)
 const MAX_CONNECTING = 1_000; // churners per client still connecting: past it, a due join is skipped (and counted)
@@ -78,6 +89,7 @@ const HARD_LIMIT_MS = 235_000; // the whole run fails (and cleans up) past this
 const FD_HEADROOM = 256;
 const TARGETS = { latencyP99Ms: 250, trackP99Ms: 20, countP99Ms: 5 }; // issue 16
 const CHANNEL = 'room:bench'; // as bench/apps/presence.vela.ts names it
+const IDLE_ROUND = -100; // what the idle probes are filed under
 
 const self = new URL(import.meta.url).pathname;
 
@@ -166,10 +178,17 @@ async function main() {
   // The churn and the count() loop run through every round; each process files what it sees under the round it was told.
   const everyone = [...nodes, ...clients];
   const setRound = (round) => Promise.all(everyone.map((p) => p.request({ cmd: 'round', round })));
+  await setRound(IDLE_ROUND);
+  for (let i = 0; i < IDLE_PROBES; i++) {
+    await nodes[i % nodes.length].request({ cmd: 'probe' });
+    await sleep(PROBE_IDLE_MS);
+  }
   await setRound(0);
   const churnMaxMs = (WARMUP + ROUNDS) * ROUND_MS + 20_000;
   await Promise.all(clients.map((c, i) => c.request({ cmd: 'churn', ports, rate: RATE / CLIENTS, holdMs: HOLD_MS, maxMs: churnMaxMs, first: i })));
   await nodes[0].request({ cmd: 'countLoop', pauseMs: COUNT_PAUSE_MS, maxMs: churnMaxMs });
+  let probes = 0;
+  const probing = setInterval(() => void nodes[probes++ % nodes.length].request({ cmd: 'probe' }).catch(() => {}), PROBE_EVERY_MS);
 
   const reports = async () => ({
     seen: await Promise.all(clients.map((c) => c.request({ cmd: 'report' }))),
@@ -191,6 +210,7 @@ async function main() {
     rounds.push({ round, seconds, foreignCores, nodeCpuUs: cpu.reduce((n, { cpu: c }) => n + c.user + c.system, 0), redis: diffStats(redis0, redis1) });
     console.log(roundLine(rounds.at(-1), figures(await reports())));
   }
+  clearInterval(probing);
   await setRound(ROUNDS + 1); // what arrives after the last round is filed apart
 
   // Stop the churn, let every churner leave and its diff arrive, then gather.
@@ -224,7 +244,8 @@ async function main() {
     `setup: 3 nodes (separate processes) on redisPubSub, bench/apps/presence.vela.ts, presence window 50 ms (default); one channel;`,
     `       ${fmt(SUBSCRIBERS)} watchers on /watch over the 3 nodes from ${CLIENTS} client processes (${Math.min(SUBSCRIBERS, SAMPLE * CLIENTS)} of them parse and time every frame, the rest drain);`,
     `       churners on /churn: ${fmt(RATE)} joins/s cluster-wide, each leaving (close) ${HOLD_MS} ms after 'tracked';`,
-    `       latency: join stamped at new WebSocket(), leave at ws.close(), to the arrival of the diff naming it at a timed watcher;`,
+    `       latency: join stamped at new WebSocket(), leave at ws.close(), to the arrival of the diff naming it at a timed watcher;
+       fan-out floor: app.pubsub.broadcast(channel, 'probe', { t }) from A, B, C in turn (${IDLE_PROBES} before the churn, one a second during it), timed from the call to the arrival;`,
     `       ${WARMUP} warm-up round + ${ROUNDS} rounds of ${ROUND_MS / 1000} s, connected in ${connectS.toFixed(1)} s (not measured)`,
     ...lines,
     `  Redis keys of the run deleted at the end: ${deleted} (${left} left)`,
@@ -254,7 +275,7 @@ function diffStats(a, b) {
   return { calls, cpuUs: (b.cpuS - a.cpuS) * 1e6 };
 }
 
-const HEADER = '  round    joins/s  diff latency p50 / p99 ms  track p99 ms  count p99 ms  node CPU µs/join  Redis cmds/join  Redis CPU µs/join  foreign CPUs';
+const HEADER = '  round    joins/s  diff latency p50 / p99 ms  floor p99 ms  track p99 ms  count p99 ms  node CPU µs/join  Redis cmds/join  Redis CPU µs/join  foreign CPUs';
 
 /** Histograms of a round's samples, from the clients' and nodes' reports (a round's late arrivals are filed under the next). */
 function figures({ seen, timed }) {
@@ -262,7 +283,7 @@ function figures({ seen, timed }) {
   return {
     seen,
     timed,
-    /** `side` 'join' or 'leave'; both when left out. */
+    /** `side` 'join', 'leave' or 'probe' (the plain broadcasts); join and leave when left out. */
     latency: (round, side) =>
       seen.reduce((h, s) => {
         for (const field of side ? [side] : ['join', 'leave']) h.merge(new Histogram(s.latency[round]?.[field] ?? []));
@@ -281,6 +302,7 @@ function roundLine(r, f) {
   const joins = f.track(r.round).length;
   return (
     `  ${(r.round <= 0 ? 'warm-up' : String(r.round)).padEnd(7)} ${fmt(Math.round(joins / r.seconds)).padStart(8)}  ${`${ms(h.quantile(0.5))} / ${ms(h.quantile(0.99))}`.padStart(25)}` +
+    `  ${ms(f.latency(r.round, 'probe').quantile(0.99)).padStart(12)}` +
     `  ${ms(histogramOf(f.track(r.round)).quantile(0.99)).padStart(12)}  ${ms(histogramOf(f.count(r.round)).quantile(0.99)).padStart(12)}  ${(r.nodeCpuUs / joins).toFixed(0).padStart(16)}` +
     `  ${(sumCalls(r.redis.calls) / joins).toFixed(1).padStart(15)}  ${(r.redis.cpuUs / joins).toFixed(1).padStart(17)}  ${r.foreignCores.toFixed(2).padStart(12)}${r.foreignCores > FOREIGN_LIMIT ? ' ! unusable' : ''}`
   );
@@ -322,6 +344,13 @@ function summarize({ rounds, seen, timed, churn, finalCounts, finalCountMs }) {
       const from = side === 'join' ? 'new WebSocket(): connect, upgrade, track, window, fan-out' : 'ws.close(): close handshake, untrack, window, fan-out';
       return `    ${side}s alone (from ${from}): p50 ${ms(h.quantile(0.5))} ms, p99 ${ms(h.quantile(0.99))} ms (${fmt(h.count)} arrivals)`;
     }),
+    ...[
+      ['idle, before the churn', f.latency(IDLE_ROUND, 'probe')],
+      ['during the churn, in these rounds', used.reduce((all, r) => all.merge(f.latency(r.round, 'probe')), new Histogram())],
+    ].map(
+      ([when, h]) =>
+        `  fan-out floor (a plain broadcast to the same watchers, relayed the same way, no presence), ${when}: p50 ${ms(h.quantile(0.5))} ms, p99 ${ms(h.quantile(0.99))} ms (${fmt(h.count)} arrivals)`,
+    ),
     `  track() in the gateway: p50 ${ms(track.quantile(0.5))} ms, p99 ${ms(trackP99)} ms; ${verdict(trackP99, TARGETS.trackP99Ms)}`,
     `  count() on node A in a loop (${fmt(count.count)} calls answered in these rounds${timed[0].countErrorCount ? `, ${timed[0].countErrorCount} failed: ${timed[0].countErrors.join('; ')}` : ''}): p99 ${ms(countP99)} ms; ${verdict(countP99, TARGETS.countP99Ms)}`,
     `  node CPU per join (user + sys of the 3 nodes, everything they did: upgrades, tracks, closes, diffs to every watcher, count loop): ${(nodeCpuUs / joins).toFixed(0)} µs`,
@@ -390,6 +419,10 @@ async function server(prefix, name) {
       return {};
     },
     stopCount: () => ((counting = false), {}),
+    probe: async () => {
+      await app.pubsub.broadcast(CHANNEL, 'probe', { t: Number(process.hrtime.bigint()) });
+      return {};
+    },
     count: async () => ({ count: await app.presence.count(CHANNEL) }),
     report: () => ({ track, count, countErrors: countErrors.slice(0, 3), countErrorCount: countErrors.length }),
   });
@@ -410,12 +443,13 @@ async function client(index) {
   const seen = { frames: 0, entries: 0, bytes: 0, repeated: 0 };
   const churn = { opened: 0, skipped: 0, failed: 0, cut: 0, connecting: 0, open: new Map(), timer: undefined, stopped: undefined };
 
-  const record = (field, ms) => (latency[round] ??= { join: new Histogram(), leave: new Histogram() })[field].add(ms);
+  const record = (field, ms) => (latency[round] ??= { join: new Histogram(), leave: new Histogram(), probe: new Histogram() })[field].add(ms);
 
   /** One timed watcher's frame: each change one of our churners made is timed against its stamp. */
   const onDiff = (data, now) => {
     const text = data.toString();
     const { event, data: diff } = JSON.parse(text);
+    if (event === 'probe') return record('probe', (now - diff.t) / 1e6);
     if (event !== 'presence_diff') return;
     seen.frames += 1;
     seen.bytes += text.length;
@@ -463,7 +497,7 @@ async function client(index) {
         socket.off('data', onHead);
         socket.removeListener('error', reject);
         socket.on('error', () => {});
-        socket.on('data', () => {});
+        socket.on('data', () => socket.pause()); // resumed by the next drain read
         if (head.startsWith('HTTP/1.1 101')) resolve(socket);
         else reject(new Error(`upgrade refused: ${head.split('\r\n', 1)[0]}`));
       };
@@ -511,6 +545,10 @@ async function client(index) {
       if (churn.open.size === 0) churn.stopped?.();
     });
   };
+
+  setInterval(() => {
+    for (const socket of drains) if (socket.isPaused()) socket.resume();
+  }, DRAIN_READ_MS).unref();
 
   serveParent({
     round: (msg) => ((round = msg.round), {}),

@@ -3,7 +3,17 @@
 // they come, a watcher on a cluster of N nodes would get N diffs per window, and the fan-out to every
 // member of a busy channel costs per delivery. Merged here, a member gets at most one per window,
 // whatever the number of nodes; the messages still cross the bus as they were published.
+//
+// The window grows with the cost of the fan-out: a channel whose last local delivery kept the event
+// loop busy for d ms waits at least COST_FACTOR × d before its next one. On a fast machine or a small
+// channel that is the configured window; on a slow machine with a huge channel the diffs come less
+// often but bigger, and their fan-out never takes more than about a fifth of the loop, so upgrades,
+// track() and the other channels are not starved (a fixed window would queue diffs without bound).
+import { performance } from 'node:perf_hooks';
 import type { PubSubMessage } from './message.js';
+
+/** A channel waits at least this many times its last delivery's duration before the next. */
+export const COST_FACTOR = 4;
 
 export type Merge = (earlier: unknown, later: unknown) => unknown;
 
@@ -14,6 +24,8 @@ interface Held {
 
 export class Coalescer {
   readonly #held = new Map<string, Held>();
+  /** Last delivery's duration in ms, only for channels where it stretches the window (bounded by them). */
+  readonly #cost = new Map<string, number>();
 
   /** `deliver` gets one message per channel and window, its payload the merge of those held. */
   constructor(
@@ -31,10 +43,15 @@ export class Coalescer {
       held.payload = this.merge(held.payload, message.payload);
       return true;
     }
-    const timer = setTimeout(() => this.#release(message.channel), this.window);
+    const timer = setTimeout(() => this.#release(message.channel), this.windowOf(message.channel));
     timer.unref();
     this.#held.set(message.channel, { payload: message.payload, timer });
     return true;
+  }
+
+  /** How long a message of `channel` held now waits: the window, or longer after a costly delivery. */
+  windowOf(channel: string): number {
+    return Math.max(this.window, COST_FACTOR * (this.#cost.get(channel) ?? 0));
   }
 
   /** Delivers everything held now (the app is closing). */
@@ -47,6 +64,10 @@ export class Coalescer {
     if (!held) return;
     clearTimeout(held.timer);
     this.#held.delete(channel);
+    const started = performance.now();
     this.deliver(Object.freeze({ channel, sender: null, topic: this.topic, payload: held.payload }));
+    const took = performance.now() - started;
+    if (COST_FACTOR * took > this.window) this.#cost.set(channel, took);
+    else this.#cost.delete(channel);
   }
 }
