@@ -22,9 +22,10 @@
 //              the work of a member, every frame written when it is due; the kernel holds what a
 //              drain has not read yet, and one read takes many frames: the clients spare the 2
 //              cores a read per frame).
-//            - churners at RATE/4 per second, over the 3 nodes in turn: a new `ws` socket to
-//              /churn?key=<client>-<n>; on 'tracked' it stays HOLD_MS, then closes (close frame).
-//              The join is stamped at new WebSocket(), the leave at ws.close(), with process.hrtime
+//            - churners at RATE/4 per second, over the 3 nodes in turn: a new TCP socket that does
+//              the upgrade by hand to /churn?key=<client>-<n>; on 'tracked' it stays HOLD_MS, then
+//              closes (a close frame, answered by the node's).
+//              The join is stamped before the TCP connect, the leave at the close frame's write, with process.hrtime
 //              (CLOCK_MONOTONIC, the same clock in every process).
 //            A client's sampled watchers time the changes its own churners made (a quarter of all,
 //            seen on watchers of all 3 nodes): latency = arrival of the diff frame naming the key in
@@ -82,6 +83,8 @@ const MAX_CONNECTING = 1_000; // churners per client still connecting: past it, 
 const CHURN_TICK_MS = 5;
 const STOP_GRACE_MS = 10_000; // when the churn stops: how long its last churners get to leave before they are cut
 const DRAIN_MS = 3_000;
+const SETTLE_MS = 5_000; // then: the timed watchers' count of missing changes must stop moving for this long…
+const SETTLE_LIMIT_MS = 30_000; // …or this passes
 const FINAL_COUNT_MS = 10_000; // after DRAIN_MS: how long count() may take to come down to 0 // after the last churner closed: the last diffs (50 ms window) have long arrived
 const BATCH = 250; // watchers each client opens concurrently
 const CHURN_ADDRESSES = 16; // source addresses per client for churners (no ephemeral-port exhaustion)
@@ -90,6 +93,9 @@ const FD_HEADROOM = 256;
 const TARGETS = { latencyP99Ms: 250, trackP99Ms: 20, countP99Ms: 5 }; // issue 16
 const CHANNEL = 'room:bench'; // as bench/apps/presence.vela.ts names it
 const IDLE_ROUND = -100; // what the idle probes are filed under
+const TRACKED_FRAME_BYTES = 2 + 'tracked'.length; // the node's reply, an unmasked text frame
+// A client's close frame: FIN + close, masked, 2 bytes of payload (1000) under the mask 0x01020304.
+const CLOSE_FRAME = Buffer.from([0x88, 0x82, 0x01, 0x02, 0x03, 0x04, 0x03 ^ 0x01, 0xe8 ^ 0x02]);
 
 const self = new URL(import.meta.url).pathname;
 
@@ -217,7 +223,6 @@ async function main() {
   await nodes[0].request({ cmd: 'stopCount' });
   const churn = await Promise.all(clients.map((c) => c.request({ cmd: 'stopChurn', holdMs: HOLD_MS }, HOLD_MS + 3 * STOP_GRACE_MS)));
   await sleep(DRAIN_MS);
-  const { seen, timed } = await reports();
   // Every churner has closed: each node's count() must come down to 0 (no phantom entries), within FINAL_COUNT_MS.
   let finalCounts = [];
   const countStart = performance.now();
@@ -226,6 +231,16 @@ async function main() {
     if (finalCounts.every((c) => c === 0) || performance.now() > until) break;
   }
   const finalCountMs = performance.now() - countStart;
+  // The last leaves' diffs may still be on their way to the timed watchers (a loaded machine holds
+  // them for seconds): gather again until nothing is missing, or nothing changed for SETTLE_MS.
+  let settled = await reports();
+  for (let last = missingOf(settled), since = performance.now(), until = since + SETTLE_LIMIT_MS; last > 0 && performance.now() < until && performance.now() - since < SETTLE_MS; ) {
+    await sleep(250);
+    settled = await reports();
+    const now = missingOf(settled);
+    if (now !== last) [last, since] = [now, performance.now()];
+  }
+  const { seen, timed } = settled;
 
   await Promise.all(clients.map((c) => c.request({ cmd: 'close' })));
   await Promise.all(clients.map((c) => c.stop()));
@@ -243,8 +258,8 @@ async function main() {
     `commit: ${commit}${srcChanges ? ` (${srcChanges})` : ''}`,
     `setup: 3 nodes (separate processes) on redisPubSub, bench/apps/presence.vela.ts, presence window 50 ms (default); one channel;`,
     `       ${fmt(SUBSCRIBERS)} watchers on /watch over the 3 nodes from ${CLIENTS} client processes (${Math.min(SUBSCRIBERS, SAMPLE * CLIENTS)} of them parse and time every frame, the rest drain);`,
-    `       churners on /churn: ${fmt(RATE)} joins/s cluster-wide, each leaving (close) ${HOLD_MS} ms after 'tracked';`,
-    `       latency: join stamped at new WebSocket(), leave at ws.close(), to the arrival of the diff naming it at a timed watcher;
+    `       churners on /churn (raw TCP, upgrade by hand): ${fmt(RATE)} joins/s cluster-wide, each leaving (close) ${HOLD_MS} ms after 'tracked';`,
+    `       latency: join stamped before the TCP connect, leave at the close frame's write, to the arrival of the diff naming it at a timed watcher;
        fan-out floor: app.pubsub.broadcast(channel, 'probe', { t }) from A, B, C in turn (${IDLE_PROBES} before the churn, one a second during it), timed from the call to the arrival;`,
     `       ${WARMUP} warm-up round + ${ROUNDS} rounds of ${ROUND_MS / 1000} s, connected in ${connectS.toFixed(1)} s (not measured)`,
     ...lines,
@@ -274,6 +289,8 @@ function diffStats(a, b) {
   }
   return { calls, cpuUs: (b.cpuS - a.cpuS) * 1e6 };
 }
+
+const missingOf = ({ seen }) => seen.reduce((n, s) => n + s.missing, 0);
 
 const HEADER = '  round    joins/s  diff latency p50 / p99 ms  floor p99 ms  track p99 ms  count p99 ms  node CPU µs/join  Redis cmds/join  Redis CPU µs/join  foreign CPUs';
 
@@ -341,7 +358,7 @@ function summarize({ rounds, seen, timed, churn, finalCounts, finalCountMs }) {
     `  presence_diff latency (change → arrival at a timed watcher): p50 ${ms(latency.quantile(0.5))} ms, p99 ${ms(latP99)} ms, max ${ms(latency.quantile(1))} ms; ${verdict(latP99, TARGETS.latencyP99Ms)}`,
     ...['join', 'leave'].map((side) => {
       const h = used.reduce((all, r) => all.merge(f.latency(r.round, side)), new Histogram());
-      const from = side === 'join' ? 'new WebSocket(): connect, upgrade, track, window, fan-out' : 'ws.close(): close handshake, untrack, window, fan-out';
+      const from = side === 'join' ? 'the TCP connect: connect, upgrade, track, window, fan-out' : 'the close frame: close handshake, untrack, window, fan-out';
       return `    ${side}s alone (from ${from}): p50 ${ms(h.quantile(0.5))} ms, p99 ${ms(h.quantile(0.99))} ms (${fmt(h.count)} arrivals)`;
     }),
     ...[
@@ -511,26 +528,47 @@ async function client(index) {
       );
     });
 
+  /**
+   * A churner, by hand over TCP like the drains (a `ws` client per churner cost the load generator
+   * more CPU than the nodes spent on it): the upgrade, then 'tracked' (the node's first frame), then
+   * after holdMs a close frame (masked, code 1000) and the node's close.
+   */
   const openChurner = (port, n, holdMs) => {
     const key = `${mine}${n}`;
     const stamp = { join: Number(process.hrtime.bigint()), leave: undefined, joinsSeen: 0, leavesSeen: 0 };
     stamps.set(key, stamp);
     churn.connecting += 1;
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/churn?key=${key}`, { perMessageDeflate: false, localAddress: `127.${index + 1}.1.${1 + (n % CHURN_ADDRESSES)}` });
-    churn.open.set(ws, stamp);
+    const socket = createConnection({ host: '127.0.0.1', port, localAddress: `127.${index + 1}.1.${1 + (n % CHURN_ADDRESSES)}` });
+    churn.open.set(socket, stamp);
     let connecting = true;
     const settle = () => connecting && ((connecting = false), (churn.connecting -= 1));
-    ws.on('message', () => {
-      settle();
-      const leave = setTimeout(() => {
-        stamp.leave = Number(process.hrtime.bigint());
-        ws.close(1000);
-      }, holdMs);
-      ws.once('close', () => clearTimeout(leave));
-    });
     let upgraded = false;
-    ws.once('upgrade', () => (upgraded = true));
-    ws.on('error', (error) => {
+    let received = Buffer.alloc(0);
+    let leave;
+    const onData = (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      upgraded ||= received.subarray(0, 12).toString('latin1') === 'HTTP/1.1 101';
+      if (!upgraded) return socket.destroy(new Error(`upgrade refused: ${received.toString('latin1').split('\r\n', 1)[0]}`));
+      if (received.length < end + 4 + TRACKED_FRAME_BYTES) return; // 'tracked' not here yet
+      socket.off('data', onData);
+      socket.on('data', () => {}); // the node's close frame
+      settle();
+      leave = setTimeout(() => {
+        stamp.leave = Number(process.hrtime.bigint());
+        socket.write(CLOSE_FRAME);
+      }, holdMs);
+    };
+    socket.on('data', onData);
+    socket.once('connect', () =>
+      socket.write(
+        `GET /churn?key=${key} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    );
+    socket.on('end', () => socket.end());
+    socket.on('error', (error) => {
       churn.failed += 1;
       churn.firstError ??= error.message;
       // Upgraded: the node tracks it (or will) and sees it close, so its join and leave go out; else neither does.
@@ -539,9 +577,10 @@ async function client(index) {
       if (upgraded) stamp.leave ??= Number(process.hrtime.bigint());
       else stamp.lost = true;
     });
-    ws.once('close', () => {
+    socket.once('close', () => {
       settle();
-      churn.open.delete(ws);
+      clearTimeout(leave);
+      churn.open.delete(socket);
       if (churn.open.size === 0) churn.stopped?.();
     });
   };
@@ -584,10 +623,10 @@ async function client(index) {
       const allClosed = new Promise((resolve) => (churn.stopped = resolve));
       if (churn.open.size > 0) await Promise.race([allClosed, sleep(holdMs + STOP_GRACE_MS)]);
       // Still connecting, or not yet 'tracked', after all that: cut (their leave stamped now), and counted.
-      for (const [ws, stamp] of churn.open) {
+      for (const [socket, stamp] of churn.open) {
         stamp.leave ??= Number(process.hrtime.bigint());
         churn.cut += 1;
-        ws.terminate();
+        socket.destroy();
       }
       if (churn.open.size > 0) await Promise.race([allClosed, sleep(STOP_GRACE_MS)]);
       return { opened: churn.opened, skipped: churn.skipped, failed: churn.failed, firstError: churn.firstError, cut: churn.cut };
