@@ -9,13 +9,19 @@
 // channel that is the configured window; on a slow machine with a huge channel the diffs come less
 // often but bigger, and their fan-out never takes more than about a fifth of the loop, so upgrades,
 // track() and the other channels are not starved (a fixed window would queue diffs without bound).
-import { performance } from 'node:perf_hooks';
+// `deliver` may take several turns of the loop (the hub hands a big channel's members their diff in
+// slices, so a track() or count() waits for a slice, not a whole fan-out). A channel's next diff,
+// released while the one before is still going out, follows it slice by slice (setImmediate callbacks
+// run in the order they were queued), so each member keeps the order.
 import type { PubSubMessage } from './message.js';
 
 /** A channel waits at least this many times its last delivery's duration before the next. */
 export const COST_FACTOR = 4;
 
 export type Merge = (earlier: unknown, later: unknown) => unknown;
+
+/** Delivers one message to the channel's members; returns (or resolves to) the ms the loop was busy with it. */
+export type Deliver = (message: PubSubMessage) => number | Promise<number>;
 
 interface Held {
   payload: unknown;
@@ -32,7 +38,7 @@ export class Coalescer {
     readonly topic: string,
     private readonly merge: Merge,
     private readonly window: number,
-    private readonly deliver: (message: PubSubMessage) => void,
+    private readonly deliver: Deliver,
   ) {}
 
   /** Holds `message` (of this topic, from no connection); false when it is not one to merge. */
@@ -64,9 +70,12 @@ export class Coalescer {
     if (!held) return;
     clearTimeout(held.timer);
     this.#held.delete(channel);
-    const started = performance.now();
-    this.deliver(Object.freeze({ channel, sender: null, topic: this.topic, payload: held.payload }));
-    const took = performance.now() - started;
+    const busy = this.deliver(Object.freeze({ channel, sender: null, topic: this.topic, payload: held.payload }));
+    if (typeof busy === 'number') this.#record(channel, busy);
+    else void busy.then((ms) => this.#record(channel, ms));
+  }
+
+  #record(channel: string, took: number): void {
     if (COST_FACTOR * took > this.window) this.#cost.set(channel, took);
     else this.#cost.delete(channel);
   }

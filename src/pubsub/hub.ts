@@ -6,6 +6,7 @@ import { FrameEncoder, type Frame } from '../ws/frames.js';
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import { PubSubEncodingError } from './encoding-error.js';
 import { Coalescer, type Merge } from './coalescer.js';
+import { deliverInSlices } from './sliced-delivery.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage } from './message.js';
 
@@ -307,10 +308,14 @@ export class Hub implements PubSubNode {
 
   /**
    * Messages of `topic` published by no connection (presence diffs) reach this node's members merged:
-   * at most one per channel every `window` ms, whichever nodes they came from.
+   * at most one per channel every `window` ms, whichever nodes they came from, a slice of members at
+   * a time (sliced-delivery.ts).
    */
   coalesce(topic: string, merge: Merge, window: number): void {
-    this.#coalescer = new Coalescer(topic, merge, window, (message) => this.#deliverNow(message, undefined));
+    this.#coalescer = new Coalescer(topic, merge, window, (message) => {
+      const members = this.#channels.get(message.channel);
+      return members ? deliverInSlices(members, message, (deliver) => this.encoder.encodingOnce(deliver)) : 0;
+    });
   }
 
   #deliver(message: PubSubMessage, except: Member | undefined): void {
