@@ -376,7 +376,8 @@ function summarize({ rounds, seen, timed, churn, finalCounts, finalCountMs }) {
     `    by command: ${perJoin.join(', ')}`,
     `    (count() loop: ${(count.count / joins).toFixed(2)} hlen per join of those are the loop's)`,
     `  churn: ${fmt(totals.opened)} churners opened in ${churnSeconds} s (${fmt(Math.round(totals.opened / churnSeconds))}/s of ${fmt(RATE)} asked), ${fmt(totals.skipped)} joins skipped (over ${MAX_CONNECTING} connecting per client), ${fmt(totals.failed)} failed${totals.failed ? ` (first: ${churn.find((c) => c.firstError)?.firstError})` : ''}, ${fmt(totals.cut)} cut when the churn stopped (not yet 'tracked' ${STOP_GRACE_MS / 1000} s after)`,
-    `  diffs at a timed watcher: ${(frames.frames / SAMPLE / CLIENTS / churnSeconds).toFixed(1)} frames/s, ${(frames.entries / Math.max(1, frames.frames)).toFixed(1)} changes and ${fmt(Math.round(frames.bytes / Math.max(1, frames.frames)))} bytes per frame (on average)`,
+    `  diffs at a timed watcher: ${(frames.frames / SAMPLE / CLIENTS / churnSeconds).toFixed(1)} frames/s, ${(frames.entries / Math.max(1, frames.frames)).toFixed(1)} changes and ${fmt(Math.round(frames.bytes / Math.max(1, frames.frames)))} bytes per frame (on average):` +
+      ` ${((frames.bytes / SAMPLE / CLIENTS / churnSeconds) * SUBSCRIBERS / 1e6).toFixed(0)} MB/s of diffs to the ${fmt(SUBSCRIBERS)} watchers, every change reaching every watcher`,
     `  every timed watcher saw each change of its client once: ${missing === 0 && repeated === 0 ? 'yes' : `FAILED: ${fmt(missing)} missing, ${fmt(repeated)} repeated`}` +
       ` (${fmt(cancelled)} join-and-leave pairs met in one merge window and were shown to nobody, as documented)`,
     `  count() once every churner had closed, on A / B / C: ${finalCounts.join(' / ')}` +
