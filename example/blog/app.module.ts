@@ -31,7 +31,13 @@ export const BLOG_VIEWS = { dir: 'example/blog/views' };
 
 /**
  * How the blog boots (main.ts and the tests): its views, the browser client at /vela/client.js for
- * its pages, and csrf() on every route, as the README recommends: a form or script on another site
- * cannot post to the blog (its login, comments, or `/api/users` and `/api/comments`).
+ * its pages, csrf() on every route, as the README recommends: a form or script on another site
+ * cannot post to the blog (its login, comments, or `/api/users` and `/api/comments`), and its API
+ * documents at /docs/openapi.json and /docs/asyncapi.json.
  */
-export const BLOG_OPTIONS = { views: BLOG_VIEWS, client: true, middleware: [csrf()] } satisfies BootstrapOptions;
+export const BLOG_OPTIONS = {
+  views: BLOG_VIEWS,
+  client: true,
+  middleware: [csrf()],
+  docs: { path: '/docs', info: { title: 'Vela blog', version: '1.0.0' } },
+} satisfies BootstrapOptions;

@@ -44,6 +44,9 @@ import { Presence } from '../presence/presence.js';
 import { PresenceTracker, type PresenceOptions } from '../presence/tracker.js';
 import { memorySessionStore, sessionMiddleware, type SessionOptions } from '../session/index.js';
 import { registerViewHandlers, type ViewsOptions } from '../views/view-handlers.js';
+import { docsSettings, type DocsOptions } from '../docs/docs-options.js';
+import { buildApiDocuments } from '../docs/documents.js';
+import { serveDocs } from '../docs/serve-docs.js';
 
 export interface BootstrapOptions {
   /** 0 picks a free port. Default: the `PORT` environment variable, else 8080. */
@@ -97,6 +100,12 @@ export interface BootstrapOptions {
    * can `import { connect } from '/vela/client.js'`. Default false.
    */
   client?: boolean;
+  /**
+   * Serves the API documents, built once at bootstrap: `GET <path>/openapi.json` (OpenAPI 3.1, the
+   * HTTP routes) and `<path>/asyncapi.json` (AsyncAPI 3.0, the gateways). A path (`'/docs'`), or
+   * `{ path, info, securitySchemes }`. Default: off.
+   */
+  docs?: string | DocsOptions;
 }
 
 export interface App {
@@ -142,6 +151,8 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const staticMounts = buildStaticMounts(modules);
   const client = options.client ? clientScript(readClientScript()) : undefined;
   const gatewayTable = buildGatewayTable(modules);
+  const docsOptions = docsSettings(options.docs, root.name);
+  const docs = docsOptions && serveDocs(buildApiDocuments(table.routes, gatewayTable, docsOptions), docsOptions, table.routes);
   const fallbacks = new Set([...table.fallbacks, ...gatewayTable.flatMap((g) => (g.fallback ? [g.fallback] : []))]);
 
   const handlers = HandlerRegistry.withBuiltins();
@@ -230,6 +241,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   koa.use(boundary);
   // Before sessions and the app's middleware: the same public file for everyone, no cookie.
   if (client) koa.use(client);
+  if (docs) koa.use(docs);
   if (session) koa.use(session);
   for (const middleware of options.middleware ?? []) koa.use(middleware);
   if (gatewayTable.length > 0) koa.use(upgradeRequired(gatewayTable));

@@ -4,7 +4,7 @@
 import { METHODS } from 'node:http';
 import type { Middleware } from 'koa';
 import { ConfigError } from '../app/errors.js';
-import { metadata } from '../app/metadata.js';
+import { metadata, type RouteRecord } from '../app/metadata.js';
 import type { Class } from '../di/token.js';
 import { providerClass } from '../di/provider.js';
 import type { LoadedModule } from '../app/module.js';
@@ -18,6 +18,10 @@ export interface RouteDefinition extends RouteSource {
   httpMethods: string[];
   security: Security;
   middleware: readonly Middleware[];
+  /** As `@Route` recorded them, for validation and the API documents. */
+  input?: RouteRecord['input'];
+  responses?: RouteRecord['responses'];
+  summary?: RouteRecord['summary'];
 }
 
 export interface StatusRouteDefinition extends RouteSource {
@@ -69,6 +73,9 @@ export function buildRouteTable(modules: readonly LoadedModule[]): RouteTable {
           httpMethods: normalizeMethods(route.httpMethods, where),
           security: route.hasSecurity ? requireSecurity(route.security, where) : groupSecurity,
           middleware,
+          input: route.input,
+          responses: route.responses,
+          summary: route.summary,
         });
       }
     }
