@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const SLOW = [
   // Child processes: npm install, tsc, node, the CLI, Chromium.
   'test/cli/main.test.ts',
+  'test/cli/docs.test.ts',
   'test/cli/new.test.ts',
   'test/cli/routes.test.ts',
   'test/cli/serve.test.ts',
@@ -22,6 +23,8 @@ const SLOW = [
   'test/client/node-death.test.ts',
   'test/reliability/connect-storm.test.ts',
   'test/reliability/benchmarks.test.ts',
+  // The AsyncAPI reference parser: about a second per document.
+  'test/docs/asyncapi.test.ts',
   // Load, ordering over thousands of messages, many nodes, property runs.
   'test/pubsub/encoding-once.test.ts',
   'test/pubsub/hub.test.ts',

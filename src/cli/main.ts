@@ -22,6 +22,16 @@ Commands:
       --json                 print JSON instead of tables
       -p, --project <file>   the tsconfig tsx reads (default ./tsconfig.json)
 
+  docs [entry]       Print the app's API documents as JSON: OpenAPI 3.1 for the HTTP routes and
+                     AsyncAPI 3.0 for the gateways, as { "openapi": …, "asyncapi": … }.
+                     entry: the file exporting the root @Module (default src/app.module.ts).
+      --openapi              print only the OpenAPI document
+      --asyncapi             print only the AsyncAPI document
+      --options <export>     the entry's export holding the bootstrap options whose docs
+                             (info, securitySchemes) to use
+      --module <name>        the export to describe (as for routes)
+      -p, --project <file>   the tsconfig tsx reads (default ./tsconfig.json)
+
   new <dir>          Create a minimal app (module, controller, gateway, test) in a new directory.
       --vela <spec>          the vela dependency to write: a version range or a tarball path
 
@@ -58,6 +68,15 @@ const COMMANDS: Record<string, Command> = {
     async run([entry], values) {
       const { routes } = await import('./routes.js');
       await write(process.stdout, `${await routes({ entry, module: str(values.module), json: values.json === true, project: str(values.project) })}\n`);
+    },
+  },
+  docs: {
+    options: { module: { type: 'string' }, openapi: { type: 'boolean' }, asyncapi: { type: 'boolean' }, options: { type: 'string' }, project },
+    maxPositionals: 1,
+    async run([entry], values) {
+      const { docs } = await import('./docs.js');
+      const options = { entry, module: str(values.module), options: str(values.options), project: str(values.project) };
+      await write(process.stdout, `${await docs({ ...options, openapi: values.openapi === true, asyncapi: values.asyncapi === true })}\n`);
     },
   },
   new: {

@@ -18,34 +18,46 @@ import { formatTable } from './table.js';
 
 export const DEFAULT_MODULE_ENTRY = 'src/app.module.ts';
 
-export interface RoutesOptions {
+/** Which module a command reads (`vela routes`, `vela docs`). */
+export interface EntryOptions {
   /** The file exporting the root module. Default `src/app.module.ts`. */
   entry?: string;
   /** The export to describe. Default: the default export, else `AppModule`, else the only @Module exported. */
   module?: string;
-  /** Print describeApp's result as JSON instead of tables. */
-  json?: boolean;
   /** The tsconfig tsx reads for a .ts entry. Default: `tsconfig.json` in the working directory. */
   project?: string;
   cwd?: string;
 }
 
+export interface RoutesOptions extends EntryOptions {
+  /** Print describeApp's result as JSON instead of tables. */
+  json?: boolean;
+}
+
+/** The entry's root module, with the file's exports and its name as messages show it. */
+export interface LoadedEntry {
+  root: Class;
+  exports: Record<string, unknown>;
+  shown: string;
+}
+
 /** The text `vela routes` prints. */
 export async function routes(options: RoutesOptions = {}): Promise<string> {
-  const cwd = options.cwd ?? process.cwd();
-  const root = await loadRootModule(options, cwd);
+  const { root } = await loadEntry(options, 'routes');
   const description = describeApp(root);
   return options.json ? JSON.stringify(description, null, 2) : formatDescription(description);
 }
 
-async function loadRootModule(options: RoutesOptions, cwd: string): Promise<Class> {
+/** Imports the entry and picks its root module; `command` names the command in the messages. */
+export async function loadEntry(options: EntryOptions, command: string): Promise<LoadedEntry> {
+  const cwd = options.cwd ?? process.cwd();
   const file = resolve(cwd, options.entry ?? DEFAULT_MODULE_ENTRY);
   const shown = displayPath(file, cwd);
   if (!existsSync(file)) {
     throw new CliError(
       options.entry
         ? `${shown} does not exist.`
-        : `no entry given and ${DEFAULT_MODULE_ENTRY} does not exist: pass the file that exports your root @Module, e.g. vela routes src/app.module.ts.`,
+        : `no entry given and ${DEFAULT_MODULE_ENTRY} does not exist: pass the file that exports your root @Module, e.g. vela ${command} src/app.module.ts.`,
     );
   }
   let exports: Record<string, unknown>;
@@ -57,7 +69,7 @@ async function loadRootModule(options: RoutesOptions, cwd: string): Promise<Clas
     if (error instanceof CliError) throw error;
     throw new CliError(`cannot load ${shown}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
-  return pickModule(exports, options.module, shown);
+  return { root: pickModule(exports, options.module, shown), exports, shown };
 }
 
 function isModule(value: unknown): value is Class {
