@@ -68,6 +68,11 @@ export type { CloseReason, ConnectionRequest } from './ws/connection.js';
 export { reply, stop, HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';
 export type { Frame, ReplyResult, StopResult } from './ws/frames.js';
 
+// API documents: OpenAPI 3.1 for the routes, AsyncAPI 3.0 for the gateways (bootstrap's `docs`, `vela docs`).
+export { apiDocuments } from './docs/documents.js';
+export type { ApiDocuments } from './docs/documents.js';
+export type { DocsOptions, DocsInfo, SecurityScheme } from './docs/docs-options.js';
+
 // Requests with answers, both ways: ack() and WsError answer a client's; conn.request asks the client.
 export { ack } from './ws/frames.js';
 export type { AckResult } from './ws/frames.js';

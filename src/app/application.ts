@@ -105,7 +105,7 @@ export interface BootstrapOptions {
    * HTTP routes) and `<path>/asyncapi.json` (AsyncAPI 3.0, the gateways). A path (`'/docs'`), or
    * `{ path, info, securitySchemes }`. Default: off.
    */
-  docs?: string | DocsOptions;
+  docs?: string | DocsOptions | false;
 }
 
 export interface App {
