@@ -24,8 +24,9 @@ export interface RouteOptions extends InputSchemas {
   security?: Security;
   /**
    * `body`, `query`, `params`, `headers`: any Standard Schema (zod, valibot, arktype…). Each is
-   * validated after parsing and before security; the handler gets the outputs as its second
-   * argument (`Valid<…>`), and invalid input is answered 400 with the issues.
+   * validated after body parsing, the group's middleware and security, before the handler, which
+   * gets the outputs as its second argument (`Valid<…>`); invalid input is answered 400 with the
+   * issues, through the status pages (see route-input.ts).
    */
   body?: Schema;
   query?: Schema;
@@ -37,12 +38,18 @@ export interface RouteOptions extends InputSchemas {
   summary?: string;
 }
 
+/** Whether the options give a schema for a part of the request: only then does the handler get a second argument. */
+type Validates<O> = O extends { body: Schema } | { query: Schema } | { params: Schema } | { headers: Schema } ? true : false;
+
 /**
  * The decorator `@Route(path, options)` returns: it checks at compile time that the method accepts
  * what validation hands it (`(ctx, input: Valid<O>)`), so a handler typed against another schema
- * does not compile. A method that takes only `ctx` is accepted too.
+ * does not compile. A method that takes only `ctx` is accepted too. A route without schemas passes
+ * no second argument (validation costs it nothing), so its method may not ask for one.
  */
-export type RouteDecorator<O extends RouteOptions> = <H extends (ctx: Context, input: Valid<O>) => unknown>(
+export type RouteDecorator<O extends RouteOptions> = <
+  H extends Validates<O> extends true ? (ctx: Context, input: Valid<O>) => unknown : (ctx: Context) => unknown,
+>(
   target: object,
   property: string | symbol,
   descriptor: TypedPropertyDescriptor<H>,

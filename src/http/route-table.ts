@@ -11,6 +11,8 @@ import type { LoadedModule } from '../app/module.js';
 import { fallbackFor } from './fallback.js';
 import type { RouteSource } from './renderer.js';
 import { requireMiddleware, requireSecurity } from './pipeline-options.js';
+import { requireInput } from './route-input.js';
+import type { InputSchemas } from '../validation/schema.js';
 import type { Security } from './security.js';
 
 export interface RouteDefinition extends RouteSource {
@@ -18,8 +20,9 @@ export interface RouteDefinition extends RouteSource {
   httpMethods: string[];
   security: Security;
   middleware: readonly Middleware[];
-  /** As `@Route` recorded them, for validation and the API documents. */
-  input?: RouteRecord['input'];
+  /** The route's schemas, checked at bootstrap: validated by route-input.ts, read by the API documents. */
+  input?: InputSchemas;
+  /** As `@Route` recorded them, for the API documents. */
   responses?: RouteRecord['responses'];
   summary?: RouteRecord['summary'];
 }
@@ -73,7 +76,7 @@ export function buildRouteTable(modules: readonly LoadedModule[]): RouteTable {
           httpMethods: normalizeMethods(route.httpMethods, where),
           security: route.hasSecurity ? requireSecurity(route.security, where) : groupSecurity,
           middleware,
-          input: route.input,
+          input: requireInput(route.input, where),
           responses: route.responses,
           summary: route.summary,
         });

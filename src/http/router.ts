@@ -1,12 +1,15 @@
 // Wires the route table onto @koa/router. Each route runs, in order: body parsing, the group's
-// middleware, security, then the controller method, whose return value the renderer answers.
+// middleware, security, input validation (route-input.ts, for a route with schemas), then the
+// controller method, whose return value the renderer answers.
 import { Router } from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import compose from 'koa-compose';
 import type { Container } from '../di/container.js';
 import { createBodyParser, type BodyOptions } from './body.js';
 import type { ResultRenderer } from './renderer.js';
+import type { Valid } from '../validation/schema.js';
 import { requestInfo } from './request-info.js';
+import { inputReader } from './route-input.js';
 import type { RouteDefinition } from './route-table.js';
 import { securityMiddleware } from './security.js';
 import { isThenable } from './thenable.js';
@@ -57,13 +60,17 @@ function entry(route: RouteDefinition, steps: Middleware[], parseBody: Middlewar
 
 function invoke(route: RouteDefinition, container: Container, renderer: ResultRenderer): Middleware {
   // The container is initialized before routes are wired, so the singleton is looked up once.
-  const controller = container.get<Record<string, (ctx: Context) => unknown>>(route.controller);
+  const controller = container.get<Record<string, (ctx: Context, input?: Valid) => unknown>>(route.controller);
   const method = route.handlerName;
   // A synchronous controller method is rendered synchronously: no promise of Vela's own.
+  const rendered = (ctx: Context, returned: unknown) =>
+    isThenable(returned) ? Promise.resolve(returned).then((value) => renderer.render(ctx, value, route)) : renderer.render(ctx, returned, route);
+  // A route without schemas pays nothing for validation (and its method gets no second argument).
+  if (!route.input) return (ctx: Context, _next: Next) => rendered(ctx, controller[method]!(ctx));
+  // One whose schemas answer synchronously makes no promise either.
+  const read = inputReader(route.input, `${route.controller.name}.${method}`);
   return (ctx: Context, _next: Next) => {
-    const returned = controller[method]!(ctx);
-    return isThenable(returned)
-      ? Promise.resolve(returned).then((value) => renderer.render(ctx, value, route))
-      : renderer.render(ctx, returned, route);
+    const input = read(ctx);
+    return isThenable(input) ? input.then((valid) => rendered(ctx, controller[method]!(ctx, valid))) : rendered(ctx, controller[method]!(ctx, input));
   };
 }

@@ -9,6 +9,8 @@ import { HttpError } from './http-error.js';
 import type { ResultRenderer } from './renderer.js';
 import { requestInfo } from './request-info.js';
 import type { StatusRouteDefinition } from './route-table.js';
+import { InvalidRequestError } from './route-input.js';
+import { summarize } from '../validation/validate.js';
 
 export interface StatusPagesOptions {
   statusRoutes: readonly StatusRouteDefinition[];
@@ -75,8 +77,11 @@ export class StatusPages {
   #renderDefault(ctx: Context, error: HttpError): void {
     const { development } = this.#options;
     const title = STATUS_CODES[error.status] ?? `HTTP ${error.status}`;
-    const message = error.expose || development ? error.message : title;
-    const stack = development ? errorStack(error) : undefined;
+    // Invalid input is answered with what to fix (the issues), the same in every mode, and no stack:
+    // the client's mistake, not the server's.
+    const issues = error instanceof InvalidRequestError ? error.issues : undefined;
+    const message = issues ? 'invalid request' : error.expose || development ? error.message : title;
+    const stack = development && !issues ? errorStack(error) : undefined;
     ctx.status = error.status;
     ctx.set(error.headers);
     if (ctx.accepts('json', 'html') === 'html') {
@@ -84,11 +89,12 @@ export class StatusPages {
       ctx.body =
         `<!doctype html><html><head><meta charset="utf-8"><title>${error.status} ${escapeHtml(title)}</title></head>` +
         `<body><h1>${error.status} ${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>` +
+        (issues ? `<ul>${issues.map((issue) => `<li>${escapeHtml(summarize([issue]))}</li>`).join('')}</ul>` : '') +
         (stack ? `<pre>${escapeHtml(stack)}</pre>` : '') +
         `</body></html>`;
     } else {
       ctx.type = 'application/json';
-      ctx.body = JSON.stringify({ error: message, status: error.status, ...(stack ? { stack } : {}) });
+      ctx.body = JSON.stringify(issues ? { error: message, issues } : { error: message, status: error.status, ...(stack ? { stack } : {}) });
     }
   }
 }

@@ -39,3 +39,11 @@ class G {
   text(t: string) { return t; }
 }
 export { C, G };
+
+@Controller()
+class NoSchema {
+  // @ts-expect-error a route without schemas passes no second argument
+  @Route('/none')
+  none(_ctx: Context, input: Valid) { return input; }
+}
+export { NoSchema };
