@@ -8,10 +8,10 @@
 // beside it.
 import { ChannelPositions, MARKER_PREFIX, RECOVER_PREFIX, recoverInfo, type RecoverInfo } from './positions.js';
 import { callAll } from './listeners.js';
-import { answerFor, PendingRequests, type AnswerFrame, type RequestHandler, type RequestOptions } from './requests.js';
+import { answerFor, ERROR_EVENT, eventError, PendingRequests, type AnswerFrame, type EventError, type RequestHandler, type RequestOptions } from './requests.js';
 import { backoff, resolveUrl, settings, type ConnectOptions, type Settings } from './settings.js';
 
-export { RequestError, MAX_PENDING_REQUESTS, type RequestHandler, type RequestOptions } from './requests.js';
+export { RequestError, MAX_PENDING_REQUESTS, type EventError, type Issue, type RequestHandler, type RequestOptions } from './requests.js';
 export type { RecoverInfo } from './positions.js';
 export {
   presence,
@@ -58,7 +58,7 @@ export interface CloseInfo {
 export interface SocketEvents {
   /** The socket opened (the first time, and after every reconnect). Queued messages follow the listeners. */
   open: () => void;
-  /** A frame from the server (not `vela:pong` or another `vela:` frame, not a request or an answer). */
+  /** A frame from the server (not `vela:pong` or another `vela:` frame, not a request, an answer or a `vela:error` event). */
   message: (data: IncomingData) => void;
   /** A connection or an attempt closed; `reconnectIn` says whether and when the next attempt comes. */
   close: (info: CloseInfo) => void;
@@ -71,6 +71,12 @@ export interface SocketEvents {
    * replayed (before any newer one), false when the history could not cover the gap (reload the state).
    */
   recover: (info: RecoverInfo) => void;
+  /**
+   * The gateway could not handle an event this socket sent without a ref (`emit`): its data failed
+   * the event's schema (`code: 'invalid'`, with `issues`), or the server failed (`internal`). The
+   * socket stays open. A request's failure rejects its promise instead.
+   */
+  error: (error: EventError) => void;
 }
 
 type Listeners = { [K in keyof SocketEvents]: Set<SocketEvents[K]> };
@@ -102,7 +108,7 @@ export class VelaSocket {
   readonly #settings: Settings;
   /** Random per socket, kept for the page's life: the server answers a repeated request by it (`vela_client`). */
   readonly clientId = randomId();
-  readonly #listeners: Listeners = { open: new Set(), message: new Set(), close: new Set(), reconnect: new Set(), drop: new Set(), recover: new Set() };
+  readonly #listeners: Listeners = { open: new Set(), message: new Set(), close: new Set(), reconnect: new Set(), drop: new Set(), recover: new Set(), error: new Set() };
   readonly #events = new Map<string, Set<(data: unknown) => void>>();
   readonly #requests = new PendingRequests();
   readonly #requestHandlers = new Map<string, RequestHandler>();
@@ -197,7 +203,7 @@ export class VelaSocket {
   /** Listens for a socket event; returns the function that stops listening. */
   on<K extends keyof SocketEvents>(type: K, listener: SocketEvents[K]): () => void {
     const set = this.#listeners[type] as Set<SocketEvents[K]> | undefined;
-    if (!set) throw new TypeError(`Unknown socket event '${String(type)}': use open, message, close, reconnect, drop or recover.`);
+    if (!set) throw new TypeError(`Unknown socket event '${String(type)}': use open, message, close, reconnect, drop, recover or error.`);
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -279,6 +285,9 @@ export class VelaSocket {
       if (typeof framed.event === 'string') return void this.#answer(ws, framed.ref, framed.event, framed.data);
       if (this.#requests.settle(framed as AnswerFrame)) return;
     }
+    // The gateway's report on an event this socket sent: for 'error' listeners, not the app's frames.
+    const failed = framed?.event === ERROR_EVENT ? eventError(framed.data) : undefined;
+    if (failed) return this.#emit('error', failed);
     this.#emit('message', data);
     const listeners = typeof framed?.event === 'string' ? this.#events.get(framed.event) : undefined;
     if (listeners) callAll(listeners, framed!.data);

@@ -2,16 +2,31 @@
 // sends under its ref, and survives reconnects (an unanswered request is sent again under the same
 // ref, and the server answers a repeat from memory: its handler runs once). `socket.onRequest()`
 // answers the server's own requests. Wire: `{ event, data, ref }` asks, `{ ref, ok }` or
-// `{ ref, error: { code, message } }` answers.
+// `{ ref, error: { code, message, issues? } }` answers.
 
-/** Why a request failed: the server's `WsError` code, or `timeout`, `closed`, `overloaded`. */
+/** One problem with what was sent, as the server's schema saw it: where (keys from `data`'s root) and what. */
+export interface Issue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Why a request failed: the server's `WsError` code (`invalid` when the event's data failed its
+ * schema, with the `issues`), or `timeout`, `closed`, `overloaded`.
+ */
 export class RequestError extends Error {
+  /** What was wrong with the data, when the server said (code `invalid`). */
+  declare readonly issues?: Issue[];
+
   constructor(
     readonly code: string,
     message: string,
+    issues?: Issue[],
   ) {
     super(message);
     this.name = 'RequestError';
+    // Only when given, so an error without issues compares equal to one made without them.
+    if (issues !== undefined) (this as { issues?: Issue[] }).issues = issues;
   }
 }
 
@@ -27,7 +42,7 @@ export type RequestHandler = (data: unknown) => unknown;
 export interface AnswerFrame {
   ref: string;
   ok?: unknown;
-  error?: { code?: unknown; message?: unknown };
+  error?: { code?: unknown; message?: unknown; issues?: unknown };
 }
 
 interface Pending {
@@ -110,8 +125,28 @@ export async function answerFor(ref: string, handler: RequestHandler | undefined
   }
 }
 
+/** What a gateway reports about a plain event (`emit`) it could not handle: the `'error'` listeners' argument. */
+export interface EventError {
+  /** The event that was sent. */
+  event: string;
+  /** `invalid`: its data failed the event's schema (see `issues`); `internal`: the server failed (and logged it). */
+  code: string;
+  message: string;
+  issues?: Issue[];
+}
+
+/** The gateway's `vela:error` event, whose `data` says which event failed and why. */
+export const ERROR_EVENT = 'vela:error';
+
+/** A `vela:error` event's data as an EventError, or undefined when it is not shaped as one. */
+export function eventError(data: unknown): EventError | undefined {
+  const { event, code, message, issues } = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  if (typeof event !== 'string' || typeof code !== 'string' || typeof message !== 'string') return undefined;
+  return { event, code, message, ...(Array.isArray(issues) ? { issues: issues as Issue[] } : {}) };
+}
+
 function toRequestError(error: AnswerFrame['error']): RequestError {
   const code = typeof error?.code === 'string' ? error.code : 'internal';
   const message = typeof error?.message === 'string' ? error.message : code;
-  return new RequestError(code, message);
+  return new RequestError(code, message, Array.isArray(error?.issues) ? (error.issues as Issue[]) : undefined);
 }

@@ -58,9 +58,13 @@ export function runSchema(schema: Schema, value: unknown, where: string): Schema
   });
 }
 
-/** The libraries' issues as `{ path, message }`, a path segment object (`{ key }`) reduced to its key. */
+/**
+ * The libraries' issues as plain `{ path, message }`, a path segment object (`{ key }`) reduced to its
+ * key. Array.from, not map: a library's arrays may be subclasses whose constructor map() would misuse
+ * (arktype's empty path came back from map() as `[0]`).
+ */
 export function issuesOf(issues: readonly StandardSchemaV1.Issue[]): Issue[] {
-  return issues.map((issue) => ({ path: (issue.path ?? []).map(keyOf), message: String(issue.message) }));
+  return Array.from(issues, (issue) => ({ path: Array.from(issue.path ?? [], keyOf), message: String(issue.message) }));
 }
 
 function keyOf(segment: PropertyKey | StandardSchemaV1.PathSegment): string | number {

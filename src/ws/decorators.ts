@@ -57,7 +57,10 @@ export interface EventOptions {
   /**
    * Any Standard Schema for the event's `data`. Validated before the handler runs; the handler
    * gets the output. Invalid data: the handler is not called, the socket stays open, and the
-   * client gets the issues (the answer to a request, or a `vela:invalid` event).
+   * client gets the issues, tied to its frame: a request is answered
+   * `{ ref, error: { code: 'invalid', message, issues } }`, a plain event gets one
+   * `{ event: 'vela:error', data: { event, code: 'invalid', message, issues } }` (vela/client's
+   * `'error'` event). Issues are `{ path, message }`.
    */
   data?: Schema;
   /** The schema of the answer when the event is sent as a request (`ack(value)`), for AsyncAPI. */
@@ -113,7 +116,12 @@ export function OnMessage(eventOrOptions?: string | { binary?: boolean }, option
             ...(options.reply !== undefined ? { reply: options.reply } : {}),
             ...(options.summary !== undefined ? { summary: options.summary } : {}),
           }
-        : { handlerName, kind: eventOrOptions?.binary ? ('binary' as const) : ('text' as const) };
+        : {
+            handlerName,
+            kind: eventOrOptions?.binary ? ('binary' as const) : ('text' as const),
+            // Recorded only for bootstrap to refuse it (from JavaScript): text and binary frames have no data schema.
+            ...((eventOrOptions as EventOptions | undefined)?.data !== undefined ? { data: (eventOrOptions as EventOptions).data } : {}),
+          };
     metadata.addMessageHandler(target.constructor as Class, record);
   };
 }

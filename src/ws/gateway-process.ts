@@ -98,10 +98,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     }
 
     const { idleTimeout } = runtime.definition;
-    if (idleTimeout > 0) {
-      this.#idleTimer = setTimeout(() => this.close(1000, 'idle timeout'), idleTimeout);
-      this.#idleTimer.unref();
-    }
+    if (idleTimeout > 0) this.#idleTimer = setTimeout(() => this.close(1000, 'idle timeout'), idleTimeout).unref();
     if (identity.positions) this.#resumption = new Resumption(this, runtime.hub, identity.positions);
     runtime.hub.connected(this);
     this.#post({ kind: 'init' });
@@ -307,7 +304,9 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     }
     const gateway = this.#gateway!;
     if (job.kind === 'request' && job.handler === undefined) throw notFound(job.event);
-    if (job.kind !== 'info') return gateway[job.handler!]!(job.payload, conn);
+    // Only a gateway with `data` schemas goes through its EventInputs (event-input.ts): validated, then called.
+    const { inputs } = this.runtime.definition;
+    if (job.kind !== 'info') return inputs ? inputs.call(gateway, job, conn, this.runtime.logger) : gateway[job.handler!]!(job.payload, conn);
     const handler = infoHandlerFor(this.runtime.definition, job.message);
     if (!handler) {
       this.#ignore('an info message no @OnInfo filter matches');

@@ -13,6 +13,8 @@ import { fallbackFor } from '../http/fallback.js';
 import { requireMiddleware, requireSecurity } from '../http/pipeline-options.js';
 import { pathShape } from '../http/route-table.js';
 import type { RateLimit, WebSocketOptions } from './decorators.js';
+import { EventInputs } from './event-input.js';
+import { requireSchema } from '../validation/validate.js';
 
 export interface InfoHandler {
   handlerName: string;
@@ -38,6 +40,8 @@ export interface GatewayDefinition {
   binary?: string;
   /** Event name → handler name. A Map, so `__proto__` or `toString` can never reach a prototype. */
   events: ReadonlyMap<string, string>;
+  /** The events' `data` schemas (event-input.ts); absent when the gateway has none. */
+  inputs?: EventInputs;
   infos: readonly InfoHandler[];
   hasInit: boolean;
   hasTerminate: boolean;
@@ -110,10 +114,17 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
   let text: string | undefined;
   let binary: string | undefined;
   const events = new Map<string, string>();
+  const inputs = new EventInputs(cls.name);
   for (const handler of handlers) {
     const name = methodOf(handler.handlerName);
     const duplicate = (what: string) =>
       new ConfigError(`${cls.name}.${name}: another method already handles ${what}; keep one @OnMessage per kind of frame.`);
+    if (handler.kind !== 'event' && handler.data !== undefined) {
+      throw new ConfigError(
+        `${cls.name}.${name}: a data schema validates JSON events, and @OnMessage(${handler.kind === 'binary' ? '{ binary: true }' : ''}) takes raw ${handler.kind} frames. ` +
+          `Use @OnMessage('event', { data }) for {"event", "data"} frames, or check the frame inside the handler.`,
+      );
+    }
     if (handler.kind === 'text') {
       if (text) throw duplicate('text frames');
       text = name;
@@ -125,6 +136,7 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
       if (!event) throw new ConfigError(`${cls.name}.${name}: @OnMessage('') needs an event name.`);
       if (events.has(event)) throw duplicate(`event '${event}'`);
       events.set(event, name);
+      if (handler.data !== undefined) inputs.add(name, event, requireSchema(handler.data, `${cls.name}.${name} (@OnMessage('${event}') data)`));
     }
   }
 
@@ -151,6 +163,7 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     text,
     binary,
     events,
+    ...(inputs.size > 0 ? { inputs } : {}),
     infos: metadata.getInfoHandlers(cls).map((h) => ({ handlerName: methodOf(h.handlerName), filter: h.filter })),
     hasInit: typeof proto.init === 'function',
     hasTerminate: typeof proto.terminate === 'function',

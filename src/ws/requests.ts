@@ -34,10 +34,13 @@ export function okAnswer(ref: string, ok: unknown): string {
   }
 }
 
-/** `{ "ref", "error": { code, message } }`: a WsError's own, 'internal' with a generic message for anything else. */
+/**
+ * `{ "ref", "error": { code, message } }` (with `issues` when the WsError has them): a WsError's
+ * own, 'internal' with a generic message for anything else.
+ */
 export function errorAnswer(ref: string, error: unknown): string {
-  const { code, message } = error instanceof WsError ? error : INTERNAL;
-  return JSON.stringify({ ref, error: { code, message } });
+  const { code, message, issues } = error instanceof WsError ? error : INTERNAL;
+  return JSON.stringify({ ref, error: issues ? { code, message, issues } : { code, message } });
 }
 
 export function notFound(event: string): WsError {

@@ -5,7 +5,7 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from 'vela/testing';
-import { connect, RequestError, type VelaSocket } from '../../src/client/index.js';
+import { connect, RequestError, type EventError, type VelaSocket } from '../../src/client/index.js';
 import { Handled, RequestModule } from '../fixtures/request-gateway.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -43,6 +43,37 @@ describe('vela/client with a real server', () => {
     await expect(socket.request('refuse')).rejects.toEqual(new RequestError('invalid', 'text is required'));
     await expect(socket.request('crash')).rejects.toMatchObject({ code: 'internal' });
     await expect(socket.request('nowhere')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it("rejects a request whose data fails the event's schema with code invalid and the issues", async () => {
+    const socket = await start();
+
+    expect(await socket.request('titled', { title: 'Hello' })).toBe('Hello');
+    const refused: unknown = await socket.request('titled', { title: '' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RequestError);
+    expect(refused).toMatchObject({
+      code: 'invalid',
+      message: expect.stringMatching(/^invalid data for event 'titled': title: /),
+      issues: [{ path: ['title'], message: expect.any(String) }],
+    });
+  });
+
+  it("reports an emitted event whose data fails the schema to 'error' listeners, never to 'message'; the socket stays open", async () => {
+    const socket = await start();
+    const messages: unknown[] = [];
+    socket.on('message', (data) => messages.push(data));
+    const reported = new Promise<EventError>((resolve) => socket.on('error', resolve));
+
+    socket.emit('titled', { title: 'x'.repeat(21) });
+    expect(await reported).toEqual({
+      event: 'titled',
+      code: 'invalid',
+      message: expect.stringMatching(/^invalid data for event 'titled': title: /),
+      issues: [{ path: ['title'], message: expect.any(String) }],
+    });
+    expect(messages).toEqual([]);
+    expect(await socket.request('titled', { title: 'still open' })).toBe('still open');
+    expect(socket.state).toBe('open');
   });
 
   it("answers the server's conn.request from onRequest", async () => {

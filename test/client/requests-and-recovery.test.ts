@@ -10,6 +10,42 @@ const { open, reconnect } = useFakePage('/live');
 const sentJson = (ws: FakeWebSocket) => ws.sent.map((frame) => JSON.parse(String(frame)) as Record<string, unknown>);
 const query = (ws: FakeWebSocket) => new URL(ws.url).searchParams;
 
+describe("the gateway's vela:error events", () => {
+  it("go to 'error' listeners, with the event, code, message and issues, and to no 'message' or onEvent listener", () => {
+    const socket = open();
+    latest().accept();
+    const errors: unknown[] = [];
+    const messages: unknown[] = [];
+    const events: unknown[] = [];
+    socket.on('error', (error) => errors.push(error));
+    socket.on('message', (data) => messages.push(data));
+    socket.onEvent('vela:error', (data) => events.push(data));
+
+    const invalid = { event: 'post', code: 'invalid', message: "invalid data for event 'post': text: Required", issues: [{ path: ['text'], message: 'Required' }] };
+    latest().push(JSON.stringify({ event: 'vela:error', data: invalid }));
+    latest().push(JSON.stringify({ event: 'vela:error', data: { event: 'post', code: 'internal', message: 'internal error' } }));
+
+    expect(errors).toEqual([invalid, { event: 'post', code: 'internal', message: 'internal error' }]);
+    expect(messages).toEqual([]);
+    expect(events).toEqual([]);
+    expect(socket.state).toBe('open');
+  });
+
+  it("that are not shaped as errors are the app's frames, left to 'message'", () => {
+    const socket = open();
+    latest().accept();
+    const errors: unknown[] = [];
+    const messages: unknown[] = [];
+    socket.on('error', (error) => errors.push(error));
+    socket.on('message', (data) => messages.push(data));
+
+    const odd = JSON.stringify({ event: 'vela:error', data: 'not an object' });
+    latest().push(odd);
+    expect(errors).toEqual([]);
+    expect(messages).toEqual([odd]);
+  });
+});
+
 describe('socket.request', () => {
   it('sends { event, data, ref } and resolves with the answer under that ref, which no message listener sees', async () => {
     const socket = open();
@@ -37,6 +73,17 @@ describe('socket.request', () => {
 
     await expect(asked).rejects.toEqual(new RequestError('invalid', 'text is required'));
     await expect(asked).rejects.toMatchObject({ code: 'invalid' });
+  });
+
+  it("rejects with the issues of an event's schema, when the server sends them", async () => {
+    const socket = open();
+    latest().accept();
+    const asked = socket.request('post', {});
+    const issues = [{ path: ['text'], message: 'Required' }];
+    latest().push(JSON.stringify({ ref: '1', error: { code: 'invalid', message: "invalid data for event 'post': text: Required", issues } }));
+
+    await expect(asked).rejects.toMatchObject({ code: 'invalid', message: "invalid data for event 'post': text: Required", issues });
+    await expect(asked).rejects.toBeInstanceOf(RequestError);
   });
 
   it('rejects with timeout when no answer comes in time, and ignores a late answer', async () => {
