@@ -37,11 +37,31 @@ describe('example/blog', () => {
     expect(await (await app.http.get('/api/users/3')).json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
   });
 
-  it('rejects an invalid user with 422', async () => {
+  it('rejects an invalid user with 400 and the issues of its zod schema', async () => {
     await startBlog();
-    const res = await app.http.post('/api/users', { name: 1 }, await apiHeaders());
-    expect(res.status).toBe(422);
-    expect(await res.json()).toEqual({ error: 'name and email are required strings' });
+    const res = await app.http.post('/api/users', { name: 1, email: 'not an address' }, await apiHeaders());
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'invalid request',
+      issues: [
+        { in: 'body', path: ['name'], message: 'Invalid input: expected string, received number' },
+        { in: 'body', path: ['email'], message: 'Invalid email address' },
+      ],
+    });
+    expect(await (await app.http.get('/api/users')).json()).toHaveLength(2);
+  });
+
+  it('refuses a blank or too long comment over /api/comments with 400, saying what to fix', async () => {
+    await startBlog();
+    const blank = await app.http.post('/api/comments', { text: '   ' }, await apiHeaders());
+    expect([blank.status, await blank.json()]).toEqual([
+      400,
+      { error: 'invalid request', issues: [{ in: 'body', path: ['text'], message: 'text must be a non-empty string' }] },
+    ]);
+    const long = await app.http.post('/api/comments', { text: 'x'.repeat(501) }, await apiHeaders());
+    expect(((await long.json()) as { issues: { message: string }[] }).issues[0]!.message).toBe('text is 501 characters: shorten it to 500 at most');
+    const posted = await app.http.post('/api/comments', { text: '  trimmed  ' }, await apiHeaders());
+    expect(await posted.json()).toMatchObject({ text: 'trimmed' });
   });
 
   it("turns ['error', 'not_found'] into a 404 through the module's fallback", async () => {
@@ -105,6 +125,22 @@ describe('example/blog', () => {
     const forged = await app.http.form('/posts/1/comments', { author: 'Eve', text: 'spam', _csrf: 'forged' });
     expect(forged.status).toBe(403);
     expect(await (await app.http.get('/posts')).text()).toContain('(1 comments)');
+  });
+
+  it('renders a comment form that fails its schema again with the errors and what was typed, as 400', async () => {
+    await startBlog();
+    const { token } = await formPage('/posts/2');
+    const refused = await app.http.form('/posts/2/comments', { author: 'Ada <3', text: '   ', _csrf: token });
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(html).toContain('<h1>Live comments</h1>');
+    expect(html).toContain('<li>text must be a non-empty string</li>');
+    expect(html).toContain('value="Ada &lt;3"');
+    expect(await (await app.http.get('/posts/2')).text()).toContain('No comments yet.');
+
+    const missing = await app.http.form('/posts/x/comments', { text: 'hi', _csrf: token });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ error: 'invalid request', issues: [{ in: 'params', path: ['id'] }] });
   });
 
   it('answers an unknown post with the fallback 404 and serves the stylesheet under /assets', async () => {

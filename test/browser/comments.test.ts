@@ -99,9 +99,19 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
     const ws = await app.ws('/comments');
     expect(await ws.recvJson()).toMatchObject({ event: 'presence_state', data: { guest: { metas: expect.any(Array) } } });
     ws.sendJson({ event: 'post', data: { text: '  ' }, ref: '1' });
-    expect(await recvPastPresenceDiffs(ws)).toEqual({ ref: '1', error: { code: 'invalid', message: 'text must be a non-empty string' } });
+    expect(await recvPastPresenceDiffs(ws)).toEqual({
+      ref: '1',
+      error: {
+        code: 'invalid',
+        message: "invalid data for event 'post': text: text must be a non-empty string",
+        issues: [{ path: ['text'], message: 'text must be a non-empty string' }],
+      },
+    });
     const tooLong = await postOverHttp(app, 'x'.repeat(501));
-    expect([tooLong.status, await tooLong.json()]).toEqual([422, { error: 'text is 501 characters: shorten it to 500 at most' }]);
+    expect([tooLong.status, await tooLong.json()]).toEqual([
+      400,
+      { error: 'invalid request', issues: [{ in: 'body', path: ['text'], message: 'text is 501 characters: shorten it to 500 at most' }] },
+    ]);
   });
 
   it('pushes a comment posted over HTTP to open tabs, and shows history to a new one', async () => {

@@ -1,5 +1,6 @@
 // The latest comments, kept in memory so a page opened later shows what was said before it.
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { Injectable } from 'vela';
 
 export interface Comment {
@@ -15,12 +16,15 @@ export type CommentMessage = Pick<Comment, 'id' | 'text'>;
 const KEEP = 100;
 export const MAX_COMMENT_LENGTH = 500;
 
-/** Why `text` cannot be a comment (a sentence naming the fix), or undefined when it can. */
-export function commentProblem(text: unknown): string | undefined {
-  if (typeof text !== 'string' || !text.trim()) return 'text must be a non-empty string';
-  if (text.trim().length > MAX_COMMENT_LENGTH) return `text is ${text.trim().length} characters: shorten it to ${MAX_COMMENT_LENGTH} at most`;
-  return undefined;
-}
+/** The comment text a page or a script may send: trimmed, 1 to MAX_COMMENT_LENGTH characters. Messages name the fix. */
+export const CommentText = z
+  .string({ error: 'text must be a non-empty string' })
+  .trim()
+  .min(1, 'text must be a non-empty string')
+  .max(MAX_COMMENT_LENGTH, { error: (issue) => `text is ${String(issue.input).length} characters: shorten it to ${MAX_COMMENT_LENGTH} at most` });
+
+/** A new comment, however it arrives: the comments socket's `post` event and `POST /api/comments` validate with it. */
+export const NewComment = z.object({ text: CommentText });
 
 export const toMessage = ({ id, text }: Comment): CommentMessage => ({ id, text });
 

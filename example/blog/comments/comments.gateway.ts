@@ -3,13 +3,13 @@
 // `comments` keeps a history (app.module.ts), so a page that lost its link gets what it missed.
 // The page also shows who is on it: each socket is tracked in the channel's presence under its
 // visitor's name (`/comments?name=Ada`), so one name in several tabs is one key with several metas.
+import type { z } from 'zod';
 import {
   OnInfo,
   OnMessage,
   Presence,
   PubSub,
   WebSocket,
-  WsError,
   ack,
   json,
   reply,
@@ -18,7 +18,7 @@ import {
   type PubSubMessage,
 } from 'vela';
 import { CommentFeed } from './comment-feed.js';
-import { commentProblem, type CommentMessage } from './comment-store.js';
+import { NewComment, type CommentMessage } from './comment-store.js';
 import { visitorName } from './visitor-name.js';
 
 @WebSocket('/comments', { maxPayload: 4 * 1024 })
@@ -37,12 +37,14 @@ export class CommentsGateway {
     return reply(json({ event: 'presence_state', data: await this.presence.list('comments') }));
   }
 
-  /** The page's request `post` `{ text }`: answered with the stored comment's id, which its broadcast carries too. */
-  @OnMessage('post')
-  async post(data: { text?: unknown } | null) {
-    const problem = commentProblem(data?.text);
-    if (problem) throw new WsError('invalid', problem);
-    const comment = await this.feed.post(data!.text as string);
+  /**
+   * The page's request `post` `{ text }`: answered with the stored comment's id, which its broadcast
+   * carries too. Data that fails NewComment never gets here: the request is answered `invalid` with
+   * the issues (the page shows their messages).
+   */
+  @OnMessage('post', { data: NewComment })
+  async post(data: z.infer<typeof NewComment>) {
+    const comment = await this.feed.post(data.text);
     return ack({ id: comment!.id });
   }
 

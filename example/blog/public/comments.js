@@ -119,7 +119,9 @@ async function post(text) {
     item.className = 'failed';
     delete item.dataset.pending;
     marker.className = 'error';
-    marker.textContent = ` (not posted: ${error.message})`;
+    // An answer `invalid` carries the issues of the server's schema: their messages say what to fix.
+    const reason = error.issues?.length ? error.issues.map((issue) => issue.message).join('; ') : error.message;
+    marker.textContent = ` (not posted: ${reason})`;
   }
 }
 
