@@ -50,21 +50,32 @@ done = function(summary, latency, requests)
 end
 `;
 
-let luaFile;
-function wrkScript() {
-  if (!luaFile) {
-    const dir = mkdtempSync(join(tmpdir(), 'vela-bench-http-'));
-    luaFile = join(dir, 'done.lua');
-    writeFileSync(luaFile, WRK_LUA);
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+let luaDir;
+const luaFiles = new Map();
+/**
+ * The Lua script for a route: the done() hook, after the request wrk sends when the route has one
+ * (`route.request = { method, body }`, a JSON body: bench/validation.mjs's POST).
+ */
+function wrkScript(request) {
+  if (!luaDir) {
+    luaDir = mkdtempSync(join(tmpdir(), 'vela-bench-http-'));
+    process.on('exit', () => rmSync(luaDir, { recursive: true, force: true }));
   }
-  return luaFile;
+  const setup = request
+    ? `wrk.method = "${request.method}"\nwrk.body = [==[${request.body}]==]\nwrk.headers["Content-Type"] = "application/json"\n`
+    : '';
+  if (!luaFiles.has(setup)) {
+    const file = join(luaDir, `script-${luaFiles.size}.lua`);
+    writeFileSync(file, setup + WRK_LUA);
+    luaFiles.set(setup, file);
+  }
+  return luaFiles.get(setup);
 }
 
-/** Runs wrk against url for seconds; resolves with its numbers. Killed if it overruns by 15 s. */
-export function wrk(url, seconds) {
+/** Runs wrk against url for seconds (with `request`'s method and body, if given); resolves with its numbers. Killed if it overruns by 15 s. */
+export function wrk(url, seconds, request) {
   return new Promise((resolve, reject) => {
-    const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', wrkScript(), url];
+    const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', wrkScript(request), url];
     const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
@@ -113,7 +124,7 @@ export async function measure(srv, route, seconds) {
   const d0 = process.cpuUsage();
   const before = await srv.request({ cmd: 'cpu' });
   const t0 = performance.now();
-  const w = await wrk(`${srv.url}${route.path}`, seconds);
+  const w = await wrk(`${srv.url}${route.path}`, seconds, route.request);
   const wallS = (performance.now() - t0) / 1000;
   const after = await srv.request({ cmd: 'cpu' });
   const d1 = process.cpuUsage(d0);
@@ -142,13 +153,14 @@ export async function measure(srv, route, seconds) {
   };
 }
 
-export async function startServers(kinds, nodeArgs = []) {
+/** Starts a server of each kind (`script KIND`, by default bench/http-server.mjs), each its own process. */
+export async function startServers(kinds, nodeArgs = [], script = serverScript) {
   const servers = {};
   await Promise.all(
     kinds.map(async (kind) => {
       // vela-defaults logs every request at info, as an app run with its defaults does.
       const env = kind === 'vela-defaults' ? { LOG_LEVEL: 'info' } : {};
-      const srv = spawnChild(serverScript, [kind], { nodeArgs, env, timeoutMs: 30_000 });
+      const srv = spawnChild(script, [kind], { nodeArgs, env, timeoutMs: 30_000 });
       const port = await srv.ready;
       servers[kind] = { ...srv, kind, url: `http://127.0.0.1:${port}` };
     }),
