@@ -9,7 +9,8 @@ import type { GatewayDefinition } from '../ws/gateway-table.js';
 import type { WebSocketOptions } from '../ws/decorators.js';
 import type { DocsSettings } from './docs-options.js';
 import { eventFrameSchema, eventIssueSchema, pushFrameSchema, requestErrorSchema, requestOkSchema, velaErrorSchema } from './envelopes.js';
-import { requireSchema, toJsonSchema, type JsonSchema, type SchemaSide } from './json-schema.js';
+import { requireSchema } from '../validation/validate.js';
+import { toJsonSchema, type JsonSchema, type SchemaSide } from './json-schema.js';
 import { keySafe, uniqueName } from './names.js';
 import { parameterDescription, templatePaths } from './paths.js';
 import { SchemaComponents } from './schema-components.js';
@@ -100,8 +101,8 @@ function gatewayMessages(definition: GatewayDefinition, components: SchemaCompon
   }
   for (const [event, handlerName] of definition.events) {
     const record: MessageHandlerRecord | undefined = records.get(event);
-    const where = `${name}.${handlerName}: @OnMessage('${event}', {`;
-    const data = record?.data === undefined ? undefined : convert(record.data, `${where} data })`, `${name}.${handlerName}.data`, 'input', components);
+    const where = `${name}.${handlerName} (@OnMessage('${event}')`;
+    const data = record?.data === undefined ? undefined : convert(record.data, `${where} data)`, `${name}.${handlerName}.data`, 'input', components);
     validates ||= data !== undefined;
     const entry: GatewayMessage = {
       key: key(`event.${event}`),
@@ -110,7 +111,7 @@ function gatewayMessages(definition: GatewayDefinition, components: SchemaCompon
     };
     messages.push(entry);
     if (record?.reply !== undefined) {
-      const ok = convert(record.reply, `${where} reply })`, `${name}.${handlerName}.reply`, 'output', components);
+      const ok = convert(record.reply, `${where} reply)`, `${name}.${handlerName}.reply`, 'output', components);
       const answer = { name: `${event} answer`, title: `Answer to ${event}`, payload: { oneOf: [requestOkSchema(ok), shared.requestError()] } };
       entry.operation!.reply = key(`answer.${event}`);
       messages.push({ key: entry.operation!.reply, message: answer });
@@ -118,7 +119,7 @@ function gatewayMessages(definition: GatewayDefinition, components: SchemaCompon
   }
   const pushes = (metadata.getGateway(definition.gateway)?.options as WebSocketOptions | undefined)?.pushes ?? {};
   for (const [event, schema] of Object.entries(pushes)) {
-    const data = convert(schema, `${name}: @WebSocket pushes.${event}`, `${name}.${event}`, 'output', components);
+    const data = convert(schema, `${name} (@WebSocket pushes.${event})`, `${name}.${event}`, 'output', components);
     const message = { name: event, title: `Event ${event}`, payload: pushFrameSchema(event, data) };
     messages.push({ key: key(`push.${event}`), message, operation: send(`${name}.push.${keySafe(event)}`, `Pushed by ${name}.`) });
   }

@@ -88,12 +88,15 @@ export function velaErrorSchema(issueRef: JsonSchema): JsonSchema {
       event: { const: 'vela:error' },
       data: {
         type: 'object',
-        required: ['event', 'code', 'message', 'issues'],
+        required: ['event', 'code', 'message'],
         properties: {
-          event: { type: 'string', description: 'The event whose data was refused.' },
-          code: { const: 'invalid' },
+          event: { type: 'string', description: 'The event whose data was refused, or whose schema failed.' },
+          code: {
+            enum: ['invalid', 'internal'],
+            description: "'invalid': the data did not match the event's schema (see issues); 'internal': the schema itself threw (logged on the server).",
+          },
           message: { type: 'string' },
-          issues: { type: 'array', items: issueRef },
+          issues: { type: 'array', items: issueRef, description: "Present when code is 'invalid'." },
         },
       },
     },

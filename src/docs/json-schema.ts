@@ -4,7 +4,7 @@
 // @valibot/to-json-schema). A schema that cannot be converted is marked where it stands, with the
 // reason, so a reader of the document sees a gap instead of a route that seems to take anything.
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec';
-import { ConfigError, describeValue } from '../app/errors.js';
+import { describeValue } from '../app/errors.js';
 import type { Schema } from '../validation/schema.js';
 
 /** A JSON Schema as plain data. */
@@ -18,25 +18,6 @@ export type SchemaTarget = 'draft-2020-12' | 'draft-07';
 
 /** The extension key that marks a schema Vela could not convert; its value is the schema's vendor. */
 export const UNCONVERTIBLE = 'x-vela-unconvertible';
-
-/** Whether `value` implements Standard Schema (has `~standard.validate`). */
-export function isStandardSchema(value: unknown): value is Schema {
-  const standard = (value as { '~standard'?: { validate?: unknown } } | null | undefined)?.['~standard'];
-  return typeof standard === 'object' && standard !== null && typeof standard.validate === 'function';
-}
-
-/**
- * `value` as a Standard Schema, or a ConfigError naming where it was given and the fix. The runtime
- * validation checks the schemas it runs; this covers those only the documents read (`responses`,
- * `reply`, `pushes`) as well, so a mistake there is refused instead of documented as nothing.
- */
-export function requireSchema(value: unknown, where: string): Schema {
-  if (isStandardSchema(value)) return value;
-  throw new ConfigError(
-    `${where} is ${describeValue(value)}, not a Standard Schema: pass a schema from a library that implements it ` +
-      `(zod ≥ 3.24, valibot ≥ 1, arktype ≥ 2), e.g. z.object({ … }).`,
-  );
-}
 
 /**
  * The JSON Schema of one side of `schema`, without `$schema` (it is embedded in a document). When

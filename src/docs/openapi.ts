@@ -8,7 +8,8 @@ import type { RouteDefinition } from '../http/route-table.js';
 import type { InputSchemas } from '../validation/schema.js';
 import type { DocsSettings } from './docs-options.js';
 import { httpIssueSchema, invalidRequestSchema } from './envelopes.js';
-import { requireSchema, toJsonSchema, type JsonSchema } from './json-schema.js';
+import { requireSchema } from '../validation/validate.js';
+import { toJsonSchema, type JsonSchema } from './json-schema.js';
 import { parameterDescription, templatePaths, type TemplatePath } from './paths.js';
 import { SchemaComponents } from './schema-components.js';
 import { SecuritySchemes } from './security-schemes.js';
@@ -71,7 +72,7 @@ function convertInput(input: InputSchemas | undefined, where: string, components
   for (const part of ['params', 'query', 'headers', 'body'] as const) {
     const schema = input?.[part];
     if (schema === undefined) continue;
-    const json = toJsonSchema(requireSchema(schema, `${where}: @Route ${part}`), 'input', 'draft-2020-12');
+    const json = toJsonSchema(requireSchema(schema, `${where} (@Route ${part})`), 'input', 'draft-2020-12');
     converted[part] = components.place(json, `${where}.${part}`);
   }
   return converted;
@@ -129,7 +130,7 @@ function responses(route: RouteDefinition, where: string, components: SchemaComp
     if (!/^[1-5]\d\d$/.test(status)) {
       throw new ConfigError(`${where}: @Route responses has the key ${status}, which is not an HTTP status: key each schema by its status, e.g. { 200: User }.`);
     }
-    const json = toJsonSchema(requireSchema(schema, `${where}: @Route responses[${status}]`), 'output', 'draft-2020-12');
+    const json = toJsonSchema(requireSchema(schema, `${where} (@Route responses[${status}])`), 'output', 'draft-2020-12');
     answers[status] = { description: STATUS_CODES[status] ?? `Status ${status}`, content: { 'application/json': { schema: components.place(json, `${where}.${status}`) } } };
   }
   if (route.input && !answers['400']) answers['400'] = { $ref: INVALID };

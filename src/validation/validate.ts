@@ -16,16 +16,19 @@ export interface Issue {
 
 export type SchemaResult = StandardSchemaV1.Result<unknown>;
 
+/** Whether `value` implements Standard Schema v1 (`~standard` with version 1 and a validate function). */
+export function isStandardSchema(value: unknown): value is Schema {
+  const props = (value as { '~standard'?: Partial<StandardSchemaV1.Props> } | null | undefined)?.['~standard'];
+  // arktype's types are functions, zod's and valibot's schemas objects: both carry '~standard'.
+  return (typeof value === 'object' || typeof value === 'function') && props?.version === 1 && typeof props.validate === 'function';
+}
+
 /**
  * `value` when it is a Standard Schema, else a ConfigError naming `where` (the handler and the
  * option, e.g. `UsersController.create (@Route body)`) and the fix.
  */
 export function requireSchema(value: unknown, where: string): Schema {
-  const props = (value as { '~standard'?: Partial<StandardSchemaV1.Props> } | null | undefined)?.['~standard'];
-  // arktype's types are functions, zod's and valibot's schemas objects: both carry '~standard'.
-  if ((typeof value === 'object' || typeof value === 'function') && props?.version === 1 && typeof props.validate === 'function') {
-    return value as Schema;
-  }
+  if (isStandardSchema(value)) return value;
   throw new ConfigError(
     `${where}: ${describeValue(value)} is not a Standard Schema (an object with '~standard' holding version 1 and a validate function). ` +
       `Pass a zod (≥ 3.24), valibot (≥ 1) or arktype (≥ 2) schema, e.g. z.object({ name: z.string() }), or leave the option out.`,

@@ -6,7 +6,8 @@ import { type } from 'arktype';
 import * as v from 'valibot';
 import { z } from 'zod';
 import type { Schema } from '../../src/index.js';
-import { isStandardSchema, toJsonSchema } from '../../src/docs/json-schema.js';
+import { toJsonSchema } from '../../src/docs/json-schema.js';
+import { isStandardSchema } from '../../src/validation/validate.js';
 import { SchemaComponents } from '../../src/docs/schema-components.js';
 
 /** A Standard Schema whose converter does what `convert` does. */

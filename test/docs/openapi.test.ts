@@ -159,7 +159,7 @@ describe('OpenAPI document', () => {
     }
     @Module({ controllers: [BadController] })
     class BadModule {}
-    expect(() => apiDocuments(BadModule)).toThrow(/^BadController\.bad: @Route responses\[200\] is \{ type: 'object' \}, not a Standard Schema: pass a schema/);
+    expect(() => apiDocuments(BadModule)).toThrow(/^BadController\.bad \(@Route responses\[200\]\): \{ type: 'object' \} is not a Standard Schema .* Pass a zod/);
 
     @Controller()
     class BadStatusController {

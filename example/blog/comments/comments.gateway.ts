@@ -19,9 +19,10 @@ import {
 } from 'vela';
 import { CommentFeed } from './comment-feed.js';
 import { NewComment, type CommentMessage } from './comment-store.js';
+import { CommentsPushes, Posted } from './pushes.js';
 import { visitorName } from './visitor-name.js';
 
-@WebSocket('/comments', { maxPayload: 4 * 1024 })
+@WebSocket('/comments', { maxPayload: 4 * 1024, pushes: CommentsPushes })
 export class CommentsGateway {
   constructor(
     private readonly pubsub: PubSub,
@@ -42,7 +43,7 @@ export class CommentsGateway {
    * carries too. Data that fails NewComment never gets here: the request is answered `invalid` with
    * the issues (the page shows their messages).
    */
-  @OnMessage('post', { data: NewComment })
+  @OnMessage('post', { data: NewComment, reply: Posted, summary: 'Post a comment; answered with its id' })
   async post(data: z.infer<typeof NewComment>) {
     const comment = await this.feed.post(data.text);
     return ack({ id: comment!.id });
