@@ -4,10 +4,12 @@
 // response's headers go, except those kept with keepHeader (CORS, correlation id). It also refuses
 // a path that cannot be decoded, before anything reads it, logs a response body that fails once it
 // is being sent (a file cut short), and writes the request log line with the status the client got.
+// With an OpenTelemetry SDK registered, it also names and ends the request's server span (http-spans.ts).
 import { performance } from 'node:perf_hooks';
 import { Stream } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../logging/logger.js';
+import { endHttpSpan, runTraced, startHttpSpan } from '../telemetry/http-spans.js';
 import { HttpError } from './http-error.js';
 import { requestInfo } from './request-info.js';
 import type { StatusPages } from './status-pages.js';
@@ -34,12 +36,16 @@ export interface BoundaryOptions {
 export function errorBoundary(pages: StatusPages, logger: Logger, { closing = () => false, logRequests = false }: BoundaryOptions = {}): Middleware {
   return async (ctx, next) => {
     const started = logRequests ? performance.now() : 0;
+    // Undefined without an SDK: the request then pays for one check, and runs as it always has.
+    const span = startHttpSpan(ctx);
+    let failure: unknown;
     try {
       try {
         rejectMalformedPath(ctx.path);
-        await next();
+        await (span ? runTraced(span, next) : next());
         if (ctx.status >= 400 && ctx.status <= 599 && ctx.body == null) await pages.render(ctx, new HttpError(ctx.status));
       } catch (thrown) {
+        failure = thrown;
         const error = HttpError.from(thrown);
         logFailure(logger, ctx, error, thrown);
         // Once bytes are on the wire there is no page to render; Koa destroys the response.
@@ -52,6 +58,7 @@ export function errorBoundary(pages: StatusPages, logger: Logger, { closing = ()
       if (closing() && !ctx.headerSent) ctx.set('Connection', 'close');
       if (ctx.body instanceof Stream) logStreamFailure(logger, ctx, ctx.body);
     } finally {
+      if (span) endHttpSpan(span, ctx, failure);
       if (logRequests) logRequest(logger, ctx, started);
     }
   };
