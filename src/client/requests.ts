@@ -33,6 +33,12 @@ export class RequestError extends Error {
 export interface RequestOptions {
   /** Reject with code `timeout` when no answer came within this many ms (reconnects included). Default 10 000. */
   timeout?: number;
+  /**
+   * The trace the request is part of, as W3C Trace Context (the page's OpenTelemetry span, say): sent
+   * beside `ref`, so the server's span for the request continues it. A repeat carries the same.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** Answers the server's `conn.request(event, data)`: the value returned (or resolved) is the answer. */
@@ -75,7 +81,8 @@ export class PendingRequests {
       return Promise.reject(new RequestError('overloaded', `request('${event}'): ${MAX_PENDING_REQUESTS} requests are already waiting for an answer.`));
     }
     const ref = String(++this.#lastRef);
-    const frame = JSON.stringify({ event, data, ref });
+    // Undefined trace fields are left out by JSON.stringify.
+    const frame = JSON.stringify({ event, data, ref, traceparent: options.traceparent, tracestate: options.tracestate });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(ref);

@@ -252,11 +252,18 @@ export function previewText(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
-/** An event frame, as a client sends it to an @OnEvent handler; with a `ref`, a request to answer. */
+/**
+ * An event frame, as a client sends it to an @OnEvent handler; with a `ref`, a request to answer.
+ * Beside them, a client traced with OpenTelemetry may send its trace context as the W3C headers are
+ * named, `traceparent` (and `tracestate`): the handler's span continues that trace. Anything there
+ * that is not a string is ignored, as a malformed header would be.
+ */
 export interface EventFrame {
   event: string;
   data: unknown;
   ref?: string;
+  traceparent?: unknown;
+  tracestate?: unknown;
 }
 
 /** The longest `ref` a request may carry (vela/client counts "1", "2", …). */

@@ -14,7 +14,8 @@ import { ServerRequests, type RequestOptions } from './server-requests.js';
 import { WsError } from './ws-error.js';
 import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
-import { jobLabel, type Job } from './mailbox-job.js';
+import { jobLabel, type Callable, type Job } from './mailbox-job.js';
+import { jobFailed, runJob } from '../telemetry/ws-spans.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
 import { positionMarker, Resumption, type JoinResult } from './recovery.js';
@@ -41,8 +42,6 @@ export interface GatewayRuntime {
   /** The app's memory of answers, for requests repeated after a reconnect. */
   requests: RequestMemory;
 }
-
-type Callable = (...args: unknown[]) => unknown;
 
 /**
  * ws's WebSocket with a slot for the process that owns it. The listeners a process puts on its
@@ -208,8 +207,8 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
       }
       if (event instanceof ClientAnswer) return void (this.#requests?.settle(event) || this.#ignore(`an answer (ref ${event.ref}) no request awaits`));
       const handler = event && events.get(event.event);
-      if (event?.ref !== undefined) return this.#post({ kind: 'request', handler, event: event.event, payload: event.data, ref: event.ref });
-      if (handler) return this.#post({ kind: 'message', handler, payload: event.data });
+      if (event?.ref !== undefined) return this.#post({ kind: 'request', handler, event: event.event, payload: event.data, ref: event.ref, frame: event });
+      if (handler) return this.#post({ kind: 'message', handler, payload: event.data, frame: event });
       if (!text && events.size > 0) {
         if (event) return this.#ignore(`event '${event.event}'`);
         this.runtime.logger.warn('websocket frame is not a JSON event', this.fields({ frame: previewText(payload) }));
@@ -261,7 +260,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
     this.#busy = true;
     for (let job: Job | undefined = first; job; job = this.#queue?.shift()) {
       if (this.#closing && job.kind !== 'terminate') continue;
-      const pending = this.#step(job);
+      const pending = runJob(this, this.runtime.definition, job, this.#step);
       // #step never rejects: every failure is handled inside it.
       if (pending) return void pending.then(() => this.#resume());
     }
@@ -362,6 +361,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   /** A request is answered with the error and the socket kept; a WsError is an answer, not a failure. */
   #fail(job: Job, error: unknown): void {
     const request = job.kind === 'request';
+    jobFailed(job, error);
     if (!request || !(error instanceof WsError)) this.runtime.logger.error('gateway callback failed', this.fields({ handler: this.#where(job), error }));
     if (request) this.send((job.answer = errorAnswer(job.ref, error)));
     else if (!this.#closing) this.close(1011, 'internal error');

@@ -1,12 +1,26 @@
 // What a connection's mailbox runs (gateway-process.ts), one job at a time, and how a job is named
 // in log lines: the gateway and the handler it ran.
+import type { Span } from '@opentelemetry/api';
 import type { CloseReason } from './connection.js';
+import type { EventFrame } from './frames.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
+
+/** A gateway method, as the mailbox calls it. */
+export type Callable = (...args: unknown[]) => unknown;
+
+/**
+ * A frame from the client, for a handler. `frame`: the event frame it came in, if any (its
+ * `traceparent` continues the client's trace); `span`: its `process` span, while traced (ws-spans.ts).
+ */
+interface Inbound {
+  frame?: EventFrame;
+  span?: Span;
+}
 
 export type Job =
   | { kind: 'init' }
-  | { kind: 'message'; handler: string; payload: string | Buffer | unknown }
-  | { kind: 'request'; handler: string | undefined; event: string; payload: unknown; ref: string; answer?: string }
+  | ({ kind: 'message'; handler: string; payload: string | Buffer | unknown } & Inbound)
+  | ({ kind: 'request'; handler: string | undefined; event: string; payload: unknown; ref: string; answer?: string } & Inbound)
   | { kind: 'info'; message: unknown }
   | { kind: 'terminate'; reason: CloseReason };
 

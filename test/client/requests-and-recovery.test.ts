@@ -126,6 +126,22 @@ describe('socket.request', () => {
     expect(await asked).toBe('once');
   });
 
+  it('sends the trace context given beside ref, and the same with the repeat after a reconnect', async () => {
+    const socket = open();
+    latest().accept();
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const asked = socket.request('post', { text: 'hi' }, { traceparent, tracestate: 'vendor=1' });
+    const frame = { event: 'post', data: { text: 'hi' }, ref: '1', traceparent, tracestate: 'vendor=1' };
+    expect(sentJson(latest())).toEqual([frame]);
+    latest().drop();
+    vi.advanceTimersByTime(100);
+    latest().accept();
+
+    expect(sentJson(latest())).toEqual([frame]);
+    latest().push(JSON.stringify({ ref: '1', ok: 'traced' }));
+    expect(await asked).toBe('traced');
+  });
+
   it('rejects what is pending with closed when the socket is closed', async () => {
     const socket = open();
     latest().accept();
