@@ -168,7 +168,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   }
   const ids = new ConnectionIds();
   // Without history channels a broadcast looks nothing up: the hub gets no history table at all.
-  const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined);
+  const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined, channels.patternOf);
   // Shared by the nodes when the adapter offers a store, so a repeat is answered on any of them.
   const requests = new RequestMemory(adapter.answers?.() ?? new MemoryAnswerStore(), window, logger);
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });

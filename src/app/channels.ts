@@ -13,6 +13,11 @@ export interface ChannelTable {
   readonly hasHistory: boolean;
   /** The history settings of `channel`, or undefined for an ordinary channel. */
   historyOf(channel: string): HistoryOptions | undefined;
+  /**
+   * The key `channel` falls under ('comments', 'room:*'), or undefined when none does: what names the
+   * channel in span names, few however many channels there are (telemetry/channel-pattern.ts).
+   */
+  patternOf(channel: string): string | undefined;
 }
 
 /** Throws a ConfigError naming the module, the key and the fix for any bad or repeated definition. */
@@ -39,6 +44,11 @@ export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' 
     historyOf(channel) {
       if (byLength.length === 0 || exact.has(channel)) return exact.get(channel);
       for (const [prefix, history] of byLength) if (channel.startsWith(prefix)) return history;
+      return undefined;
+    },
+    patternOf(channel) {
+      if (exact.has(channel)) return channel;
+      for (const [prefix] of byLength) if (channel.startsWith(prefix)) return `${prefix}*`;
       return undefined;
     },
   };

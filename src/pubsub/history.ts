@@ -1,7 +1,7 @@
 // Channel history: the contract between the Hub and an adapter that keeps the recent messages of
 // history channels (memoryPubSub in the process, redisPubSub in Redis Streams), what a join that
 // recovers reports, and the order in which the Hub delivers history broadcasts on its own node.
-import type { PubSubMessage } from './message.js';
+import type { PubSubMessage, TraceCarrier } from './message.js';
 
 /** How much of a channel is kept: the last `size` messages, none older than `ttl` ms. */
 export interface HistoryOptions {
@@ -32,9 +32,10 @@ export interface PubSubHistory {
    * Gives `message` the next position of its channel (an opaque string of at most 100 characters),
    * keeps it, and carries it, with that position, to the other nodes, in one step: the order of the
    * history is the order in which every node delivers. Throws PubSubEncodingError synchronously, with
-   * nothing kept or sent, for a payload the other nodes could not get.
+   * nothing kept or sent, for a payload the other nodes could not get. `tc`, when given, goes in the
+   * envelope the other nodes receive (see Envelope).
    */
-  append(message: PubSubMessage, options: HistoryOptions): string | Promise<string>;
+  append(message: PubSubMessage, options: HistoryOptions, tc?: TraceCarrier): string | Promise<string>;
   /**
    * What was broadcast on `channel` after `position`, oldest first, each with its position; undefined
    * when the history cannot cover the whole gap (another epoch, trimmed by size or ttl, a position

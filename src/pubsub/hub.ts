@@ -8,7 +8,9 @@ import { PubSubEncodingError } from './encoding-error.js';
 import { Coalescer, type Merge } from './coalescer.js';
 import { deliverInSlices } from './sliced-delivery.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
-import type { Envelope, PubSubMessage } from './message.js';
+import type { Envelope, PubSubMessage, TraceCarrier } from './message.js';
+import { endPublish, startDeliver, startPublish, type BusNode } from '../telemetry/bus-spans.js';
+import { runIn, tracingOn } from '../telemetry/tracer.js';
 
 /** Something that can be in a channel: a connection, or a `subscribe()` listener (id null). */
 export interface Member {
@@ -31,6 +33,13 @@ export interface LocalConnection extends Member {
 
 const DONE = Promise.resolve();
 const NO_HISTORY = (): undefined => undefined;
+const NO_PATTERN = (): undefined => undefined;
+
+interface PublishOptions {
+  except?: Member;
+  local?: boolean;
+  history?: false;
+}
 
 export class Hub implements PubSubNode {
   readonly id: string;
@@ -60,12 +69,22 @@ export class Hub implements PubSubNode {
   readonly #publishOrder = new PublishOrder();
   /** Told of every connection that closes, after it left its channels (presence untracks it). */
   readonly #onDisconnected: ((connection: LocalConnection) => void)[] = [];
+  /** What this node's spans say of it (telemetry/bus-spans.ts). */
+  readonly #traced: BusNode;
 
-  constructor(id: string, adapter: PubSubAdapter, logger: Logger, historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY) {
+  /** `patternOf`: the `@Module({ channels })` key a channel falls under, for span names. */
+  constructor(
+    id: string,
+    adapter: PubSubAdapter,
+    logger: Logger,
+    historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY,
+    patternOf: (channel: string) => string | undefined = NO_PATTERN,
+  ) {
     this.id = id;
     this.#adapter = adapter;
     this.#logger = logger;
     this.historyOf = adapter.history ? historyOf : NO_HISTORY;
+    this.#traced = { id, patternOf };
   }
 
   get logger(): Logger {
@@ -161,13 +180,23 @@ export class Hub implements PubSubNode {
    * `history: false` keeps a message out of a history channel's history (presence diffs: a client
    * that recovers gets the whole presence state again, not replayed diffs).
    */
-  publish(message: PubSubMessage, options: { except?: Member; local?: boolean; history?: false } = {}): Promise<void> {
+  publish(message: PubSubMessage, options: PublishOptions = {}): Promise<void> {
+    if (!tracingOn()) return this.#publish(message, options, undefined);
+    // Traced: the delivery here runs under the publish span; the other nodes get its context.
+    const { span, context, carrier } = startPublish(message, this.#traced, options.local === true);
+    const carried = runIn(context, this.#publish, this, message, options, carrier);
+    endPublish(span, carried);
+    return carried;
+  }
+
+  /** `tc`: the trace context the envelope carries to the other nodes, when traced. */
+  #publish(message: PubSubMessage, options: PublishOptions, tc: TraceCarrier | undefined): Promise<void> {
     const history = options.local || options.history === false ? undefined : this.historyOf(message.channel);
-    if (history) return this.#publishKept(message, history, options.except);
+    if (history) return this.#publishKept(message, history, options.except, tc);
     let carried = DONE;
     if (!options.local) {
       try {
-        carried = this.forward({ type: 'message', message });
+        carried = this.forward(tc ? { type: 'message', message, tc } : { type: 'message', message });
       } catch (error) {
         return this.#refuse(message, error as PubSubEncodingError); // the only thing forward throws
       }
@@ -181,16 +210,17 @@ export class Hub implements PubSubNode {
    * delivered here once that position is known, in publish order. A failure to keep it (Redis away) is
    * logged and it is delivered here without a position, as an ordinary broadcast would be.
    */
-  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined): Promise<void> {
+  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined, tc: TraceCarrier | undefined): Promise<void> {
     let position: string | undefined | Promise<string | undefined>;
     try {
-      const kept = this.#adapter.history!.append(message, history);
+      const kept = this.#adapter.history!.append(message, history, tc);
       position = typeof kept === 'string' ? kept : kept.then(undefined, (error: unknown) => this.#notKept(message, error));
     } catch (error) {
       if (error instanceof PubSubEncodingError) return this.#refuse(message, error);
       position = this.#notKept(message, error);
     }
-    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except));
+    // Traced, with the publish's own context: a late position may deliver other broadcasts' messages first.
+    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except, tc));
   }
 
   #notKept(message: PubSubMessage, error: unknown): undefined {
@@ -248,7 +278,8 @@ export class Hub implements PubSubNode {
   receive(envelope: Envelope): void {
     switch (envelope.type) {
       case 'message':
-        return this.#deliver(envelope.message, undefined);
+        // Whatever `tc` holds is only read as strings (tracer.ts): an old node's envelope has none.
+        return this.#deliver(envelope.message, undefined, envelope.tc ?? null);
       case 'session-send':
         return void this.sendToSession(envelope.sessionId, envelope.frame);
       case 'session-info':
@@ -318,9 +349,18 @@ export class Hub implements PubSubNode {
     });
   }
 
-  #deliver(message: PubSubMessage, except: Member | undefined): void {
+  /** `from`: undefined for this node's own broadcast, else the trace context its envelope came with (null: none). */
+  #deliver(message: PubSubMessage, except: Member | undefined, from?: TraceCarrier | null): void {
     if (this.#coalescer?.hold(message)) return;
-    this.#deliverNow(message, except);
+    if (!tracingOn()) return this.#deliverNow(message, except);
+    const members = this.#channels.get(message.channel);
+    const reached = members ? members.size - (except && members.has(except) ? 1 : 0) : 0;
+    const { span, context } = startDeliver(message, this.#traced, from, reached);
+    try {
+      runIn(context, this.#deliverNow, this, message, except);
+    } finally {
+      span.end();
+    }
   }
 
   #deliverNow(message: PubSubMessage, except: Member | undefined): void {

@@ -6,7 +6,7 @@
 // cycle: see portable-envelope.ts) and a multi-node test catches it before production does.
 import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import type { HistoryOptions } from './history.js';
-import type { Envelope, PubSubMessage } from './message.js';
+import type { Envelope, PubSubMessage, TraceCarrier } from './message.js';
 import { MemoryHistory } from './memory-history.js';
 import { portableEnvelope } from './portable-envelope.js';
 import { MemoryAnswerStore } from './answer-store.js';
@@ -42,11 +42,11 @@ export class MemoryBus {
     this.#carry(from, envelope);
   }
 
-  /** Keeps `message` in the history, then publishes it with its position; returns the position. */
-  publishKept(from: PubSubNode, message: PubSubMessage, options: HistoryOptions): string {
+  /** Keeps `message` in the history, then publishes it with its position (and `tc`, its trace context); returns the position. */
+  publishKept(from: PubSubNode, message: PubSubMessage, options: HistoryOptions, tc?: TraceCarrier): string {
     if (this.#nodes.size > 1) portableEnvelope({ type: 'message', message }); // refused before it is kept
     const positioned = this.history.append(message, options);
-    this.#carry(from, { type: 'message', message: positioned });
+    this.#carry(from, tc ? { type: 'message', message: positioned, tc } : { type: 'message', message: positioned });
     return positioned.position!;
   }
 
@@ -81,7 +81,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
       return DONE;
     },
     history: {
-      append: (message, options) => bus.publishKept(self!, message, options),
+      append: (message, options, tc) => bus.publishKept(self!, message, options, tc),
       since: (channel, position) => bus.history.since(channel, position),
     },
     async remoteMembers(channel) {

@@ -18,9 +18,20 @@ export interface PubSubMessage<T = unknown> {
   readonly position?: string;
 }
 
+/**
+ * Trace context as strings by name, as the app's OpenTelemetry propagator writes it (`traceparent`,
+ * `tracestate` under W3C Trace Context).
+ */
+export type TraceCarrier = Readonly<Record<string, string>>;
+
 /** What one node asks the others to deliver locally. Adapters carry envelopes; they never read them. */
 export type Envelope =
-  | { readonly type: 'message'; readonly message: PubSubMessage }
+  /**
+   * `tc`: the broadcast's trace context, only when an OpenTelemetry SDK traces it (see
+   * telemetry/bus-spans.ts): the receiving node's deliver span joins the publisher's trace. A node
+   * that does not know the field ignores it, so adding it changed no wire version.
+   */
+  | { readonly type: 'message'; readonly message: PubSubMessage; readonly tc?: TraceCarrier }
   | { readonly type: 'session-send'; readonly sessionId: string; readonly frame: Frame }
   | { readonly type: 'session-info'; readonly sessionId: string; readonly message: unknown }
   | { readonly type: 'send-all'; readonly frame: Frame; readonly exceptSession?: string };

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { HistoryOptions, PubSubHistory } from '../pubsub/history.js';
-import type { Envelope, PubSubMessage } from '../pubsub/message.js';
+import type { Envelope, PubSubMessage, TraceCarrier } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
 import { appendToHistory, readHistory } from './redis-history.js';
 import { decodeWire, encodeWire } from './wire.js';
@@ -160,13 +160,14 @@ class RedisPubSub implements PubSubAdapter {
 
   /** History channels: kept in Redis Streams and published in one script (redis-history.ts). */
   readonly history: PubSubHistory = {
-    append: (message, options) => this.#keep(message, options),
+    append: (message, options, tc) => this.#keep(message, options, tc),
     since: (channel, position, options) => readHistory(this.#pub!, this.#prefix, channel, position, options),
   };
 
   /** Rejects when the message could not be kept (the Hub logs it and delivers it here without a position). */
-  #keep(message: PubSubMessage, options: HistoryOptions): Promise<string> {
-    const wire = encodeWire(this.#node!.id, { type: 'message', message }, this.#sent + 1); // numbered as in publish()
+  #keep(message: PubSubMessage, options: HistoryOptions, tc: TraceCarrier | undefined): Promise<string> {
+    const envelope: Envelope = tc ? { type: 'message', message, tc } : { type: 'message', message };
+    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1); // numbered as in publish()
     this.#sent += 1;
     if (this.#outage && this.#pub!.status !== 'ready') {
       this.#countDropped();

@@ -8,6 +8,8 @@ import { portableEnvelope, type PathKey } from '../pubsub/portable-envelope.js';
  * Bumped when the shape changes; a node drops (and logs) messages of a version it does not know.
  * 2: bytes listed in `b` (version 1 marked them in place as `{"$vela:bytes": …}`, which a payload
  * with that key was mistaken for). Nodes of versions 1 and 2 do not read each other.
+ * Not bumped for a field that a node which does not know it can ignore: a message envelope's trace
+ * context, `e.tc` (see Envelope), is such a field.
  */
 export const WIRE_VERSION = 2;
 
@@ -63,7 +65,8 @@ export function decodeWire(raw: string): Decoded {
   if (problem) return { ok: false, reason: `malformed ${message.e.type} envelope: ${problem}` };
   if (message.p !== undefined) {
     if (typeof message.p !== 'string' || message.e.type !== 'message') return { ok: false, reason: 'p must be the position of a message' };
-    message.e = { type: 'message', message: { ...message.e.message, position: message.p } };
+    // The envelope's other fields (its trace context) stay.
+    message.e = { ...message.e, message: { ...message.e.message, position: message.p } };
   }
   return message.seq === undefined ? { ok: true, node: message.node, envelope: message.e } : { ok: true, node: message.node, seq: message.seq, envelope: message.e };
 }
