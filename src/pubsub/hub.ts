@@ -355,6 +355,8 @@ export class Hub implements PubSubNode {
     if (!tracingOn()) return this.#deliverNow(message, except);
     const members = this.#channels.get(message.channel);
     const reached = members ? members.size - (except && members.has(except) ? 1 : 0) : 0;
+    // Every node hears every broadcast: one with no member in the channel has nothing to show.
+    if (reached === 0) return this.#deliverNow(message, except);
     const { span, context } = startDeliver(message, this.#traced, from, reached);
     try {
       runIn(context, this.#deliverNow, this, message, except);

@@ -1,8 +1,9 @@
 // Spans of pub/sub, and the trace context that crosses the bus with a broadcast. A broadcast is one
 // PRODUCER span, `publish {pattern}`, child of whatever was active (an HTTP request, a gateway
 // handler); its context travels in the envelope's `tc` to the other nodes. Every node that delivers
-// it, the publisher's own included, makes one CONSUMER span, `deliver {pattern}`, child of the publish
-// and linked to it, with the number of members reached: a span per member would cost more than the
+// it to members, the publisher's own included, makes one CONSUMER span, `deliver {pattern}`, child of
+// the publish and linked to it, with the number of members reached (a node with none in the channel
+// makes none, though every node hears every broadcast): a span per member would cost more than the
 // delivery itself (a broadcast is one encode and a write per socket), and a member's @OnInfo spans,
 // when it runs at once, are children of the deliver span anyway.
 //

@@ -91,6 +91,23 @@ describe('trace context across nodes, over a shared MemoryBus', () => {
   });
 });
 
+describe('deliver spans', () => {
+  it('are made only by the nodes with a member in the channel, though every node hears every broadcast', async () => {
+    const [a, b] = await memory(TracedModule);
+    const [one, two] = await Promise.all([a.ws('/rooms/1'), b.ws('/rooms/2')]);
+    await a.http.post('/api/rooms/1/notes', { text: 'first' });
+    await a.http.post('/api/rooms/2/notes', { text: 'second' });
+    expect(await one.recvJson()).toMatchObject({ channel: 'room:1' });
+    // In order per sender: B has handled the first broadcast once its member has the second.
+    expect(await two.recvJson()).toMatchObject({ channel: 'room:2' });
+    const delivers = await tracing.exporter.waitFor((span) => span.name === 'deliver room:*', 2);
+    const byChannel = (channel: string) => delivers.filter((span) => span.attributes['messaging.destination.name'] === channel);
+    expect(byChannel('room:1')).toHaveLength(1);
+    expect(byChannel('room:2')).toHaveLength(1);
+    expect(byChannel('room:1')[0]!.attributes['vela.node.id']).not.toBe(byChannel('room:2')[0]!.attributes['vela.node.id']);
+  });
+});
+
 describe.skipIf(redisMissing)('trace context across nodes, over Redis', () => {
   it('puts the deliveries on both nodes in the trace of the request, through the wire envelope', async () => {
     const keyPrefix = testPrefix();

@@ -8,7 +8,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** An in-memory exporter that wakes whoever waits for a span. */
-class RecordingExporter extends InMemorySpanExporter {
+export class RecordingExporter extends InMemorySpanExporter {
   readonly #waiters = new Set<() => void>();
 
   override export(spans: ReadableSpan[], done: Parameters<InMemorySpanExporter['export']>[1]): void {

@@ -1,0 +1,33 @@
+// The example blog's tracing (BLOG_TELEMETRY): with its startTracing() registered, a comment posted
+// over the comments socket is one trace, from the request's frame to its broadcast and delivery.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp } from 'vela/testing';
+import { AppModule, BLOG_VIEWS } from '../../example/blog/app.module.js';
+import { startTracing } from '../../example/blog/telemetry.js';
+import { parentOf, RecordingExporter } from './support.js';
+
+const exporter = new RecordingExporter();
+let stopTracing: () => Promise<void>;
+beforeAll(() => (stopTracing = startTracing(exporter)));
+afterAll(() => stopTracing());
+
+describe('example/blog with BLOG_TELEMETRY', () => {
+  it('traces a posted comment from its frame to its broadcast and delivery', async () => {
+    const app = await startTestApp(AppModule, { views: BLOG_VIEWS });
+    const socket = await app.ws('/comments?name=Ada');
+    expect(await socket.recvJson()).toMatchObject({ event: 'presence_state' });
+    socket.sendJson({ event: 'post', data: { text: 'traced' }, ref: '1' });
+    // The broadcast and the answer, with presence diffs in any order between.
+    const frames: unknown[] = [];
+    while (!frames.some((frame) => (frame as { ref?: string }).ref === '1') && frames.length < 5) frames.push(await socket.recvJson());
+    expect(frames).toContainEqual({ ref: '1', ok: { id: expect.any(String) } });
+
+    const named = async (name: string) => (await exporter.waitFor((span) => span.name === name))[0]!;
+    const process = await named('process post');
+    const publish = await named('publish comments');
+    const deliver = await named('deliver comments');
+    expect((await named('GET /comments')).attributes['http.response.status_code']).toBe(101);
+    expect(parentOf(publish)).toBe(process.spanContext().spanId);
+    expect(parentOf(deliver)).toBe(publish.spanContext().spanId);
+  });
+});
