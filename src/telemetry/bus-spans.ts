@@ -10,9 +10,9 @@
 // Messaging semantic conventions, with `vela` as `messaging.system`; the span name is the operation
 // and the channel's pattern (channelPattern), never its raw name, so a system with a channel per
 // room still has few span names; the raw name is `messaging.destination.name`.
-import { isSpanContextValid, SpanKind, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span } from '@opentelemetry/api';
 import type { PubSubMessage, TraceCarrier } from '../pubsub/message.js';
-import { activeContext, carrierOf, extractFrom, recordFailure, velaTracer, withSpan } from './tracer.js';
+import { activeContext, carrierOf, extractFrom, otel, recordFailure, velaTracer, withSpan } from './tracer.js';
 
 /** What a node tells its spans about itself. */
 export interface BusNode {
@@ -49,7 +49,7 @@ export function startPublish(message: PubSubMessage, node: BusNode, local: boole
   if (message.sender !== null) attributes['vela.sender'] = message.sender;
   if (local) attributes['vela.local'] = true;
   const parent = activeContext();
-  const span = velaTracer().startSpan(`publish ${pattern}`, { kind: SpanKind.PRODUCER, attributes }, parent);
+  const span = velaTracer().startSpan(`publish ${pattern}`, { kind: otel().SpanKind.PRODUCER, attributes }, parent);
   const context = withSpan(parent, span);
   return { span, context, carrier: local ? undefined : carrierOf(context) };
 }
@@ -76,13 +76,13 @@ export function endPublish(span: Span, carried: Promise<void>): void {
  */
 export function startDeliver(message: PubSubMessage, node: BusNode, from: TraceCarrier | null | undefined, members: number): { span: Span; context: Context } {
   const parent = from === undefined ? activeContext() : extractFrom(from);
-  const publish = trace.getSpanContext(parent);
-  const links: Link[] = publish && isSpanContextValid(publish) ? [{ context: publish }] : [];
+  const publish = otel().trace.getSpanContext(parent);
+  const links: Link[] = publish && otel().isSpanContextValid(publish) ? [{ context: publish }] : [];
   const pattern = channelPattern(message.channel, node.patternOf);
   const attributes = messagingAttributes(message, pattern, node, 'process', 'deliver');
   attributes['vela.members'] = members;
   if (message.position !== undefined) attributes['vela.position'] = message.position;
-  const span = velaTracer().startSpan(`deliver ${pattern}`, { kind: SpanKind.CONSUMER, attributes, links }, parent);
+  const span = velaTracer().startSpan(`deliver ${pattern}`, { kind: otel().SpanKind.CONSUMER, attributes, links }, parent);
   return { span, context: withSpan(parent, span) };
 }
 

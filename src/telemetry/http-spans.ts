@@ -8,11 +8,11 @@
 // `http.route` keeps the router's syntax (`/users/:id`): the conventions ask for the template as the
 // framework writes it, and it is what `vela routes` prints. `url.query` is left out, as the request
 // log leaves it out: tokens travel in query strings (a browser's WebSocket can send them no other way).
-import { SpanKind, SpanStatusCode, type Attributes, type Context as TraceContext, type Span } from '@opentelemetry/api';
+import type { Attributes, Context as TraceContext, Span } from '@opentelemetry/api';
 import type { Context } from 'koa';
 import { HttpError } from '../http/http-error.js';
 import { requestInfo } from '../http/request-info.js';
-import { activeContext, extractFrom, recordFailure, runIn, tracingOn, velaTracer, withSpan } from './tracer.js';
+import { activeContext, extractFrom, otel, recordFailure, runIn, tracingOn, velaTracer, withSpan } from './tracer.js';
 
 /**
  * What instrumentation-http puts in the request's context (@opentelemetry/core's RPC metadata, under
@@ -45,7 +45,7 @@ export function startHttpSpan(ctx: Context): HttpSpan | undefined {
   const rpc = active.getValue(RPC_METADATA) as RpcMetadata | undefined;
   if (rpc?.type === 'http' && rpc.span) return { span: rpc.span, rpc };
   const parent = extractFrom(ctx.req.headers, active);
-  const span = velaTracer().startSpan(methodName(ctx.method), { kind: SpanKind.SERVER, attributes: requestAttributes(ctx) }, parent);
+  const span = velaTracer().startSpan(methodName(ctx.method), { kind: otel().SpanKind.SERVER, attributes: requestAttributes(ctx) }, parent);
   return { span, context: withSpan(parent, span) };
 }
 
@@ -76,7 +76,7 @@ export function endHttpSpan(traced: HttpSpan, ctx: Context, thrown: unknown): vo
     if (status >= 500 && thrown !== undefined && !(thrown instanceof HttpError)) recordFailure(span, thrown);
     else if (status >= 500) {
       span.setAttribute('error.type', String(status));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: thrown instanceof HttpError ? thrown.message : undefined });
+      span.setStatus({ code: otel().SpanStatusCode.ERROR, message: thrown instanceof HttpError ? thrown.message : undefined });
     }
   }
   if (!rpc) span.end();

@@ -1,65 +1,60 @@
-// What every span Vela makes shares: whether an OpenTelemetry SDK is there at all, Vela's tracer,
-// how a failure is recorded, and the trace context as a carrier of strings (an HTTP header set, a
-// request frame, the bus envelope's `tc`). Vela depends on @opentelemetry/api only: until the app
-// registers an SDK, every call here is the API's no-op, and tracingOn() lets the hot paths skip even
-// those, building no names, attributes or contexts.
-import {
-  context,
-  isSpanContextValid,
-  propagation,
-  ProxyTracerProvider,
-  ROOT_CONTEXT,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type Span,
-  type TextMapGetter,
-  type Tracer,
-} from '@opentelemetry/api';
+// What every span Vela makes shares: whether an OpenTelemetry SDK is there at all, the API itself
+// (loaded the first time one is), Vela's tracer, how a failure is recorded, and the trace context as
+// a carrier of strings (an HTTP header set, a request frame, the bus envelope's `tc`). Vela depends on
+// @opentelemetry/api only; until the app registers a tracer provider, tracingOn() is false and the
+// hot paths skip everything else: no name, attribute, context or span is built, and the API is not
+// even loaded (it costs a cold start about half what Koa does).
+import { createRequire } from 'node:module';
+import type * as OpenTelemetry from '@opentelemetry/api';
+import type { Context, Span, TextMapGetter, Tracer } from '@opentelemetry/api';
 import type { TraceCarrier } from '../pubsub/message.js';
 
 /** The instrumentation scope of every span Vela makes. */
 export const TRACER_NAME = 'vela';
 
-/** What the API's global provider delegates to while no SDK is registered (its no-op provider). */
-const NO_SDK = new ProxyTracerProvider().getDelegate();
+/**
+ * Where @opentelemetry/api 1.x keeps what an app registers, shared by every copy of the API in the
+ * process: `trace` is there from `trace.setGlobalTracerProvider()` (which every SDK calls) until
+ * `trace.disable()`.
+ */
+const API_GLOBALS = Symbol.for('opentelemetry.js.api.1');
+
+type Globals = { [API_GLOBALS]?: { trace?: unknown } };
 
 /**
- * Whether a tracer provider is registered: a few property reads, no allocation. Checked per request,
- * frame and broadcast rather than once at bootstrap, so an SDK registered after the app started is
- * used too (as the API's own proxy tracer would). A provider of another copy of the API counts as one.
+ * Whether a tracer provider is registered: two property reads, no allocation, no module loaded.
+ * Checked per request, frame and broadcast rather than once at bootstrap, so an SDK registered after
+ * the app started is used too (as the API's own proxy tracer would).
  */
 export function tracingOn(): boolean {
-  const provider = trace.getTracerProvider();
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
+  return (globalThis as Globals)[API_GLOBALS]?.trace !== undefined;
+}
+
+let api: typeof OpenTelemetry | undefined;
+
+/** @opentelemetry/api, loaded on first use: call it only once tracingOn() said yes. */
+export function otel(): typeof OpenTelemetry {
+  return (api ??= createRequire(import.meta.url)('@opentelemetry/api') as typeof OpenTelemetry);
 }
 
 /** Vela's tracer from the provider registered now (the SDK caches it: a lookup, not a new tracer). */
 export function velaTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
-}
-
-/**
- * Whether `span` carries a trace worth passing on: a recording span, or one the sampler left out
- * but whose context tells the next hops (children, other nodes) to leave theirs out too.
- */
-export function traced(span: Span): boolean {
-  return span.isRecording() || isSpanContextValid(span.spanContext());
+  return otel().trace.getTracer(TRACER_NAME);
 }
 
 /** `parent` with `span` as its active span: what a callback runs in to have its spans as children. */
 export function withSpan(parent: Context, span: Span): Context {
-  return trace.setSpan(parent, span);
+  return otel().trace.setSpan(parent, span);
 }
 
 /** Runs `fn` with `ctx` active (AsyncLocalStorage under the Node SDK: awaits inside keep it). */
 export function runIn<A extends unknown[], R, T>(ctx: Context, fn: (this: T, ...args: A) => R, thisArg: T, ...args: A): R {
-  return context.with(ctx, fn, thisArg, ...args);
+  return otel().context.with(ctx, fn, thisArg, ...args);
 }
 
 /** The context active now, for a span to be the child of. */
 export function activeContext(): Context {
-  return context.active();
+  return otel().context.active();
 }
 
 /**
@@ -71,9 +66,8 @@ export function recordFailure(span: Span, error: unknown): void {
   const type = error instanceof Error ? error.constructor.name || error.name : typeof error;
   span.recordException(error instanceof Error ? error : String(error));
   span.setAttribute('error.type', type);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setStatus({ code: otel().SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
-
 
 /**
  * Reads a carrier that came from outside (a client's frame, another node's envelope): only its own
@@ -88,10 +82,13 @@ const SAFE_GETTER: TextMapGetter<object> = {
   },
 };
 
-/** The context `carrier` names as the parent (through the app's propagator); `base` when it names none or is no object. */
-export function extractFrom(carrier: unknown, base: Context = ROOT_CONTEXT): Context {
+/**
+ * The context `carrier` names as the parent (through the app's propagator); `base` (default: the
+ * root, a trace of its own) when it names none or is no object.
+ */
+export function extractFrom(carrier: unknown, base: Context = otel().ROOT_CONTEXT): Context {
   if (typeof carrier !== 'object' || carrier === null) return base;
-  return propagation.extract(base, carrier, SAFE_GETTER);
+  return otel().propagation.extract(base, carrier, SAFE_GETTER);
 }
 
 /**
@@ -100,6 +97,6 @@ export function extractFrom(carrier: unknown, base: Context = ROOT_CONTEXT): Con
  */
 export function carrierOf(ctx: Context): TraceCarrier | undefined {
   const carrier: Record<string, string> = {};
-  propagation.inject(ctx, carrier);
+  otel().propagation.inject(ctx, carrier);
   return Object.keys(carrier).length > 0 ? carrier : undefined;
 }

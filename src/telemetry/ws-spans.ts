@@ -6,12 +6,12 @@
 //
 // The name takes the event only when a handler declares it: a client cannot mint span names with
 // made-up events. A text or binary frame without an event is `process {path template}`.
-import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { Connection } from '../ws/connection.js';
 import type { GatewayDefinition } from '../ws/gateway-table.js';
 import type { Job } from '../ws/mailbox-job.js';
 import { WsError } from '../ws/ws-error.js';
-import { extractFrom, recordFailure, runIn, tracingOn, velaTracer, withSpan } from './tracer.js';
+import { extractFrom, otel, recordFailure, runIn, tracingOn, velaTracer, withSpan } from './tracer.js';
 
 type Inbound = Extract<Job, { kind: 'message' | 'request' }>;
 
@@ -28,7 +28,7 @@ export function runJob<T extends { readonly connection: Connection }>(
 ): void | Promise<void> {
   if ((job.kind !== 'message' && job.kind !== 'request') || !tracingOn()) return step.call(owner, job);
   const parent = extractFrom(job.frame);
-  const span = (job.span = velaTracer().startSpan(spanName(definition, job), { kind: SpanKind.CONSUMER, attributes: attributesOf(definition, job, owner.connection) }, parent));
+  const span = (job.span = velaTracer().startSpan(spanName(definition, job), { kind: otel().SpanKind.CONSUMER, attributes: attributesOf(definition, job, owner.connection) }, parent));
   const pending = runIn(withSpan(parent, span), step, owner, job);
   if (!pending) return span.end();
   return pending.then(() => span.end());
