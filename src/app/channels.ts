@@ -13,7 +13,15 @@ export interface ChannelTable {
   readonly hasHistory: boolean;
   /** The history settings of `channel`, or undefined for an ordinary channel. */
   historyOf(channel: string): HistoryOptions | undefined;
+  /**
+   * The key `channel` falls under (`'room:*'`, `'comments'`), or 'other': what metrics count a
+   * broadcast under, so that a channel per room or user does not make a series each.
+   */
+  patternOf(channel: string): string;
 }
+
+/** The pattern of a channel that no `@Module({ channels })` key covers. */
+export const OTHER_CHANNELS = 'other';
 
 /** Throws a ConfigError naming the module, the key and the fix for any bad or repeated definition. */
 export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' | 'channels'>[]): ChannelTable {
@@ -34,12 +42,18 @@ export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' 
   }
   // Longest first: the first prefix that matches is the most specific.
   const byLength = [...prefixes].sort(([a], [b]) => b.length - a.length);
+  const patterns = byLength.map(([prefix]) => `${prefix}*`);
   return {
     hasHistory: [...exact.values(), ...prefixes.values()].some((history) => history !== undefined),
     historyOf(channel) {
       if (byLength.length === 0 || exact.has(channel)) return exact.get(channel);
       for (const [prefix, history] of byLength) if (channel.startsWith(prefix)) return history;
       return undefined;
+    },
+    patternOf(channel) {
+      if (exact.has(channel)) return channel;
+      const index = byLength.findIndex(([prefix]) => channel.startsWith(prefix));
+      return index === -1 ? OTHER_CHANNELS : patterns[index]!;
     },
   };
 }

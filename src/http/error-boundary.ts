@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Stream } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../logging/logger.js';
+import type { HttpMeter } from '../telemetry/metrics-http.js';
 import { HttpError } from './http-error.js';
 import { requestInfo } from './request-info.js';
 import type { StatusPages } from './status-pages.js';
@@ -29,11 +30,14 @@ export interface BoundaryOptions {
    * middleware of its own: every middleware costs each request a promise and a turn of the queue.
    */
   logRequests?: boolean;
+  /** Records `http.server.request.duration` when enabled, with the status the client got, as the log line does. */
+  metrics?: HttpMeter;
 }
 
-export function errorBoundary(pages: StatusPages, logger: Logger, { closing = () => false, logRequests = false }: BoundaryOptions = {}): Middleware {
+export function errorBoundary(pages: StatusPages, logger: Logger, { closing = () => false, logRequests = false, metrics }: BoundaryOptions = {}): Middleware {
+  const measure = metrics?.enabled ? metrics : undefined;
   return async (ctx, next) => {
-    const started = logRequests ? performance.now() : 0;
+    const started = logRequests || measure ? performance.now() : 0;
     try {
       try {
         rejectMalformedPath(ctx.path);
@@ -53,6 +57,7 @@ export function errorBoundary(pages: StatusPages, logger: Logger, { closing = ()
       if (ctx.body instanceof Stream) logStreamFailure(logger, ctx, ctx.body);
     } finally {
       if (logRequests) logRequest(logger, ctx, started);
+      measure?.record(ctx.method, ctx.protocol, ctx.status, requestInfo(ctx).route?.path, started);
     }
   };
 }

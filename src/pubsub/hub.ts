@@ -9,6 +9,8 @@ import { Coalescer, type Merge } from './coalescer.js';
 import { deliverInSlices } from './sliced-delivery.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage } from './message.js';
+import { METRICS_OFF } from '../telemetry/metrics.js';
+import type { BusMeter, PubSubMeter } from '../telemetry/metrics-pubsub.js';
 
 /** Something that can be in a channel: a connection, or a `subscribe()` listener (id null). */
 export interface Member {
@@ -60,16 +62,29 @@ export class Hub implements PubSubNode {
   readonly #publishOrder = new PublishOrder();
   /** Told of every connection that closes, after it left its channels (presence untracks it). */
   readonly #onDisconnected: ((connection: LocalConnection) => void)[] = [];
+  readonly #meter: PubSubMeter;
 
-  constructor(id: string, adapter: PubSubAdapter, logger: Logger, historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY) {
+  constructor(
+    id: string,
+    adapter: PubSubAdapter,
+    logger: Logger,
+    historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY,
+    meter: PubSubMeter = METRICS_OFF().pubsub,
+  ) {
     this.id = id;
     this.#adapter = adapter;
     this.#logger = logger;
     this.historyOf = adapter.history ? historyOf : NO_HISTORY;
+    this.#meter = meter;
   }
 
   get logger(): Logger {
     return this.#logger;
+  }
+
+  /** Where the adapter counts what the bus dropped and missed, for the app's metrics. */
+  get bus(): BusMeter {
+    return this.#meter;
   }
 
   start(): Promise<void> {
@@ -162,8 +177,9 @@ export class Hub implements PubSubNode {
    * that recovers gets the whole presence state again, not replayed diffs).
    */
   publish(message: PubSubMessage, options: { except?: Member; local?: boolean; history?: false } = {}): Promise<void> {
+    const publishedAt = this.#meter.clock();
     const history = options.local || options.history === false ? undefined : this.historyOf(message.channel);
-    if (history) return this.#publishKept(message, history, options.except);
+    if (history) return this.#publishKept(message, history, options.except, publishedAt);
     let carried = DONE;
     if (!options.local) {
       try {
@@ -172,7 +188,8 @@ export class Hub implements PubSubNode {
         return this.#refuse(message, error as PubSubEncodingError); // the only thing forward throws
       }
     }
-    this.#deliver(message, options.except);
+    this.#meter.broadcast(message.channel);
+    this.#deliver(message, options.except, publishedAt);
     return carried;
   }
 
@@ -181,7 +198,7 @@ export class Hub implements PubSubNode {
    * delivered here once that position is known, in publish order. A failure to keep it (Redis away) is
    * logged and it is delivered here without a position, as an ordinary broadcast would be.
    */
-  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined): Promise<void> {
+  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined, publishedAt: number): Promise<void> {
     let position: string | undefined | Promise<string | undefined>;
     try {
       const kept = this.#adapter.history!.append(message, history);
@@ -190,7 +207,8 @@ export class Hub implements PubSubNode {
       if (error instanceof PubSubEncodingError) return this.#refuse(message, error);
       position = this.#notKept(message, error);
     }
-    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except));
+    this.#meter.broadcast(message.channel);
+    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except, publishedAt));
   }
 
   #notKept(message: PubSubMessage, error: unknown): undefined {
@@ -245,10 +263,11 @@ export class Hub implements PubSubNode {
     return refused;
   }
 
-  receive(envelope: Envelope): void {
+  receive(envelope: Envelope, publishedAt?: number): void {
+    if (publishedAt !== undefined) this.#meter.carried(publishedAt);
     switch (envelope.type) {
       case 'message':
-        return this.#deliver(envelope.message, undefined);
+        return this.#deliver(envelope.message, undefined, publishedAt ?? 0);
       case 'session-send':
         return void this.sendToSession(envelope.sessionId, envelope.frame);
       case 'session-info':
@@ -314,26 +333,36 @@ export class Hub implements PubSubNode {
   coalesce(topic: string, merge: Merge, window: number): void {
     this.#coalescer = new Coalescer(topic, merge, window, (message) => {
       const members = this.#channels.get(message.channel);
-      return members ? deliverInSlices(members, message, (deliver) => this.encoder.encodingOnce(deliver)) : 0;
+      if (!members) return 0;
+      this.#meter.delivered(message.channel, members.size, 0);
+      return deliverInSlices(members, message, (deliver) => this.encoder.encodingOnce(deliver));
     });
   }
 
-  #deliver(message: PubSubMessage, except: Member | undefined): void {
+  /** `publishedAt`: when the message was published (PubSubMeter.clock), 0 when not measured. */
+  #deliver(message: PubSubMessage, except: Member | undefined, publishedAt: number): void {
     if (this.#coalescer?.hold(message)) return;
-    this.#deliverNow(message, except);
+    this.#deliverNow(message, except, publishedAt);
   }
 
-  #deliverNow(message: PubSubMessage, except: Member | undefined): void {
+  #deliverNow(message: PubSubMessage, except: Member | undefined, publishedAt: number): void {
     const members = this.#channels.get(message.channel);
     if (!members) return;
     let snapshot = this.#snapshots.get(message.channel);
     if (!snapshot) this.#snapshots.set(message.channel, (snapshot = [...members]));
+    let delivered = 0;
     this.encoder.encodingOnce(() => {
       // A snapshot: a Set's iterator also visits members added while it runs, so a member that
       // left and re-joined during its own delivery got the message again (and again: a listener
       // that re-subscribes itself looped forever). `has` skips those that left meanwhile.
-      for (const member of snapshot) if (member !== except && members.has(member)) member.deliver(message);
+      for (const member of snapshot) {
+        if (member === except || !members.has(member)) continue;
+        member.deliver(message);
+        delivered += 1;
+      }
     });
+    // After the loop: a member whose handler answers at once has written its frames by now.
+    this.#meter.delivered(message.channel, delivered, publishedAt);
   }
 }
 
