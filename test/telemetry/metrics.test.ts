@@ -5,92 +5,14 @@
 import type { Socket } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  Controller,
-  Module,
-  OnInfo,
-  OnMessage,
-  Presence,
-  PubSub,
-  Route,
-  WebSocket,
-  json,
-  reply,
-  status,
-  type Connection,
-  type Context,
-  type PubSubMessage,
-} from 'vela';
+import { Module, OnMessage, WebSocket, type Connection } from 'vela';
 import { startTestApp } from 'vela/testing';
 import { Tracker } from '../pubsub/support.js';
+import { AppModule } from './fixture.js';
 import { testMeter } from './support.js';
 
 /** semconv's bucket boundaries for http.server.request.duration. */
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-
-@Controller({ prefix: '/api' })
-class ApiController {
-  constructor(private readonly pubsub: PubSub) {}
-
-  @Route('/users/:id')
-  show(ctx: Context) {
-    return json({ id: ctx.params.id });
-  }
-
-  @Route('/fail')
-  fail() {
-    throw new Error('boom');
-  }
-
-  @Route('/say/:channel', { methods: ['post'] })
-  async say(ctx: Context) {
-    await this.pubsub.broadcast(ctx.params.channel!, 'say', ctx.request.body);
-    return status(204);
-  }
-}
-
-/** `/rooms/:room?name=…`: joins `room:<room>`, tracks `name` there, echoes text, relays broadcasts. */
-@WebSocket('/rooms/:room')
-class RoomGateway {
-  #id = '';
-
-  constructor(
-    private readonly pubsub: PubSub,
-    private readonly presence: Presence,
-    private readonly tracker: Tracker,
-  ) {}
-
-  async init(conn: Connection) {
-    this.#id = conn.id;
-    const channel = `room:${conn.request.params.room as string}`;
-    this.pubsub.join(channel);
-    const name = conn.request.query.name;
-    if (typeof name === 'string') await this.presence.track(channel, name, {});
-    return reply('joined');
-  }
-
-  @OnMessage()
-  echo(text: string) {
-    return reply(text);
-  }
-
-  @OnInfo()
-  relay(message: PubSubMessage) {
-    return reply(json(message.payload));
-  }
-
-  terminate() {
-    this.tracker.terminated(this.#id);
-  }
-}
-
-@Module({
-  controllers: [ApiController],
-  gateways: [RoomGateway],
-  providers: [Tracker],
-  channels: { 'room:*': {}, news: { history: { size: 2, ttl: 60_000 } } },
-})
-class AppModule {}
 
 async function start() {
   const meter = testMeter();
