@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // test:quick` runs 'quick' only, two files at a time in workers that keep their modules between
 // files (--no-isolate: loading the framework once per worker instead of once per file halves it).
 const SLOW = [
-  // Child processes: npm install, tsc, node, the CLI, Chromium.
+  // Child processes: npm install, tsc, node, the CLI, Chromium, Prometheus.
   'test/cli/main.test.ts',
   'test/cli/new.test.ts',
   'test/cli/routes.test.ts',
@@ -20,6 +20,7 @@ const SLOW = [
   'test/redis/processes.test.ts',
   'test/redis/presence-processes.test.ts',
   'test/client/node-death.test.ts',
+  'test/telemetry/prometheus-server.test.ts',
   'test/reliability/connect-storm.test.ts',
   'test/reliability/benchmarks.test.ts',
   // Load, ordering over thousands of messages, many nodes, property runs.
