@@ -1,8 +1,8 @@
 // Runs the blog from the repository root: `npm start`, then open http://localhost:8080/.
 import { bootstrap } from 'vela';
-import { AppModule, BLOG_OPTIONS } from './app.module.js';
+import { AppModule, BLOG_OPTIONS, blogMetrics } from './app.module.js';
 
-const app = await bootstrap(AppModule, BLOG_OPTIONS);
+const app = await bootstrap(AppModule, { ...BLOG_OPTIONS, metrics: blogMetrics() });
 app.logger.info('blog listening', { url: app.url });
 
 // Graceful: sockets get 1001, requests in flight finish (up to shutdownTimeout), then exit 0. Once
