@@ -9,7 +9,6 @@
 // ends, before any I/O: the rest leave in one writev instead of one syscall and TCP segment each, and
 // wait no longer.
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.js';
 import type { CloseCause, GatewayMeter } from '../telemetry/metrics.js';
@@ -61,8 +60,8 @@ function endTick(): void {
 export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
   protected readonly ws: WebSocket;
   protected readonly runtime: R;
-  /** performance.now() when the socket opened: the session duration its gateway records at the end. */
-  readonly openedAt = performance.now();
+  /** When the socket opened, for the session duration its gateway records at the end (0 with metrics off). */
+  readonly openedAt: number;
   /** Armed while the socket's unsent data is over maxBufferedBytes: it must drain before it fires. */
   #drainTimer?: NodeJS.Timeout;
   /** The tick of the last frame written, and of the last cork; -1 before the first. */
@@ -72,6 +71,7 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
   protected constructor(ws: WebSocket, runtime: R) {
     this.ws = ws;
     this.runtime = runtime;
+    this.openedAt = runtime.meter.opened();
   }
 
   /** Whether frames may still be written: no close asked for, and the socket open. */
