@@ -36,10 +36,12 @@ export class HttpMeter {
    */
   record(method: string, scheme: string, status: number, route: string | undefined, started: number): void {
     const known = KNOWN_METHODS.has(method) ? method : '_OTHER';
-    const key = `${known} ${scheme} ${status} ${route ?? ''}`;
+    // Behind a trusted proxy the scheme is X-Forwarded-Proto, which a client may set to anything.
+    const https = scheme === 'https';
+    const key = `${known} ${https} ${status} ${route ?? ''}`;
     let attributes = this.#attributes.get(key);
     if (!attributes) {
-      attributes = requestAttributes(known, scheme, status, route);
+      attributes = requestAttributes(known, https ? 'https' : 'http', status, route);
       if (this.#attributes.size < MAX_CACHED) this.#attributes.set(key, attributes);
     }
     this.#duration.record((performance.now() - started) / 1_000, attributes);

@@ -2,7 +2,7 @@
 // where it was published and where it was delivered, with the bus's lag; while Redis is away, what
 // A could not carry is counted as dropped, and B counts the same messages as missed once it hears
 // from A again.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { redisPubSub } from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
 import { redisMissing, uniquePrefix, REDIS_URL } from '../support/redis.js';
@@ -46,6 +46,8 @@ describe.skipIf(redisMissing)('metrics across nodes on Redis', () => {
 describe.skipIf(redisServerMissing)('metrics when Redis goes away', () => {
   it('counts what a node dropped during the outage, and the other node counts it missed', async () => {
     const server = await RedisServer.start();
+    // Here rather than by the support file's afterAll, which a worker that keeps modules between files runs for the first file only.
+    onTestFinished(() => server.kill());
     const keyPrefix = uniquePrefix();
     const a = await node(server.url, keyPrefix);
     const b = await node(server.url, keyPrefix);
