@@ -25,16 +25,17 @@ export const PROMETHEUS_PACKAGES = '@opentelemetry/sdk-metrics@^3 @opentelemetry
 
 type SdkModules = [typeof import('@opentelemetry/sdk-metrics'), typeof import('@opentelemetry/exporter-prometheus')];
 
+// Not exported, nor in an exported signature: Vela's declaration files never name the optional packages.
+const loadSdk = (): Promise<SdkModules> => Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/exporter-prometheus')]);
+
 /**
  * A MeterProvider of Vela's own with a PrometheusExporter as its reader. The packages are imported
- * now, not with `vela`; a ConfigError says what to install when they are missing.
+ * now, not with `vela`; a ConfigError says what to install when they are missing (`load`: a test's).
  */
-export async function ownPrometheus(
-  load: () => Promise<SdkModules> = () => Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/exporter-prometheus')]),
-): Promise<{ provider: MeterProvider & { shutdown(): Promise<void> }; exporter: PrometheusReader }> {
+export async function ownPrometheus(load: () => Promise<unknown> = loadSdk): Promise<{ provider: MeterProvider & { shutdown(): Promise<void> }; exporter: PrometheusReader }> {
   let modules: SdkModules;
   try {
-    modules = await load();
+    modules = (await load()) as SdkModules;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new ConfigError(

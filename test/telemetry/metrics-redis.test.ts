@@ -3,10 +3,12 @@
 // A could not carry is counted as dropped, and B counts the same messages as missed once it hears
 // from A again.
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { Redis } from 'ioredis';
 import { redisPubSub } from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
 import { redisMissing, uniquePrefix, REDIS_URL } from '../support/redis.js';
 import { RedisServer, logged, redisServerMissing } from '../redis/support.js';
+import { eventually } from '../pubsub/support.js';
 import { AppModule } from './fixture.js';
 import { testMeter, type TestMeter } from './support.js';
 
@@ -40,6 +42,25 @@ describe.skipIf(redisMissing)('metrics across nodes on Redis', () => {
     expect(fanout.count).toBe(1);
     expect(fanout.sum).toBeGreaterThanOrEqual(bus.sum);
     expect(onA.histogram('vela.pubsub.bus.lag').count).toBe(0);
+  });
+
+  it('puts the publish time on the bus only when the publishing node measures', async () => {
+    const keyPrefix = uniquePrefix();
+    const listener = new Redis(REDIS_URL);
+    onTestFinished(() => void listener.quit());
+    const wires: { e: { message: { payload: { from: string } } }; t?: number }[] = [];
+    listener.on('message', (_channel: string, raw: string) => wires.push(JSON.parse(raw)));
+    await listener.subscribe(`${keyPrefix}:bus`);
+    const off = await startTestApp(AppModule, { pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) });
+    const on = await node(REDIS_URL, keyPrefix);
+
+    expect((await off.http.post('/api/say/lobby', { from: 'off' })).status).toBe(204);
+    expect((await on.app.http.post('/api/say/lobby', { from: 'on' })).status).toBe(204);
+    await eventually(() => wires.length, (count) => count === 2, 'both broadcasts on the bus');
+    expect(wires.map((wire) => [wire.e.message.payload.from, typeof wire.t])).toEqual([
+      ['off', 'undefined'],
+      ['on', 'number'],
+    ]);
   });
 });
 
