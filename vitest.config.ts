@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // test:quick` runs 'quick' only, two files at a time in workers that keep their modules between
 // files (--no-isolate: loading the framework once per worker instead of once per file halves it).
 const SLOW = [
-  // Child processes: npm install, tsc, node, the CLI, Chromium.
+  // Child processes: npm install, tsc, node, the CLI, Chromium, Prometheus.
   'test/cli/main.test.ts',
   'test/cli/docs.test.ts',
   'test/cli/new.test.ts',
@@ -21,6 +21,7 @@ const SLOW = [
   'test/redis/processes.test.ts',
   'test/redis/presence-processes.test.ts',
   'test/client/node-death.test.ts',
+  'test/telemetry/prometheus-server.test.ts',
   'test/reliability/connect-storm.test.ts',
   'test/reliability/benchmarks.test.ts',
   // The AsyncAPI reference parser: about a second per document.

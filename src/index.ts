@@ -6,6 +6,8 @@ import 'reflect-metadata';
 export { bootstrap } from './app/application.js';
 export type { App, BootstrapOptions } from './app/application.js';
 export type { ServerTimeouts } from './app/server.js';
+export type { MetricsOptions } from './telemetry/metrics-options.js';
+export type { PrometheusReader } from './telemetry/prometheus.js';
 export { Module } from './app/module.js';
 export type { ModuleOptions } from './app/module.js';
 export { ConfigError } from './app/errors.js';

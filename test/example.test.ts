@@ -1,7 +1,7 @@
 // The example blog answers the seeds' routes: this is what `npm start` serves.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from 'vela/testing';
-import { AppModule, BLOG_OPTIONS, BLOG_VIEWS } from '../example/blog/app.module.js';
+import { AppModule, BLOG_OPTIONS, BLOG_VIEWS, blogMetrics } from '../example/blog/app.module.js';
 
 let app: TestApp;
 afterEach(() => app?.close());
@@ -150,6 +150,17 @@ describe('example/blog', () => {
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect(css.headers.get('etag')).toBeTruthy();
+  });
+
+  it('serves its metrics at /metrics with VELA_METRICS=1, behind VELA_METRICS_TOKEN when set', async () => {
+    app = await startTestApp(AppModule, { views: BLOG_VIEWS, middleware: BLOG_OPTIONS.middleware, metrics: blogMetrics({ VELA_METRICS: '1', VELA_METRICS_TOKEN: 't0k3n' }) });
+    const ws = await app.ws('/ws');
+    ws.sendText('Hello Nova!');
+    expect(await ws.recv()).toBe('Echo: Hello Nova!');
+    expect((await app.http.get('/metrics')).status).toBe(401);
+    const text = await (await app.http.get('/metrics', { headers: { authorization: 'Bearer t0k3n' } })).text();
+    expect(text).toMatch(/^vela_websocket_messages_received_total\{vela_gateway="\/ws",.*\} 1$/m);
+    expect(blogMetrics({})).toBeUndefined();
   });
 
   it('echoes text frames on /ws', async () => {

@@ -20,7 +20,8 @@ import { PostsController } from './posts/posts.controller.js';
   gateways: [EchoGateway, CommentsGateway, ChatGateway],
   providers: [UserStore, CommentStore, CommentFeed, PostStore],
   // A page that lost its link for up to two minutes gets the comments it missed (or is told to reload).
-  channels: { comments: { history: { size: 1_000, ttl: 120_000 } } },
+  // `chat` keeps nothing: it is named so that its broadcasts count under 'chat' in the metrics, not 'other'.
+  channels: { comments: { history: { size: 1_000, ttl: 120_000 } }, chat: {} },
   // Paths are relative to the working directory: run the blog from the repository root.
   static: [{ prefix: '/assets', dir: 'example/blog/public' }],
 })
@@ -41,3 +42,15 @@ export const BLOG_OPTIONS = {
   middleware: [csrf()],
   docs: { path: '/docs', info: { title: 'Vela blog', version: '1.0.0' } },
 } satisfies BootstrapOptions;
+
+/**
+ * `VELA_METRICS=1 npm start` serves Vela's metrics at /metrics for Prometheus to scrape, from a
+ * MeterProvider of Vela's own (@opentelemetry/sdk-metrics and @opentelemetry/exporter-prometheus
+ * must be installed: they are dev dependencies here). With `VELA_METRICS_TOKEN` set, a scrape must
+ * send it as `Authorization: Bearer <token>` (Prometheus's `authorization: { credentials }`).
+ */
+export function blogMetrics(env: NodeJS.ProcessEnv = process.env): BootstrapOptions['metrics'] {
+  if (env.VELA_METRICS !== '1') return undefined;
+  const token = env.VELA_METRICS_TOKEN;
+  return { path: '/metrics', security: token ? (ctx) => ctx.get('authorization') === `Bearer ${token}` : false };
+}

@@ -1,11 +1,11 @@
 // Runs the blog from the repository root: `npm start`, then open http://localhost:8080/.
 // `BLOG_TELEMETRY=1 npm start` prints the trace spans of every request, socket and broadcast.
 import { bootstrap } from 'vela';
-import { AppModule, BLOG_OPTIONS } from './app.module.js';
+import { AppModule, BLOG_OPTIONS, blogMetrics } from './app.module.js';
 
 // Before bootstrap, as an app registers its OpenTelemetry SDK; loaded only when asked for.
 const stopTracing = process.env.BLOG_TELEMETRY ? (await import('./telemetry.js')).startTracing() : undefined;
-const app = await bootstrap(AppModule, BLOG_OPTIONS);
+const app = await bootstrap(AppModule, { ...BLOG_OPTIONS, metrics: blogMetrics() });
 app.logger.info('blog listening', { url: app.url });
 
 // Graceful: sockets get 1001, requests in flight finish (up to shutdownTimeout), then exit 0. Once

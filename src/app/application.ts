@@ -23,7 +23,7 @@ import { LOGGER, type Logger } from '../logging/logger.js';
 import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
 import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
-import { buildChannelTable } from './channels.js';
+import { OTHER_CHANNELS, buildChannelTable } from './channels.js';
 import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
 import { buildGatewayTable } from '../ws/gateway-table.js';
 import { GatewayServer } from '../ws/gateway-server.js';
@@ -47,6 +47,7 @@ import { registerViewHandlers, type ViewsOptions } from '../views/view-handlers.
 import { docsSettings, type DocsOptions } from '../docs/docs-options.js';
 import { buildApiDocuments } from '../docs/documents.js';
 import { serveDocs } from '../docs/serve-docs.js';
+import { startMetrics, type MetricsOptions } from '../telemetry/metrics-options.js';
 
 export interface BootstrapOptions {
   /** 0 picks a free port. Default: the `PORT` environment variable, else 8080. */
@@ -106,6 +107,12 @@ export interface BootstrapOptions {
    * `{ path, info, securitySchemes }`. Default: off.
    */
   docs?: string | DocsOptions | false;
+  /**
+   * Metrics through OpenTelemetry: `{ path: '/metrics' }` serves them as Prometheus text (behind
+   * `security`, like a route's). Without it Vela reports to the global MeterProvider, a no-op until
+   * the app registers an SDK. See README, Metrics.
+   */
+  metrics?: MetricsOptions;
 }
 
 export interface App {
@@ -167,8 +174,13 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
   }
   const ids = new ConnectionIds();
+  const taken = [
+    ...table.routes.map((route) => ({ path: route.path, name: `${route.controller.name}.${route.handlerName}` })),
+    ...gatewayTable.map((gateway) => ({ path: gateway.path, name: `the gateway ${gateway.gateway.name}` })),
+  ];
+  const telemetry = await startMetrics(options.metrics, { patternOf: (channel) => channels.patternOf(channel) ?? OTHER_CHANNELS, taken, logger });
   // Without history channels a broadcast looks nothing up: the hub gets no history table at all.
-  const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined, channels.patternOf);
+  const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined, channels.patternOf, telemetry.metrics.pubsub);
   // Shared by the nodes when the adapter offers a store, so a repeat is answered on any of them.
   const requests = new RequestMemory(adapter.answers?.() ?? new MemoryAnswerStore(), window, logger);
   const onListenerError = (error: unknown, channel: string) => logger.error('pub/sub listener failed', { channel, error });
@@ -176,6 +188,8 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const comms = new Comms(hub);
   const tracker = new PresenceTracker(hub, adapter.presence, adapter.name, options.presence);
   const presence = new Presence(tracker, undefined);
+  telemetry.metrics.observePresence(() => tracker.keysPerChannel());
+  if (adapter.history?.sizes) telemetry.metrics.observeHistory(() => adapter.history!.sizes!());
 
   const container = new Container();
   container.register({ provide: LOGGER, useValue: logger }, 'Vela');
@@ -207,6 +221,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
         // Event frames get the depth limit of JSON bodies.
         jsonDepth: options.body?.jsonDepth ?? DEFAULT_JSON_DEPTH,
         requests,
+        meter: telemetry.metrics.gateway(definition.path),
       }),
   );
 
@@ -228,7 +243,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   // Set once close() starts: the error boundary tells responses finished from then on to close.
   let shuttingDown = false;
   // The boundary writes the request log line too, with the status the client really got.
-  const boundary = errorBoundary(pages, logger, { closing: () => shuttingDown, logRequests: options.requestLog !== false });
+  const boundary = errorBoundary(pages, logger, { closing: () => shuttingDown, logRequests: options.requestLog !== false, metrics: telemetry.metrics.http });
   // Outside the boundary: the request's log scope, when a middleware puts fields on it.
   const scope = requestScope(
     anyWantsLogScope([
@@ -244,6 +259,9 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   if (docs) koa.use(docs);
   if (session) koa.use(session);
   for (const middleware of options.middleware ?? []) koa.use(middleware);
+  // After the app's middleware, which its security function may rely on (auth, sessions).
+  const scrape = telemetry.endpoint(renderer);
+  if (scrape) koa.use(scrape);
   if (gatewayTable.length > 0) koa.use(upgradeRequired(gatewayTable));
   if (staticMounts.length > 0) koa.use(staticFiles(staticMounts));
   for (const middleware of createRouter({ routes: table.routes, container, renderer, body: options.body })) koa.use(middleware);
@@ -271,6 +289,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     await tracker.stop();
     await hub.stop();
     await store?.close?.();
+    await telemetry.close();
     // Every line of the app is out once close() resolves, not only when the process exits.
     defaultLogger?.flush();
   };
@@ -280,8 +299,10 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   try {
     await hub.start();
     await tracker.start();
+    telemetry.metrics.start();
   } catch (error) {
     await store?.close?.();
+    await telemetry.close();
     throw error;
   }
   try {
@@ -290,6 +311,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     await tracker.stop();
     await hub.stop();
     await store?.close?.();
+    await telemetry.close();
     throw error;
   }
   const address = server.address() as AddressInfo;

@@ -20,6 +20,9 @@ export interface ChannelTable {
   patternOf(channel: string): string | undefined;
 }
 
+/** What metrics count a channel that no `@Module({ channels })` key covers under: one series for all of them. */
+export const OTHER_CHANNELS = 'other';
+
 /** Throws a ConfigError naming the module, the key and the fix for any bad or repeated definition. */
 export function buildChannelTable(modules: readonly Pick<LoadedModule, 'module' | 'channels'>[]): ChannelTable {
   // A definition without history counts too: it makes its channels ordinary over a shorter pattern.

@@ -10,6 +10,7 @@ import { Stream } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../logging/logger.js';
 import { endHttpSpan, runTraced, startHttpSpan } from '../telemetry/http-spans.js';
+import type { HttpMeter } from '../telemetry/metrics-http.js';
 import { HttpError } from './http-error.js';
 import { requestInfo } from './request-info.js';
 import type { StatusPages } from './status-pages.js';
@@ -31,11 +32,14 @@ export interface BoundaryOptions {
    * middleware of its own: every middleware costs each request a promise and a turn of the queue.
    */
   logRequests?: boolean;
+  /** Records `http.server.request.duration` when enabled, with the status the client got, as the log line does. */
+  metrics?: HttpMeter;
 }
 
-export function errorBoundary(pages: StatusPages, logger: Logger, { closing = () => false, logRequests = false }: BoundaryOptions = {}): Middleware {
+export function errorBoundary(pages: StatusPages, logger: Logger, { closing = () => false, logRequests = false, metrics }: BoundaryOptions = {}): Middleware {
+  const measure = metrics?.enabled ? metrics : undefined;
   return async (ctx, next) => {
-    const started = logRequests ? performance.now() : 0;
+    const started = logRequests || measure ? performance.now() : 0;
     // Undefined without an SDK: the request then pays for one check, and runs as it always has.
     const span = startHttpSpan(ctx);
     let failure: unknown;
@@ -60,6 +64,7 @@ export function errorBoundary(pages: StatusPages, logger: Logger, { closing = ()
     } finally {
       if (span) endHttpSpan(span, ctx, failure);
       if (logRequests) logRequest(logger, ctx, started);
+      measure?.record(ctx.method, ctx.protocol, ctx.status, requestInfo(ctx).route?.path, started);
     }
   };
 }

@@ -127,6 +127,19 @@ export class PresenceTracker implements PresenceNode {
     for (const { channel, row } of changes) this.#diffs.join(channel, row);
   }
 
+  /** The keys this node's connections track, per channel (a key tracked by two of them counts once): a metric. */
+  *keysPerChannel(): Iterable<[string, number]> {
+    const keys = new Map<string, Set<string>>();
+    for (const channels of this.#tracked.values()) {
+      for (const [channel, rows] of channels) {
+        let seen = keys.get(channel);
+        if (!seen) keys.set(channel, (seen = new Set()));
+        for (const key of rows.keys()) seen.add(key);
+      }
+    }
+    for (const [channel, seen] of keys) yield [channel, seen.size];
+  }
+
   /** Connections with something tracked on this node: what a leak test checks is back to zero. */
   get size(): number {
     return this.#tracked.size;

@@ -6,6 +6,7 @@ import type { PubSubHistory } from './history.js';
 import type { Envelope } from './message.js';
 import type { AnswerStore } from './answer-store.js';
 import type { PresenceStore } from '../presence/presence-store.js';
+import type { BusMeter } from '../telemetry/metrics-pubsub.js';
 
 /** This node, as an adapter sees it. */
 export interface PubSubNode {
@@ -13,8 +14,13 @@ export interface PubSubNode {
   readonly id: string;
   /** The app's logger, for outages and dropped messages. */
   readonly logger: Logger;
-  /** Delivers an envelope that another node published, to this node's members. */
-  receive(envelope: Envelope): void;
+  /**
+   * Delivers an envelope that another node published, to this node's members. `publishedAt`, when
+   * the adapter carries it: the publisher's clock at publish, in epoch ms (the bus and fan-out lag).
+   */
+  receive(envelope: Envelope, publishedAt?: number): void;
+  /** Where the adapter counts, for the app's metrics, what it could not carry and what never arrived. */
+  readonly bus?: BusMeter;
   /** Connection ids that joined `channel` on this node. */
   localMembers(channel: string): string[];
   /** Channels with at least one connection on this node (for adapters that publish membership). */

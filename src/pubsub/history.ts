@@ -2,6 +2,7 @@
 // history channels (memoryPubSub in the process, redisPubSub in Redis Streams), what a join that
 // recovers reports, and the order in which the Hub delivers history broadcasts on its own node.
 import type { PubSubMessage, TraceCarrier } from './message.js';
+import type { ChannelSizes } from '../telemetry/metrics.js';
 
 /** How much of a channel is kept: the last `size` messages, none older than `ttl` ms. */
 export interface HistoryOptions {
@@ -42,6 +43,8 @@ export interface PubSubHistory {
    * it did not make).
    */
   since(channel: string, position: string, options: HistoryOptions): readonly PubSubMessage[] | undefined | Promise<readonly PubSubMessage[] | undefined>;
+  /** The messages held per channel, for the `vela.history.messages` metric (optional: without it, no such metric). */
+  sizes?(): ChannelSizes | Promise<ChannelSizes>;
 }
 
 export const NOTHING_MISSED: JoinResult = Object.freeze({ recovered: true, missed: 0 });

@@ -7,10 +7,13 @@ import type { PubSubAdapter, PubSubNode } from './adapter.js';
 import { PubSubEncodingError } from './encoding-error.js';
 import { Coalescer, type Merge } from './coalescer.js';
 import { deliverInSlices } from './sliced-delivery.js';
+import { SessionSockets } from './session-sockets.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from './message.js';
 import { endPublish, startDeliver, startPublish, type BusNode } from '../telemetry/bus-spans.js';
 import { runIn, tracingOn } from '../telemetry/tracer.js';
+import { METRICS_OFF } from '../telemetry/metrics.js';
+import type { BusMeter, PubSubMeter } from '../telemetry/metrics-pubsub.js';
 
 /** Something that can be in a channel: a connection, or a `subscribe()` listener (id null). */
 export interface Member {
@@ -59,11 +62,8 @@ export class Hub implements PubSubNode {
   readonly #joined = new Map<Member, Set<string>>();
   readonly #connections = new Set<LocalConnection>();
   #coalescer?: Coalescer;
-  /**
-   * The sockets of each session on this node. Most sessions have one socket: it is kept as is,
-   * and a Set (≈ 120 B) made only for a session's second socket.
-   */
-  readonly #sessions = new Map<string, LocalConnection | Set<LocalConnection>>();
+  /** The sockets of each session on this node, for Comms. */
+  readonly #sessions = new SessionSockets<LocalConnection>();
   /** The history settings of a channel (`@Module({ channels })`), undefined for an ordinary one. */
   readonly historyOf: (channel: string) => HistoryOptions | undefined;
   readonly #publishOrder = new PublishOrder();
@@ -71,6 +71,7 @@ export class Hub implements PubSubNode {
   readonly #onDisconnected: ((connection: LocalConnection) => void)[] = [];
   /** What this node's spans say of it (telemetry/bus-spans.ts). */
   readonly #traced: BusNode;
+  readonly #meter: PubSubMeter;
 
   /** `patternOf`: the `@Module({ channels })` key a channel falls under, for span names. */
   constructor(
@@ -79,16 +80,23 @@ export class Hub implements PubSubNode {
     logger: Logger,
     historyOf: (channel: string) => HistoryOptions | undefined = NO_HISTORY,
     patternOf: (channel: string) => string | undefined = NO_PATTERN,
+    meter: PubSubMeter = METRICS_OFF().pubsub,
   ) {
     this.id = id;
     this.#adapter = adapter;
     this.#logger = logger;
     this.historyOf = adapter.history ? historyOf : NO_HISTORY;
     this.#traced = { id, patternOf };
+    this.#meter = meter;
   }
 
   get logger(): Logger {
     return this.#logger;
+  }
+
+  /** Where the adapter counts what the bus dropped and missed, for the app's metrics. */
+  get bus(): BusMeter {
+    return this.#meter;
   }
 
   start(): Promise<void> {
@@ -143,12 +151,7 @@ export class Hub implements PubSubNode {
 
   connected(connection: LocalConnection): void {
     this.#connections.add(connection);
-    const { sessionId } = connection;
-    if (sessionId === undefined) return;
-    const sockets = this.#sessions.get(sessionId);
-    if (sockets === undefined) this.#sessions.set(sessionId, connection);
-    else if (sockets instanceof Set) sockets.add(connection);
-    else if (sockets !== connection) this.#sessions.set(sessionId, new Set([sockets, connection]));
+    this.#sessions.add(connection);
   }
 
   /** Whether `connection` is open on this node (an async handler may still run after its socket closed). */
@@ -165,12 +168,7 @@ export class Hub implements PubSubNode {
     this.leaveAll(connection);
     this.#connections.delete(connection);
     for (const listener of this.#onDisconnected) listener(connection);
-    const { sessionId } = connection;
-    if (sessionId === undefined) return;
-    const sockets = this.#sessions.get(sessionId);
-    if (sockets === connection || (sockets instanceof Set && sockets.delete(connection) && sockets.size === 0)) {
-      this.#sessions.delete(sessionId);
-    }
+    this.#sessions.delete(connection);
   }
 
   /**
@@ -191,8 +189,9 @@ export class Hub implements PubSubNode {
 
   /** `tc`: the trace context the envelope carries to the other nodes, when traced. */
   #publish(message: PubSubMessage, options: PublishOptions, tc: TraceCarrier | undefined): Promise<void> {
+    const publishedAt = this.#meter.clock();
     const history = options.local || options.history === false ? undefined : this.historyOf(message.channel);
-    if (history) return this.#publishKept(message, history, options.except, tc);
+    if (history) return this.#publishKept(message, history, options.except, tc, publishedAt);
     let carried = DONE;
     if (!options.local) {
       try {
@@ -201,7 +200,8 @@ export class Hub implements PubSubNode {
         return this.#refuse(message, error as PubSubEncodingError); // the only thing forward throws
       }
     }
-    this.#deliver(message, options.except);
+    this.#meter.broadcast(message.channel);
+    this.#deliver(message, options.except, undefined, publishedAt);
     return carried;
   }
 
@@ -210,7 +210,7 @@ export class Hub implements PubSubNode {
    * delivered here once that position is known, in publish order. A failure to keep it (Redis away) is
    * logged and it is delivered here without a position, as an ordinary broadcast would be.
    */
-  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined, tc: TraceCarrier | undefined): Promise<void> {
+  #publishKept(message: PubSubMessage, history: HistoryOptions, except: Member | undefined, tc: TraceCarrier | undefined, publishedAt: number): Promise<void> {
     let position: string | undefined | Promise<string | undefined>;
     try {
       const kept = this.#adapter.history!.append(message, history, tc);
@@ -220,7 +220,8 @@ export class Hub implements PubSubNode {
       position = this.#notKept(message, error);
     }
     // Traced, with the publish's own context: a late position may deliver other broadcasts' messages first.
-    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except, tc));
+    this.#meter.broadcast(message.channel);
+    return this.#publishOrder.run(position, (at) => this.#deliver(at === undefined ? message : Object.freeze({ ...message, position: at }), except, tc, publishedAt));
   }
 
   #notKept(message: PubSubMessage, error: unknown): undefined {
@@ -275,11 +276,12 @@ export class Hub implements PubSubNode {
     return refused;
   }
 
-  receive(envelope: Envelope): void {
+  receive(envelope: Envelope, publishedAt?: number): void {
+    if (publishedAt !== undefined) this.#meter.carried(publishedAt);
     switch (envelope.type) {
       case 'message':
         // Whatever `tc` holds is only read as strings (tracer.ts): an old node's envelope has none.
-        return this.#deliver(envelope.message, undefined, envelope.tc ?? null);
+        return this.#deliver(envelope.message, undefined, envelope.tc ?? null, publishedAt ?? 0);
       case 'session-send':
         return void this.sendToSession(envelope.sessionId, envelope.frame);
       case 'session-info':
@@ -313,13 +315,13 @@ export class Hub implements PubSubNode {
 
   /** Local sockets of the session reached. */
   sendToSession(sessionId: string, frame: Frame): number {
-    const sockets = this.#socketsOf(sessionId);
+    const sockets = this.#sessions.of(sessionId);
     if (sockets.length === 0) return 0;
     return this.encoder.encodingOnce(() => countTrue(sockets, (socket) => socket.send(frame)));
   }
 
   infoToSession(sessionId: string, message: unknown): number {
-    const sockets = this.#socketsOf(sessionId);
+    const sockets = this.#sessions.of(sessionId);
     for (const socket of sockets) socket.info(message);
     return sockets.length;
   }
@@ -330,13 +332,6 @@ export class Hub implements PubSubNode {
     );
   }
 
-  /** The session's sockets on this node, as an array (a copy of its Set when it has several). */
-  #socketsOf(sessionId: string): readonly LocalConnection[] {
-    const sockets = this.#sessions.get(sessionId);
-    if (sockets === undefined) return [];
-    return sockets instanceof Set ? [...sockets] : [sockets];
-  }
-
   /**
    * Messages of `topic` published by no connection (presence diffs) reach this node's members merged:
    * at most one per channel every `window` ms, whichever nodes they came from, a slice of members at
@@ -345,37 +340,49 @@ export class Hub implements PubSubNode {
   coalesce(topic: string, merge: Merge, window: number): void {
     this.#coalescer = new Coalescer(topic, merge, window, (message) => {
       const members = this.#channels.get(message.channel);
-      return members ? deliverInSlices(members, message, (deliver) => this.encoder.encodingOnce(deliver)) : 0;
+      if (!members) return 0;
+      this.#meter.delivered(message.channel, members.size, 0);
+      return deliverInSlices(members, message, (deliver) => this.encoder.encodingOnce(deliver));
     });
   }
 
-  /** `from`: undefined for this node's own broadcast, else the trace context its envelope came with (null: none). */
-  #deliver(message: PubSubMessage, except: Member | undefined, from?: TraceCarrier | null): void {
+  /**
+   * `from`: undefined for this node's own broadcast, else the trace context its envelope came with
+   * (null: none). `publishedAt`: when the message was published (PubSubMeter.clock), 0 when not measured.
+   */
+  #deliver(message: PubSubMessage, except: Member | undefined, from: TraceCarrier | null | undefined, publishedAt: number): void {
     if (this.#coalescer?.hold(message)) return;
-    if (!tracingOn()) return this.#deliverNow(message, except);
+    if (!tracingOn()) return this.#deliverNow(message, except, publishedAt);
     const members = this.#channels.get(message.channel);
     const reached = members ? members.size - (except && members.has(except) ? 1 : 0) : 0;
     // Every node hears every broadcast: one with no member in the channel has nothing to show.
-    if (reached === 0) return this.#deliverNow(message, except);
+    if (reached === 0) return this.#deliverNow(message, except, publishedAt);
     const { span, context } = startDeliver(message, this.#traced, from, reached);
     try {
-      runIn(context, this.#deliverNow, this, message, except);
+      runIn(context, this.#deliverNow, this, message, except, publishedAt);
     } finally {
       span.end();
     }
   }
 
-  #deliverNow(message: PubSubMessage, except: Member | undefined): void {
+  #deliverNow(message: PubSubMessage, except: Member | undefined, publishedAt: number): void {
     const members = this.#channels.get(message.channel);
     if (!members) return;
     let snapshot = this.#snapshots.get(message.channel);
     if (!snapshot) this.#snapshots.set(message.channel, (snapshot = [...members]));
+    let delivered = 0;
     this.encoder.encodingOnce(() => {
       // A snapshot: a Set's iterator also visits members added while it runs, so a member that
       // left and re-joined during its own delivery got the message again (and again: a listener
       // that re-subscribes itself looped forever). `has` skips those that left meanwhile.
-      for (const member of snapshot) if (member !== except && members.has(member)) member.deliver(message);
+      for (const member of snapshot) {
+        if (member === except || !members.has(member)) continue;
+        member.deliver(message);
+        delivered += 1;
+      }
     });
+    // After the loop: a member whose handler answers at once has written its frames by now.
+    this.#meter.delivered(message.channel, delivered, publishedAt);
   }
 }
 

@@ -51,8 +51,10 @@ export class MemoryBus {
   }
 
   #carry(from: PubSubNode, envelope: Envelope): void {
+    if (this.#nodes.size < 2) return;
+    const publishedAt = from.bus?.clock() || undefined;
     // Delivered after the publisher's own synchronous work, as a network would; microtasks keep order.
-    for (const node of this.#nodes) if (node !== from) queueMicrotask(() => node.receive(envelope));
+    for (const node of this.#nodes) if (node !== from) queueMicrotask(() => node.receive(envelope, publishedAt));
   }
 
   membersElsewhere(from: PubSubNode, channel: string): string[] {
@@ -83,6 +85,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
     history: {
       append: (message, options, tc) => bus.publishKept(self!, message, options, tc),
       since: (channel, position) => bus.history.since(channel, position),
+      sizes: () => bus.history.sizes(),
     },
     async remoteMembers(channel) {
       return self ? bus.membersElsewhere(self, channel) : [];

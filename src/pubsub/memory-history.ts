@@ -63,6 +63,11 @@ export class MemoryHistory {
     return messages;
   }
 
+  /** The messages held per channel (expired ones too, until the log is dropped). */
+  *sizes(): Iterable<[string, number]> {
+    for (const [channel, log] of this.#logs) yield [channel, Math.min(log.last, log.size)];
+  }
+
   /** Drops the logs whose newest message has expired: a channel used once must not be kept for ever. */
   #sweep(now: number): void {
     this.#sweptAt = now;

@@ -103,3 +103,29 @@ export async function readHistory(redis: Redis, prefix: string, channel: string,
   }
   return messages;
 }
+
+/**
+ * The history channels this node appended to lately, so that it reports what their streams hold
+ * (the `vela.history.messages` metric) without scanning Redis. Each node reports the channels it
+ * publishes on: a channel published on from several nodes is reported by each of them.
+ */
+export class HistorySizes {
+  /** Channel → when its keys expire if nothing more is appended. */
+  readonly #channels = new Map<string, number>();
+
+  appended(channel: string, { ttl }: HistoryOptions): void {
+    this.#channels.set(channel, Date.now() + ttl + IDLE_KEYS_MS);
+  }
+
+  /** XLEN of each stream, in one round trip. */
+  async read(redis: Redis, prefix: string): Promise<[string, number][]> {
+    const now = Date.now();
+    for (const [channel, expires] of this.#channels) if (expires < now) this.#channels.delete(channel);
+    if (this.#channels.size === 0) return [];
+    const channels = [...this.#channels.keys()];
+    const pipeline = redis.pipeline();
+    for (const channel of channels) pipeline.xlen(keys(prefix, channel).stream);
+    const replies = (await pipeline.exec()) ?? [];
+    return channels.map((channel, i) => [channel, Number(replies[i]?.[1] ?? 0)]);
+  }
+}

@@ -21,7 +21,7 @@ import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { HistoryOptions, PubSubHistory } from '../pubsub/history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from '../pubsub/message.js';
 import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
-import { appendToHistory, readHistory } from './redis-history.js';
+import { appendToHistory, HistorySizes, readHistory } from './redis-history.js';
 import { decodeWire, encodeWire } from './wire.js';
 import { RedisAnswerStore } from './redis-answers.js';
 import { RedisPresence } from './redis-presence.js';
@@ -139,7 +139,7 @@ class RedisPubSub implements PubSubAdapter {
   publish(envelope: Envelope): Promise<void> {
     // Encoded before it is numbered: a refused payload is the caller's error, not a lost message,
     // so it neither touches the outage state nor leaves a gap the other nodes would count as missed.
-    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1);
+    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1, this.#publishTime());
     // Numbered even when dropped here: the receivers count the gap, whoever lost the message.
     this.#sent += 1;
     // Nothing is queued while the connection is down. A ready connection is always tried: the
@@ -162,17 +162,20 @@ class RedisPubSub implements PubSubAdapter {
   readonly history: PubSubHistory = {
     append: (message, options, tc) => this.#keep(message, options, tc),
     since: (channel, position, options) => readHistory(this.#pub!, this.#prefix, channel, position, options),
+    sizes: () => this.#historySizes.read(this.#pub!, this.#prefix),
   };
+  readonly #historySizes = new HistorySizes();
 
   /** Rejects when the message could not be kept (the Hub logs it and delivers it here without a position). */
   #keep(message: PubSubMessage, options: HistoryOptions, tc: TraceCarrier | undefined): Promise<string> {
     const envelope: Envelope = tc ? { type: 'message', message, tc } : { type: 'message', message };
-    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1); // numbered as in publish()
+    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1, this.#publishTime()); // numbered as in publish()
     this.#sent += 1;
     if (this.#outage && this.#pub!.status !== 'ready') {
       this.#countDropped();
       return Promise.reject(new Error('the Redis connection is down'));
     }
+    this.#historySizes.appended(message.channel, options);
     return this.#carry(appendToHistory(this.#pub!, this.#prefix, this.#bus, message.channel, wire, options));
   }
 
@@ -243,7 +246,7 @@ class RedisPubSub implements PubSubAdapter {
     if (decoded.node === this.#node!.id) return; // our own echo: local members already have it
     if (decoded.seq !== undefined && !this.#inSequence(decoded.node, decoded.seq)) return;
     try {
-      this.#node!.receive(decoded.envelope);
+      this.#node!.receive(decoded.envelope, decoded.publishedAt);
     } catch (error) {
       // This runs inside ioredis's socket data handler: a throw here would be an uncaught exception.
       this.#logger.error('pub/sub could not deliver a message from another node', { type: decoded.envelope.type, error });
@@ -264,6 +267,7 @@ class RedisPubSub implements PubSubAdapter {
       return false;
     }
     this.#missed += seq - last.seq - 1;
+    if (this.#node!.bus) this.#node!.bus.missed += seq - last.seq - 1;
     this.#logger.warn('missed pub/sub messages from another node', { node, missed: seq - last.seq - 1, missedInAll: this.#missed });
     return true;
   }
@@ -299,7 +303,14 @@ class RedisPubSub implements PubSubAdapter {
   }
 
   #countDropped(): void {
-    if (this.#outage) this.#outage.dropped += 1;
+    if (!this.#outage) return;
+    this.#outage.dropped += 1;
+    if (this.#node!.bus) this.#node!.bus.dropped += 1;
+  }
+
+  /** What the receivers measure the bus lag from, when this node's metrics are on. */
+  #publishTime(): number | undefined {
+    return this.#node!.bus?.clock() || undefined;
   }
 
   #lost(error: unknown): void {

@@ -26,16 +26,21 @@ interface WireMessage {
   b?: PathKey[][];
   /** The history position of a message envelope, put in by the script that kept it (redis-history.ts). */
   p?: string;
+  /**
+   * When it was published, in the sender's epoch ms (sub-ms precision): the receivers' bus and
+   * fan-out lag. Optional, and ignored when malformed: it only feeds metrics.
+   */
+  t?: number;
 }
 
 /** Throws PubSubEncodingError (before anything is sent) for an envelope JSON cannot carry. */
-export function encodeWire(node: string, envelope: Envelope, seq?: number): string {
+export function encodeWire(node: string, envelope: Envelope, seq?: number, publishedAt?: number): string {
   const { json, bytes } = portableEnvelope(envelope);
-  const message = { v: WIRE_VERSION, node, seq, e: json as Envelope, b: bytes.length === 0 ? undefined : bytes } satisfies WireMessage;
+  const message = { v: WIRE_VERSION, node, seq, t: publishedAt, e: json as Envelope, b: bytes.length === 0 ? undefined : bytes } satisfies WireMessage;
   return JSON.stringify(message);
 }
 
-export type Decoded = { ok: true; node: string; seq?: number; envelope: Envelope } | { ok: false; reason: string };
+export type Decoded = { ok: true; node: string; seq?: number; publishedAt?: number; envelope: Envelope } | { ok: false; reason: string };
 
 /** Never throws: a message another program (or another version) wrote is reported, not crashed on. */
 export function decodeWire(raw: string): Decoded {
@@ -68,7 +73,9 @@ export function decodeWire(raw: string): Decoded {
     // The envelope's other fields (its trace context) stay.
     message.e = { ...message.e, message: { ...message.e.message, position: message.p } };
   }
-  return message.seq === undefined ? { ok: true, node: message.node, envelope: message.e } : { ok: true, node: message.node, seq: message.seq, envelope: message.e };
+  const decoded: Decoded = message.seq === undefined ? { ok: true, node: message.node, envelope: message.e } : { ok: true, node: message.node, seq: message.seq, envelope: message.e };
+  if (typeof message.t === 'number' && Number.isFinite(message.t) && message.t > 0) decoded.publishedAt = message.t;
+  return decoded;
 }
 
 /** What is wrong with an envelope of a known type, or undefined (unknown types go on: the Hub logs them). */

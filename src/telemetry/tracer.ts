@@ -19,7 +19,7 @@ export const TRACER_NAME = 'vela';
  */
 const API_GLOBALS = Symbol.for('opentelemetry.js.api.1');
 
-type Globals = { [API_GLOBALS]?: { trace?: unknown } };
+type Globals = { [API_GLOBALS]?: { trace?: unknown; metrics?: unknown } };
 
 /**
  * Whether a tracer provider is registered: two property reads, no allocation, no module loaded.
@@ -30,9 +30,14 @@ export function tracingOn(): boolean {
   return (globalThis as Globals)[API_GLOBALS]?.trace !== undefined;
 }
 
+/** Whether a meter provider is registered (`metrics.setGlobalMeterProvider()`), read the same way. */
+export function metricsRegistered(): boolean {
+  return (globalThis as Globals)[API_GLOBALS]?.metrics !== undefined;
+}
+
 let api: typeof OpenTelemetry | undefined;
 
-/** @opentelemetry/api, loaded on first use: call it only once tracingOn() said yes. */
+/** @opentelemetry/api, loaded on first use: call it only once tracingOn() or metricsRegistered() said yes (or the app asked for metrics). */
 export function otel(): typeof OpenTelemetry {
   return (api ??= createRequire(import.meta.url)('@opentelemetry/api') as typeof OpenTelemetry);
 }

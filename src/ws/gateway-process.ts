@@ -24,6 +24,7 @@ import { RateLimiter } from './limiter.js';
 import { SocketWriter } from './socket-writer.js';
 import { beat, PONG } from './heartbeat.js';
 import { isThenable } from '../http/thenable.js';
+import type { GatewayMeter } from '../telemetry/metrics.js';
 
 /** What a process needs from the app: built once per gateway at bootstrap, shared by its connections. */
 export interface GatewayRuntime {
@@ -41,6 +42,8 @@ export interface GatewayRuntime {
   jsonDepth: number;
   /** The app's memory of answers, for requests repeated after a reconnect. */
   requests: RequestMemory;
+  /** The gateway's metrics (telemetry/metrics.ts). */
+  meter: GatewayMeter;
 }
 
 /**
@@ -150,11 +153,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   heartbeat(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     const read = beat(this.ws, this.#readAtPing);
-    if (read === undefined) {
-      this.runtime.logger.debug('websocket peer missed a heartbeat', this.fields());
-      this.ws.terminate();
-      return;
-    }
+    if (read === undefined) return this.cut('heartbeat', 'websocket peer missed a heartbeat', {});
     this.#readAtPing = read;
   }
 
@@ -183,6 +182,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   }
 
   #onFrame(data: RawData, isBinary: boolean): void {
+    this.runtime.meter.received += 1;
     this.#pace();
     if (this.#closing) return;
     if (this.#limiter && !this.#limiter.take()) return this.#overRate();
@@ -231,10 +231,8 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
   }
 
   #overRate(): void {
-    const limiter = this.#limiter!;
-    const { messages, per } = limiter.limit;
-    this.runtime.logger.warn('websocket rate limit exceeded', this.fields({ rateLimit: { messages, per } }));
-    this.close(1008, limiter.reason);
+    const { limit, reason } = this.#limiter!;
+    this.cut('rate_limit', 'websocket rate limit exceeded', { rateLimit: { messages: limit.messages, per: limit.per } }, reason);
   }
 
   #onClose(code: number, reason: string): void {

@@ -19,7 +19,14 @@ export class GatewayServer {
   readonly #extraHeaders = new WeakMap<IncomingMessage, readonly string[]>();
 
   constructor(runtime: GatewayRuntime) {
-    this.#runtime = { ...runtime, terminated: (process) => this.#processes.delete(process) };
+    this.#runtime = {
+      ...runtime,
+      terminated: (process) => {
+        this.#processes.delete(process);
+        runtime.meter.open -= 1;
+        runtime.meter.ended(process.openedAt);
+      },
+    };
     const { maxPayload, heartbeat } = runtime.definition;
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -88,6 +95,7 @@ export class GatewayServer {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const process = new GatewayProcess(ws, this.#runtime, identity);
       this.#processes.add(process);
+      this.#runtime.meter.open += 1;
     });
   }
 

@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.js';
+import type { CloseCause, GatewayMeter } from '../telemetry/metrics.js';
 import { FrameEncodingError, type EncodedFrame, type Frame, type FrameEncoder } from './frames.js';
 import type { GatewayDefinition } from './gateway-table.js';
 
@@ -19,6 +20,8 @@ export interface WriterRuntime {
   definition: Pick<GatewayDefinition, 'maxBufferedBytes' | 'drainTimeout' | 'bufferedBytesCap'>;
   hub: { readonly encoder: FrameEncoder };
   logger: Logger;
+  /** The gateway's metrics: frames counted, cuts recorded. */
+  meter: GatewayMeter;
 }
 
 const TEXT = { binary: false };
@@ -57,6 +60,8 @@ function endTick(): void {
 export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
   protected readonly ws: WebSocket;
   protected readonly runtime: R;
+  /** When the socket opened, for the session duration its gateway records at the end (0 with metrics off). */
+  readonly openedAt: number;
   /** Armed while the socket's unsent data is over maxBufferedBytes: it must drain before it fires. */
   #drainTimer?: NodeJS.Timeout;
   /** The tick of the last frame written, and of the last cork; -1 before the first. */
@@ -66,6 +71,7 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
   protected constructor(ws: WebSocket, runtime: R) {
     this.ws = ws;
     this.runtime = runtime;
+    this.openedAt = runtime.meter.opened();
   }
 
   /** Whether frames may still be written: no close asked for, and the socket open. */
@@ -131,6 +137,7 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
 
   protected write({ data, binary, wire }: EncodedFrame): boolean {
     if (!this.open) return false;
+    this.runtime.meter.sent += 1;
     // Under the limit again since the last write: the frames of that burst went out.
     if (this.#drainTimer && this.ws.bufferedAmount <= this.runtime.definition.maxBufferedBytes) this.#drained();
     this.#coalesce();
@@ -179,11 +186,24 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
   #slowConsumer(limit: 'bufferedBytesCap' | 'drainTimeout'): void {
     this.#drained();
     const { maxBufferedBytes, drainTimeout, bufferedBytesCap } = this.runtime.definition;
-    this.runtime.logger.warn(
-      'websocket slow consumer closed',
-      this.fields({ bufferedBytes: this.ws.bufferedAmount, limit, maxBufferedBytes, drainTimeout, bufferedBytesCap }),
-    );
-    this.close(1008, 'slow consumer');
+    const fields = { bufferedBytes: this.ws.bufferedAmount, limit, maxBufferedBytes, drainTimeout, bufferedBytesCap };
+    this.cut('slow_consumer', 'websocket slow consumer closed', fields, 'slow consumer');
+  }
+
+  /**
+   * The server cuts the socket for `cause`, logged with `fields` and counted in its gateway's
+   * metrics: closed with 1008 and `reason`, or, for a peer that missed a heartbeat (which would
+   * not answer a close), terminated at once.
+   */
+  protected cut(cause: CloseCause, message: string, fields: Record<string, unknown>, reason = ''): void {
+    this.runtime.meter.cut(cause);
+    if (cause === 'heartbeat') {
+      this.runtime.logger.debug(message, this.fields(fields));
+      this.ws.terminate();
+      return;
+    }
+    this.runtime.logger.warn(message, this.fields(fields));
+    this.close(1008, reason);
   }
 
   /** A socket's first frame of a tick is written at once; from its second on, it is corked until the tick ends. */

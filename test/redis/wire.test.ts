@@ -30,6 +30,15 @@ describe('encodeWire', () => {
     expect(decodeWire(wire)).toEqual({ ok: true, node: 'n1', seq: 7, envelope: message(1) });
   });
 
+  it('writes the publish time as t when given (the metrics\' bus lag), and reads it back; a malformed one is ignored', () => {
+    const wire = encodeWire('n1', message(1), 7, 1_733_400_000_123.25);
+    expect(JSON.parse(wire)).toMatchObject({ seq: 7, t: 1_733_400_000_123.25 });
+    expect(decodeWire(wire)).toEqual({ ok: true, node: 'n1', seq: 7, publishedAt: 1_733_400_000_123.25, envelope: message(1) });
+    for (const t of ['soon', -1, null]) {
+      expect(decodeWire(JSON.stringify({ v: 2, node: 'n1', t, e: message(1) }))).toEqual({ ok: true, node: 'n1', envelope: message(1) });
+    }
+  });
+
   it('writes bytes as base64 strings, not as JSON arrays of numbers, and lists their paths in b', () => {
     const wire = encodeWire('n1', { type: 'session-send', sessionId: 's', frame: Buffer.from('hi') });
     expect(JSON.parse(wire)).toMatchObject({ e: { frame: 'aGk=' }, b: [['frame']] });
