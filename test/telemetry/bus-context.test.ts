@@ -8,7 +8,7 @@ import { MemoryBus, Module, memoryPubSub, redisPubSub, type PubSubAdapter } from
 import { startTestApp, type TestApp } from 'vela/testing';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
-import { TracedModule } from './fixtures.js';
+import { TracedModule } from './tracing-fixture.js';
 import { linkedIds, parentOf, SpanKind, traceparent, useTracing } from './support.js';
 
 const tracing = useTracing();

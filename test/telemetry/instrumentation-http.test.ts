@@ -6,7 +6,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp } from 'vela/testing';
-import { TracedModule } from './fixtures.js';
+import { TracedModule } from './tracing-fixture.js';
 import { parentOf, SpanKind, useTracing } from './support.js';
 
 const tracing = useTracing();

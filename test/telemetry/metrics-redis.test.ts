@@ -9,7 +9,7 @@ import { startTestApp, type TestApp } from 'vela/testing';
 import { redisMissing, uniquePrefix, REDIS_URL } from '../support/redis.js';
 import { RedisServer, logged, redisServerMissing } from '../redis/support.js';
 import { eventually } from '../pubsub/support.js';
-import { AppModule } from './fixture.js';
+import { AppModule } from './metrics-fixture.js';
 import { testMeter, type TestMeter } from './metrics-support.js';
 
 const ROOM = { 'vela.channel.pattern': 'room:*' };

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Module, OnMessage, WebSocket, type Connection } from 'vela';
 import { startTestApp } from 'vela/testing';
 import { Tracker } from '../pubsub/support.js';
-import { AppModule } from './fixture.js';
+import { AppModule } from './metrics-fixture.js';
 import { testMeter } from './metrics-support.js';
 
 /** semconv's bucket boundaries for http.server.request.duration. */

@@ -14,7 +14,7 @@ import { redisPubSub } from 'vela';
 import { startTestApp } from 'vela/testing';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { rawRedis, testPrefix } from '../redis/support.js';
-import { TracedModule } from './fixtures.js';
+import { TracedModule } from './tracing-fixture.js';
 import { traceparent } from './support.js';
 
 const PARENT = traceparent('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7');

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp } from 'vela/testing';
 import { eventually } from '../pubsub/support.js';
 import { freePort } from '../support/ports.js';
-import { AppModule } from './fixture.js';
+import { AppModule } from './metrics-fixture.js';
 
 const prometheusMissing = spawnSync('prometheus', ['--version']).error
   ? "Prometheus scrape test skipped: no `prometheus` on PATH (apt-get install prometheus; .ci/run installs it)"

@@ -4,7 +4,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { startTestApp } from 'vela/testing';
-import { TracedModule } from './fixtures.js';
+import { TracedModule } from './tracing-fixture.js';
 import { parentOf, SpanKind, traceparent, useTracing } from './support.js';
 
 const tracing = useTracing();
