@@ -14,13 +14,16 @@ const root = new URL('..', import.meta.url).pathname;
 const serverScript = new URL('http-server.mjs', import.meta.url).pathname;
 
 export const flag = (name) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+/** The value of `--name=value` or `--name value` (a next argument that is not itself a flag); `fallback` without one. */
 export const flagValue = (name, fallback) => {
   const found = flag(name);
-  return found?.includes('=') ? found.slice(found.indexOf('=') + 1) : fallback;
+  if (found?.includes('=')) return found.slice(found.indexOf('=') + 1);
+  const next = found && process.argv[process.argv.indexOf(found) + 1];
+  return next !== undefined && !next.startsWith('--') ? next : fallback;
 };
 
-export const ROUNDS = boundedInt(flagValue('rounds', '5'), 1, 20);
-export const DURATION_S = boundedInt(flagValue('duration', '3'), 1, 30); // one wrk run
+export const ROUNDS = boundedInt(flagValue('rounds', '5'), 1, 20, '--rounds');
+export const DURATION_S = boundedInt(flagValue('duration', '3'), 1, 30, '--duration'); // one wrk run
 export const WARMUP_S = 2;
 export const CONNECTIONS = 50;
 export const THREADS = 1;
@@ -149,18 +152,23 @@ export async function measure(srv, route, seconds) {
     wrkBusy: w.cpuS / wallS,
     other: other / wallS,
     bytes: w.bytesPerResponse,
+    wrkCpuS: w.cpuS,
     servedBefore,
   };
 }
 
-/** Starts a server of each kind (`script KIND`, by default bench/http-server.mjs), each its own process. */
-export async function startServers(kinds, nodeArgs = [], script = serverScript) {
+/**
+ * Starts a server of each kind (`script KIND`, by default bench/http-server.mjs), each its own process.
+ * `spawnFor(kind)` may give a kind other arguments, node options or environment ({ args, nodeArgs, env }):
+ * bench/telemetry.mjs runs one server script as several variants.
+ */
+export async function startServers(kinds, nodeArgs = [], script = serverScript, spawnFor = () => ({})) {
   const servers = {};
   await Promise.all(
     kinds.map(async (kind) => {
       // vela-defaults logs every request at info, as an app run with its defaults does.
-      const env = kind === 'vela-defaults' ? { LOG_LEVEL: 'info' } : {};
-      const srv = spawnChild(script, [kind], { nodeArgs, env, timeoutMs: 30_000 });
+      const own = { args: [kind], nodeArgs, env: kind === 'vela-defaults' ? { LOG_LEVEL: 'info' } : {}, ...spawnFor(kind) };
+      const srv = spawnChild(script, own.args, { nodeArgs: own.nodeArgs, env: own.env, timeoutMs: 30_000 });
       const port = await srv.ready;
       servers[kind] = { ...srv, kind, url: `http://127.0.0.1:${port}` };
     }),
@@ -187,24 +195,34 @@ export async function checkResponses(servers) {
   return notes;
 }
 
-export function versions() {
+/**
+ * The installed version of package `name`, '?' if none: through require first; a package whose
+ * exports hide package.json is read where it is installed, Vela's own node_modules (koa,
+ * @koa/router, OpenTelemetry) or bench's (the peers).
+ */
+export function packageVersion(name) {
   const require = createRequire(import.meta.url);
-  // Through require first; a package whose exports hide package.json is read where it is installed:
-  // Vela's own node_modules (koa, @koa/router) or bench's (the peers).
-  const v = (name) => {
-    for (const file of [() => require.resolve(`${name}/package.json`), () => join(root, 'node_modules', name, 'package.json'), () => join(root, 'bench/node_modules', name, 'package.json')]) {
-      try {
-        return JSON.parse(readFileSync(file(), 'utf8')).version;
-      } catch {}
-    }
-    return '?';
-  };
-  let wrkVersion = '?';
+  for (const file of [() => require.resolve(`${name}/package.json`), () => join(root, 'node_modules', name, 'package.json'), () => join(root, 'bench/node_modules', name, 'package.json')]) {
+    try {
+      return JSON.parse(readFileSync(file(), 'utf8')).version;
+    } catch {}
+  }
+  return '?';
+}
+
+/** `wrk -v`'s version, '?' if it says none. */
+export function wrkVersion() {
   try {
-    wrkVersion = /wrk (\S+)/.exec(execSync('wrk -v 2>&1 || true', { encoding: 'utf8', shell: '/bin/sh' }))?.[1] ?? '?';
-  } catch {}
+    return /wrk (\S+)/.exec(execSync('wrk -v 2>&1 || true', { encoding: 'utf8', shell: '/bin/sh' }))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+export function versions() {
+  const v = packageVersion;
   const vela = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-  return `vela ${vela}, koa ${v('koa')}, @koa/router ${v('@koa/router')}, @nestjs/core ${v('@nestjs/core')}, @nestjs/platform-express ${v('@nestjs/platform-express')}, express ${v('express')}, wrk ${wrkVersion}`;
+  return `vela ${vela}, koa ${v('koa')}, @koa/router ${v('@koa/router')}, @nestjs/core ${v('@nestjs/core')}, @nestjs/platform-express ${v('@nestjs/platform-express')}, express ${v('express')}, wrk ${wrkVersion()}`;
 }
 
 export function preflight() {
@@ -216,8 +234,9 @@ export function preflight() {
   }
 }
 
-function boundedInt(text, min, max) {
+/** `text` as a whole number from min to max; throws naming the flag (`what`) and the range otherwise. */
+export function boundedInt(text, min, max, what = 'a value') {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`expected a whole number ${min}–${max}, got ${text}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${what}: expected a whole number ${min}–${max}, got ${text}`);
   return n;
 }
