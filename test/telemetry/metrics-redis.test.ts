@@ -90,6 +90,11 @@ describe.skipIf(redisServerMissing)('metrics when Redis goes away', () => {
     await server.start();
     await logged(a.app.logs, 'info', 'redis pub/sub connection is back');
     await logged(b.app.logs, 'info', 'redis subscriber re-subscribed');
+    // That line is logged when SUBSCRIBE is sent: wait until Redis has both nodes on the bus, or a
+    // message published now could reach B before its subscription does (and be missed, rightly).
+    const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    onTestFinished(() => probe.disconnect());
+    await eventually(async () => (await probe.call('PUBSUB', 'NUMSUB', `${keyPrefix}:bus`)) as [string, number], ([, count]) => count === 2, 'both nodes subscribed to the bus again');
     expect((await a.app.http.post('/api/say/room:kitchen', { i: 4 })).status).toBe(204);
     expect(await far.recvJson()).toEqual({ i: 4 });
     const onB = await b.meter.read();
