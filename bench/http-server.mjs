@@ -11,13 +11,16 @@
 // Diagnostics for the profile mode (bench/http-profile.mjs):
 //   koa-als        raw Koa plus one AsyncLocalStorage.run per request (what Vela's request scope adds)
 //   vela-noals     `vela` with AsyncLocalStorage.run a pass-through (Node never turns its promise hooks on)
+// The peer of bench/telemetry.mjs (its koa-sdk, run with an OpenTelemetry SDK registered):
+//   koa-otel       raw Koa plus bench/telemetry-koa.mjs first: a span per request and its context entered,
+//                  as @opentelemetry/instrumentation-http does
 // Every server serialises per request and answers /users/42 from the same Map (bench/apps/users.ts).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { benchApp, listen, serveParent } from './harness.mjs';
 
-const KINDS = ['node', 'koa', 'koa-als', 'vela', 'vela-defaults', 'vela-noals', 'nest'];
+const KINDS = ['node', 'koa', 'koa-als', 'koa-otel', 'vela', 'vela-defaults', 'vela-noals', 'nest'];
 const kind = process.argv[2];
 // The parent owns this process: when it goes (even by SIGKILL) the IPC channel closes and so do we.
 process.on('SIGTERM', () => process.exit(0));
@@ -83,6 +86,10 @@ async function start(kind) {
     // AsyncLocalStorage scope (src/http/request-log.ts, log-context.ts).
     const scopes = new AsyncLocalStorage();
     koa.use((ctx, next) => scopes.run({}, next));
+  }
+  if (kind === 'koa-otel') {
+    const { tracingMiddleware } = await import('./telemetry-koa.mjs');
+    koa.use(tracingMiddleware());
   }
   const router = new Router();
   router.get('/hello', (ctx) => {

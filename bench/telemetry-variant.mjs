@@ -6,6 +6,8 @@
 //                       sdk:  this checkout's Vela with an OpenTelemetry SDK registered globally here,
 //                             before the server script (and so bootstrap) runs, as the README's
 //                             `node --import ./tracing.mjs` setup does
+//                       koa-none, koa-sdk: the raw-Koa peer pair (bench/http-server.mjs koa and koa-otel),
+//                             which loads no Vela: koa-none registers nothing, koa-sdk the SDK of sdk
 //   VELA_BENCH_REPORT   the file written at exit (JSON, see report() below)
 import { writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
@@ -15,8 +17,12 @@ const SAMPLING = 0.01;
 /** How often the sdk variant's metric reader collects (a Prometheus scrape is typically every 15–60 s). */
 const EXPORT_INTERVAL_MS = 10_000;
 
+/** The variants that register the SDK. */
+const SDK_VARIANTS = new Set(['sdk', 'koa-sdk']);
+const VARIANTS = ['none', 'off', 'sdk', 'koa-none', 'koa-sdk'];
+
 const variant = process.env.VELA_BENCH_VARIANT;
-if (!['none', 'off', 'sdk'].includes(variant)) throw new Error(`bench/telemetry-variant.mjs: VELA_BENCH_VARIANT must be none, off or sdk, got ${variant}`);
+if (!VARIANTS.includes(variant)) throw new Error(`bench/telemetry-variant.mjs: VELA_BENCH_VARIANT must be one of ${VARIANTS.join(', ')}, got ${variant}`);
 if (variant === 'none' && !process.env.VELA_BENCH_VELA) throw new Error('bench/telemetry-variant.mjs: the none variant needs VELA_BENCH_VELA, the baseline dist/index.js');
 
 register(new URL('./telemetry-resolve.mjs', import.meta.url), { data: { vela: variant === 'none' ? process.env.VELA_BENCH_VELA : undefined } });
@@ -25,7 +31,7 @@ const vela = import.meta.resolve('vela');
 // Spans and metric collections the exporters were handed (and dropped).
 const counts = { spans: 0, metricExports: 0 };
 // Only here: in none and off, nothing of OpenTelemetry may be loaded before Vela decides to load it.
-if (variant === 'sdk') registerSdk();
+if (SDK_VARIANTS.has(variant)) registerSdk();
 
 process.on('exit', () => {
   if (process.env.VELA_BENCH_REPORT) writeFileSync(process.env.VELA_BENCH_REPORT, JSON.stringify(report()));
@@ -46,7 +52,7 @@ function report() {
     tracing: globals?.trace !== undefined,
     metrics: globals?.metrics !== undefined,
     ...counts,
-    ...(variant === 'sdk' ? { sampling: SAMPLING, exportIntervalMs: EXPORT_INTERVAL_MS } : {}),
+    ...(SDK_VARIANTS.has(variant) ? { sampling: SAMPLING, exportIntervalMs: EXPORT_INTERVAL_MS } : {}),
   };
 }
 
