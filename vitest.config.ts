@@ -12,6 +12,8 @@ const SLOW = [
   'test/cli/new.test.ts',
   'test/cli/routes.test.ts',
   'test/cli/serve.test.ts',
+  'test/cluster/workers.test.ts',
+  'test/cluster/cluster-adapter.test.ts',
   'test/browser/**/*.test.ts',
   'test/example.test.ts',
   'test/lazy-dependencies.test.ts',

@@ -110,15 +110,44 @@ export function spawnChild(script, args = [], { nodeArgs = [], waitFor = 'port',
       child.on('message', (msg) => msg?.ready && done(true));
     }
   });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { child, ready, request, stop };
+  return { child, ready, request, stop: () => stopProcess(child, 3_000) };
+}
+
+/** SIGTERM, then SIGKILL if `child` has not exited after `graceMs`; resolves once it exited. */
+export async function stopProcess(child, graceMs) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A process and its descendants, from /proc (a `vela start` primary's workers are its children). */
+export function processTree(pid) {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const child of readFileSync(`/proc/${pids[i]}/task/${pids[i]}/children`, 'utf8').trim().split(/\s+/)) if (child) pids.push(Number(child));
+    } catch {}
+  }
+  return pids;
+}
+
+/** utime + stime of these processes (every thread), in seconds; a process gone counts 0. */
+export function cpuSecondsOf(pids) {
+  return pids.reduce((sum, pid) => sum + processTicks(pid), 0) / TICKS_PER_S;
+}
+
+/** The resident set of these processes together, in bytes, from /proc/PID/status. */
+export function rssOf(pids) {
+  let bytes = 0;
+  for (const pid of pids) {
+    try {
+      bytes += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+    } catch {}
+  }
+  return bytes;
 }
 
 /** For a child script: answers `{ cmd, id, ... }` messages with handlers[cmd](msg). */
@@ -423,6 +452,42 @@ export function openIdle(port, i, { addresses = 4, onPing } = {}) {
     });
     ws.once('error', reject);
   });
+}
+
+/**
+ * Opens `count` sockets to `url` at once, socket i from `localAddressOf(i)`, handing each that opened
+ * to `opened`; resolves with how many opened and the errors of the others, by code or message.
+ */
+export async function openCounted(url, count, localAddressOf, opened) {
+  const errors = {};
+  const results = await Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise((resolve) => {
+          const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: localAddressOf(i) });
+          const timer = setTimeout(() => {
+            ws.terminate();
+            fail(new Error('no open within 30 s'));
+          }, 30_000);
+          const fail = (error) => {
+            clearTimeout(timer);
+            const key = error.code ?? error.message;
+            errors[key] = (errors[key] ?? 0) + 1;
+            resolve(false);
+          };
+          ws.once('error', fail);
+          ws.once('open', () => {
+            clearTimeout(timer);
+            ws.removeListener('error', fail);
+            ws.on('error', () => {});
+            opened(ws);
+            resolve(true);
+          });
+        }),
+    ),
+  );
+  return { ok: results.filter(Boolean).length, errors };
 }
 
 /** Opens `count` idle sockets, `batch` at a time. */

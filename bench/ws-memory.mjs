@@ -23,7 +23,7 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync, readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { spawnChild, serveParent, median, machine, openFileLimit, sleep, fdLimitFor, openManyIdle, closeAll, loadMark, loadSince, foreignLoadLine } from './harness.mjs';
+import { spawnChild, serveParent, median, machine, openFileLimit, sleep, fdLimitFor, openManyIdle, openCounted, closeAll, loadMark, loadSince, foreignLoadLine } from './harness.mjs';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -353,38 +353,8 @@ async function climbClient(index) {
   const sockets = [];
   serveParent({
     async open({ port, count, first }) {
-      const errors = {};
-      const results = await Promise.all(
-        Array.from(
-          { length: count },
-          (_, i) =>
-            new Promise((resolve) => {
-              const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-                perMessageDeflate: false,
-                localAddress: `127.0.0.${1 + ((first + i) % MAX_ADDRESSES)}`,
-              });
-              const timer = setTimeout(() => {
-                ws.terminate();
-                fail(new Error('no open within 30 s'));
-              }, 30_000);
-              const fail = (error) => {
-                clearTimeout(timer);
-                const key = error.code ?? error.message;
-                errors[key] = (errors[key] ?? 0) + 1;
-                resolve(false);
-              };
-              ws.once('error', fail);
-              ws.once('open', () => {
-                clearTimeout(timer);
-                ws.removeListener('error', fail);
-                ws.on('error', () => {});
-                sockets.push(ws);
-                resolve(true);
-              });
-            }),
-        ),
-      );
-      return { ok: results.filter(Boolean).length, errors, index };
+      const localAddress = (i) => `127.0.0.${1 + ((first + i) % MAX_ADDRESSES)}`;
+      return { ...(await openCounted(`ws://127.0.0.1:${port}/ws`, count, localAddress, (ws) => sockets.push(ws))), index };
     },
     async ping() {
       const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);

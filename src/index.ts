@@ -125,6 +125,12 @@ export type { RedisPubSubOptions } from './redis/redis-pubsub.js';
 export { redisSessionStore } from './redis/redis-session-store.js';
 export type { RedisSessionStoreOptions } from './redis/redis-session-store.js';
 
+// Workers: one app on every core of a machine (`vela start --workers N`), sharing pub/sub and sessions through the primary.
+export { clusterPubSub } from './cluster/cluster-adapter.js';
+export type { ClusterPubSubOptions } from './cluster/cluster-adapter.js';
+export { clusterSessionStore } from './cluster/cluster-stores.js';
+export type { ClusterPort } from './cluster/ipc.js';
+
 // Plugins.
 export { cors } from './plugins/cors.js';
 export type { CorsOptions } from './plugins/cors.js';

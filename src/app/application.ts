@@ -169,7 +169,10 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   }
 
   const channels = buildChannelTable(modules);
-  const adapter = options.pubsub ?? memoryPubSub();
+  // In a `vela start` worker (VELA_WORKER, cluster/in-worker.ts's WORKER_ENV) the defaults are the
+  // ones the workers share through the primary; loaded only there.
+  const worker = process.env.VELA_WORKER ? await import('../cluster/in-worker.js') : undefined;
+  const adapter = worker?.workerPubSub(options.pubsub, logger) ?? options.pubsub ?? memoryPubSub();
   if (channels.hasHistory && !adapter.history) {
     throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
   }
@@ -236,7 +239,8 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
 
   // One store and one middleware for HTTP and upgrades, so a socket sees its page's session.
   // The store is closed with the app (SessionStore.close), whether Vela made it or the app passed it.
-  const store = options.sessions === false ? undefined : (options.sessions?.store ?? memorySessionStore());
+  const given = options.sessions === false ? undefined : options.sessions?.store;
+  const store = options.sessions === false ? undefined : (worker?.workerSessionStore(given, logger) ?? given ?? memorySessionStore());
   const session = store ? sessionMiddleware({ ...options.sessions, store }) : undefined;
 
   const koa = new Koa();
@@ -316,7 +320,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   }
   const address = server.address() as AddressInfo;
 
-  return {
+  const app: App = {
     url: `http://${urlHost(options.host)}:${address.port}`,
     port: address.port,
     koa,
@@ -329,4 +333,6 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     get: (token) => container.get(token),
     close: () => (closing ??= close()),
   };
+  worker?.drainOnSignals(app);
+  return app;
 }

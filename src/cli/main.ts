@@ -14,6 +14,14 @@ Commands:
       --views <dir>          templates whose changes restart the app (default views)
       -p, --project <file>   the tsconfig to compile with (default: the nearest above the entry)
 
+  start [entry]      Run the app on every core: N node:cluster workers sharing its port, each
+                     restarted if it dies, all drained (app.close()) on SIGTERM or SIGINT.
+                     entry: the file that calls bootstrap, as JavaScript (default: what the
+                     tsconfig emits for src/main.ts; build first).
+      -w, --workers <n>          how many workers (default: the cores available)
+      --shutdown-timeout <ms>    how long the workers may drain before they are killed (default 15000)
+      -p, --project <file>       the tsconfig that says where a .ts entry is emitted
+
   routes [entry]     Print every HTTP route and WebSocket gateway of the app.
                      entry: the file exporting the root @Module (default src/app.module.ts).
                      A .ts entry is loaded with the project's tsx.
@@ -60,6 +68,14 @@ const COMMANDS: Record<string, Command> = {
     async run([entry], values) {
       const { serve } = await import('./serve.js');
       await serve({ entry, views: str(values.views), project: str(values.project) });
+    },
+  },
+  start: {
+    options: { workers: { type: 'string', short: 'w' }, 'shutdown-timeout': { type: 'string' }, project },
+    maxPositionals: 1,
+    async run([entry], values) {
+      const { start } = await import('./start.js');
+      await start({ entry, workers: str(values.workers), shutdownTimeout: str(values['shutdown-timeout']), project: str(values.project) });
     },
   },
   routes: {

@@ -1,8 +1,9 @@
 // Presence kept in this process: on a MemoryBus, so the apps sharing a bus share it, as nodes share
 // Redis. Every operation is synchronous. An app removes its own metas when it closes (no app dies
-// without closing inside one process, so there are no dead nodes to sweep).
+// without closing inside one process, so there are no dead nodes to sweep); the primary of
+// `vela start`, which keeps its workers' presence in one, removes a dead worker's with removeNode.
 import type { PresenceRow } from './presence-list.js';
-import type { PresenceStore } from './presence-store.js';
+import type { PresenceChange, PresenceStore } from './presence-store.js';
 
 interface Stored extends PresenceRow {
   readonly node: string;
@@ -45,9 +46,20 @@ export class MemoryPresence implements PresenceStore {
   }
 
   stop(node: string): void {
+    this.removeNode(node);
+  }
+
+  /** Removes every meta of `node` and returns them: a worker that died (cluster primary) has its leaves broadcast by another. */
+  removeNode(node: string): PresenceChange[] {
+    const removed: PresenceChange[] = [];
     for (const [channel, { rows }] of this.#channels) {
-      for (const row of [...rows.values()]) if (row.node === node) this.remove(node, channel, row.ref);
+      for (const { node: owner, ...row } of [...rows.values()]) {
+        if (owner !== node) continue;
+        this.remove(node, channel, row.ref);
+        removed.push({ channel, row });
+      }
     }
+    return removed;
   }
 
   /** Channels with at least one meta: what a leak test checks is back to zero. */

@@ -12,7 +12,7 @@ describe('vela', () => {
       const { code, output } = await vela(...args);
       expect(code).toBe(0);
       expect(output).toMatch(/^Usage: vela <command> \[options\]$/m);
-      for (const command of ['serve [entry]', 'routes [entry]', 'docs [entry]', 'new <dir>']) expect(output).toContain(`  ${command}`);
+      for (const command of ['serve [entry]', 'start [entry]', 'routes [entry]', 'docs [entry]', 'new <dir>']) expect(output).toContain(`  ${command}`);
     }
   });
 

@@ -32,10 +32,10 @@ export class Peer {
     );
   }
 
-  /** Opens `path` (default the PubSubGateway) on `app` and waits for the gateway's greeting. */
-  static connect(app: { url: string }, options: { path?: string; join?: readonly string[] } = {}): Promise<Peer> {
+  /** Opens `path` (default the PubSubGateway) on `app` with `headers` (a cookie) and waits for the gateway's greeting. */
+  static connect(app: { url: string }, options: { path?: string; join?: readonly string[]; headers?: Record<string, string> } = {}): Promise<Peer> {
     const query = options.join?.length ? `?join=${options.join.map(encodeURIComponent).join(',')}` : '';
-    const ws = new WsClient(`${app.url.replace(/^http/, 'ws')}${options.path ?? '/pubsub'}${query}`);
+    const ws = new WsClient(`${app.url.replace(/^http/, 'ws')}${options.path ?? '/pubsub'}${query}`, { headers: options.headers });
     return new Promise((resolve, reject) => {
       const closed = (code: number) => reject(new Error(`closed with ${code} before the gateway's greeting`));
       ws.once('error', reject);
