@@ -23,6 +23,7 @@ import { LOGGER, type Logger } from '../logging/logger.js';
 import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
 import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
+import { Lifecycle } from './lifecycle.js';
 import { OTHER_CHANNELS, buildChannelTable } from './channels.js';
 import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
 import { buildGatewayTable } from '../ws/gateway-table.js';
@@ -134,7 +135,8 @@ export interface App {
   get<T>(token: Token<T>): T;
   /**
    * Stops accepting, closes every WebSocket with 1001 and awaits its `terminate`, lets in-flight
-   * requests finish (both up to `shutdownTimeout`), then resolves.
+   * requests finish (both up to `shutdownTimeout`), awaits every provider's `onClose` (dependents
+   * first, each up to `shutdownTimeout`), then resolves.
    */
   close(): Promise<void>;
 }
@@ -281,6 +283,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const server = createHttpServer(timeouts, koa.callback());
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   const graceful = new GracefulServer(server, shutdownTimeout);
+  const lifecycle = new Lifecycle(container.classInstances(), logger, shutdownTimeout);
   const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: scope ? compose([scope, boundary]) : boundary, session, logger, ids });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
   let closing: Promise<void> | undefined;
@@ -290,6 +293,9 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     const http = graceful.close();
     await Promise.all(gateways.map((gateway) => gateway.close(shutdownTimeout)));
     await http;
+    // After the drain, so a gateway's terminate and a last request still find the app's pool open;
+    // before pub/sub stops, so an onClose can still publish.
+    await lifecycle.close();
     await tracker.stop();
     await hub.stop();
     await store?.close?.();
@@ -310,8 +316,11 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     throw error;
   }
   try {
+    // After pub/sub starts (an onInit may publish), before the port opens (a request must find it ready).
+    await lifecycle.init();
     await listen(server, port, options.host);
   } catch (error) {
+    await lifecycle.close();
     await tracker.stop();
     await hub.stop();
     await store?.close?.();
