@@ -24,6 +24,8 @@ import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
 import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
 import { Lifecycle } from './lifecycle.js';
+import { healthEndpoint } from './health.js';
+import { healthSettings, type HealthOptions } from './health-options.js';
 import { OTHER_CHANNELS, buildChannelTable } from './channels.js';
 import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
 import { buildGatewayTable } from '../ws/gateway-table.js';
@@ -114,6 +116,12 @@ export interface BootstrapOptions {
    * the app registers an SDK. See README, Metrics.
    */
   metrics?: MetricsOptions;
+  /**
+   * A health endpoint for load balancers: `'/health'`, or `{ path, readinessDelay, timeout }`. 200
+   * with the state of the pub/sub adapter, the session store and providers' `healthCheck()`; 503
+   * while one is down or the app is closing. See README, Health and readiness.
+   */
+  health?: string | HealthOptions;
 }
 
 export interface App {
@@ -179,10 +187,13 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
   }
   const ids = new ConnectionIds();
+  const health = healthSettings(options.health);
   const taken = [
     ...table.routes.map((route) => ({ path: route.path, name: `${route.controller.name}.${route.handlerName}` })),
     ...gatewayTable.map((gateway) => ({ path: gateway.path, name: `the gateway ${gateway.gateway.name}` })),
   ];
+  const clash = health && taken.find((route) => route.path === health.path);
+  if (clash) throw new ConfigError(`bootstrap({ health: '${health.path}' }) is also the path of ${clash.name}: serve the health endpoint at another path.`);
   const telemetry = await startMetrics(options.metrics, { patternOf: (channel) => channels.patternOf(channel) ?? OTHER_CHANNELS, taken, logger });
   // Without history channels a broadcast looks nothing up: the hub gets no history table at all.
   const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined, channels.patternOf, telemetry.metrics.pubsub);
@@ -246,7 +257,9 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const session = store ? sessionMiddleware({ ...options.sessions, store }) : undefined;
 
   const koa = new Koa();
-  // Set once close() starts: the error boundary tells responses finished from then on to close.
+  // Set once close() starts: the health endpoint answers 503 from then on.
+  let closeStarted = false;
+  // Set once the port stops accepting: the error boundary tells responses finished from then on to close.
   let shuttingDown = false;
   // The boundary writes the request log line too, with the status the client really got.
   const boundary = errorBoundary(pages, logger, { closing: () => shuttingDown, logRequests: options.requestLog !== false, metrics: telemetry.metrics.http });
@@ -263,6 +276,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   // Before sessions and the app's middleware: the same public file for everyone, no cookie.
   if (client) koa.use(client);
   if (docs) koa.use(docs);
+  if (health) koa.use(healthEndpoint({ settings: health, adapter, store, providers: container.classInstances(), closing: () => closeStarted }));
   if (session) koa.use(session);
   for (const middleware of options.middleware ?? []) koa.use(middleware);
   // After the app's middleware, which its security function may rely on (auth, sessions).
@@ -288,6 +302,9 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
   let closing: Promise<void> | undefined;
   const close = async () => {
+    closeStarted = true;
+    // Serving on while the balancer sees the 503 and stops sending new clients here.
+    if (health?.readinessDelay) await new Promise((resolve) => setTimeout(resolve, health.readinessDelay));
     shuttingDown = true;
     upgrades.stopAccepting();
     const http = graceful.close();

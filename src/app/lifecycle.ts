@@ -3,6 +3,7 @@
 // and no `terminate` meets one already closed.
 import type { Built } from '../di/container.js';
 import { tokenName } from '../di/token.js';
+import { withinDeadline } from './deadline.js';
 import type { Logger } from '../logging/logger.js';
 
 /** A provider or controller that starts something before the port opens: `bootstrap` awaits it, dependencies first. */
@@ -74,14 +75,9 @@ export class Lifecycle {
   }
 
   async #bounded(name: string, onClose: () => void | Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const overrun = new Promise<'overrun'>((resolve) => {
-      timer = setTimeout(() => resolve('overrun'), this.#timeout);
-      timer.unref();
-    });
     try {
-      const outcome = await Promise.race([Promise.resolve().then(onClose), overrun]);
-      if (outcome === 'overrun') {
+      const outcome = await withinDeadline(onClose, this.#timeout);
+      if (!outcome.done) {
         this.#logger.warn(`${name}.onClose() did not finish within shutdownTimeout: moved on without it`, {
           provider: name,
           shutdownTimeout: this.#timeout,
@@ -89,8 +85,6 @@ export class Lifecycle {
       }
     } catch (error) {
       this.#logger.error(`${name}.onClose() failed`, { provider: name, error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
