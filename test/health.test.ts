@@ -1,5 +1,6 @@
 // bootstrap({ health }) as a load balancer meets it: 200 with the state of what the app depends on,
-// 503 while a dependency is down (a Redis outage) or the app is closing, before the drain begins.
+// 503 while a dependency is down (a Redis outage) or the app is closing, before the drain begins;
+// and the whole shutdown sequence behind a balancer, step by step.
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -17,6 +18,8 @@ import {
 import { startTestApp, type TestApp } from 'vela/testing';
 import { eventually } from './pubsub/support.js';
 import { RedisServer, redisServerMissing } from './redis/support.js';
+import { deferred } from './support/deferred.js';
+import { tryConnect } from './support/ports.js';
 
 @Controller()
 class PingController {
@@ -25,9 +28,6 @@ class PingController {
     return json({ pong: true });
   }
 }
-
-@WebSocket('/live')
-class LiveGateway {}
 
 async function health(app: TestApp): Promise<{ status: number; body: { status: string; checks: Record<string, HealthState> } }> {
   const res = await app.client().http.get('/health');
@@ -94,18 +94,57 @@ describe('bootstrap({ health })', () => {
     });
   });
 
-  it('answers 503 from the start of close(), and serves on through readinessDelay before the drain', async () => {
-    @Module({ controllers: [PingController], gateways: [LiveGateway] })
+  it('closes in order: readiness 503, readinessDelay serving on, stop accepting, 1001, drain, onClose', async () => {
+    const events: string[] = [];
+    @Injectable()
+    class Journal {
+      readonly arrived = deferred();
+      readonly release = deferred();
+      listening = () => true;
+      onClose() {
+        events.push('onClose');
+      }
+    }
+    @Controller()
+    class SlowController {
+      constructor(readonly journal: Journal) {}
+      @Route('/slow')
+      async slow() {
+        this.journal.arrived.resolve();
+        await this.journal.release.promise;
+        events.push('slow request finished');
+        return json({ done: true });
+      }
+    }
+    @WebSocket('/live')
+    class JournalGateway {
+      constructor(readonly journal: Journal) {}
+      terminate() {
+        events.push(`terminate (listening: ${this.journal.listening()})`);
+      }
+    }
+    @Module({ controllers: [PingController, SlowController], gateways: [JournalGateway], providers: [Journal] })
     class AppModule {}
     const app = await startTestApp(AppModule, { health: { path: '/health', readinessDelay: 1_500 }, sessions: false });
+    const journal = app.get(Journal);
+    journal.listening = () => app.server.listening;
     const ws = await app.ws('/live');
+    const slow = app.client().http.get('/slow');
+    await journal.arrived.promise;
 
     const closing = app.close();
-    // The balancer's probe sees 503 at once, while clients it already sent still get answers.
+    // The balancer's probe sees 503 at once, while the clients it already sent still get answers.
     expect(await health(app)).toEqual({ status: 503, body: { status: 'closing', checks: { pubsub: { up: true, adapter: 'memory' } } } });
     expect((await app.client().http.get('/ping')).status).toBe(200);
-    await closing;
+    expect(events).toEqual([]);
+
     expect((await ws.closed).code).toBe(1001);
+    expect(await tryConnect(app.port)).toBe('ECONNREFUSED');
+    expect(events).toEqual(['terminate (listening: false)']); // the drain waits on /slow, onClose on the drain
+    journal.release.resolve();
+    expect((await slow).status).toBe(200);
+    await closing;
+    expect(events).toEqual(['terminate (listening: false)', 'slow request finished', 'onClose']);
   });
 
   it('refuses a path a route already has', async () => {
