@@ -11,6 +11,9 @@ export type { PrometheusReader } from './telemetry/prometheus.js';
 export { Module } from './app/module.js';
 export type { ModuleOptions } from './app/module.js';
 export { ConfigError } from './app/errors.js';
+export { StartupError } from './app/lifecycle.js';
+export type { OnInit, OnClose } from './app/lifecycle.js';
+export type { HealthCheck, HealthOptions, HealthState } from './app/health-options.js';
 
 // Dependency injection.
 export { Inject, Injectable } from './di/decorators.js';

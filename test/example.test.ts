@@ -1,12 +1,17 @@
 // The example blog answers the seeds' routes: this is what `npm start` serves.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from 'vela/testing';
 import { AppModule, BLOG_OPTIONS, BLOG_VIEWS, blogMetrics } from '../example/blog/app.module.js';
+import { BLOG_DB_FILE, blogDataFile } from '../example/blog/data/blog-database.js';
 
 let app: TestApp;
 afterEach(() => app?.close());
 
-const startBlog = async () => (app = await startTestApp(AppModule, { views: BLOG_VIEWS, middleware: BLOG_OPTIONS.middleware }));
+const startBlog = async (file = ':memory:') =>
+  (app = await startTestApp(AppModule, { views: BLOG_VIEWS, middleware: BLOG_OPTIONS.middleware, providers: [{ provide: BLOG_DB_FILE, useValue: file }] }));
 
 /** What the blog's own scripts do before posting to /api: fetch the session's CSRF token, sent as x-csrf-token. */
 async function apiHeaders(): Promise<{ headers: Record<string, string> }> {
@@ -35,6 +40,30 @@ describe('example/blog', () => {
     expect(created.status).toBe(201);
     expect(await created.json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
     expect(await (await app.http.get('/api/users/3')).json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
+  });
+
+  it('keeps users, comments and post comments in its database file across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vela-blog-'));
+    try {
+      const file = blogDataFile({ BLOG_DATA_DIR: join(dir, 'data') });
+      await startBlog(file);
+      expect((await app.http.post('/api/users', { name: 'Grace', email: 'grace@example.com' }, await apiHeaders())).status).toBe(201);
+      expect((await app.http.post('/api/comments', { text: 'before the restart' }, await apiHeaders())).status).toBe(201);
+      const { token } = await formPage('/posts/1');
+      expect((await app.http.form('/posts/1/comments', { author: 'Ada', text: 'first', _csrf: token })).status).toBe(302);
+      expect(app.get(BLOG_DB_FILE)).toBe(file);
+      await app.close();
+
+      await startBlog(file);
+      expect(await (await app.http.get('/api/users/3')).json()).toEqual({ id: 3, name: 'Grace', email: 'grace@example.com' });
+      expect(((await (await app.http.get('/api/comments')).json()) as { text: string }[]).map((c) => c.text)).toEqual(['before the restart']);
+      expect(await (await app.http.get('/posts/1')).text()).toContain('first');
+      // Seeded once: a restart adds no second Ada or Joe.
+      expect(((await (await app.http.get('/api/users')).json()) as unknown[]).length).toBe(3);
+    } finally {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects an invalid user with 400 and the issues of its zod schema', async () => {

@@ -13,12 +13,15 @@ import { UserStore } from './users/user-store.js';
 import { UsersController } from './users/users.controller.js';
 import { PostStore } from './posts/post-store.js';
 import { PostsController } from './posts/posts.controller.js';
+import { BLOG_DB_FILE, BlogDatabase } from './data/blog-database.js';
 
 @FallbackController(BlogFallback)
 @Module({
   controllers: [MainController, DashboardController, UsersController, CommentsController, PostsController],
   gateways: [EchoGateway, CommentsGateway, ChatGateway],
-  providers: [UserStore, CommentStore, CommentFeed, PostStore],
+  // The stores depend on BlogDatabase: Vela opens it before them and closes it after them. In memory
+  // unless told otherwise: main.ts gives `npm start` a file, tests get a fresh database each.
+  providers: [UserStore, CommentStore, CommentFeed, PostStore, BlogDatabase, { provide: BLOG_DB_FILE, useValue: ':memory:' }],
   // A page that lost its link for up to two minutes gets the comments it missed (or is told to reload).
   // `chat` keeps nothing: it is named so that its broadcasts count under 'chat' in the metrics, not 'other'.
   channels: { comments: { history: { size: 1_000, ttl: 120_000 } }, chat: {} },

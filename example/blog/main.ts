@@ -1,14 +1,21 @@
-// Runs the blog from the repository root: `npm start`, then open http://localhost:8080/.
+// Runs the blog from the repository root: `npm start`, then open http://localhost:8080/. Its posts,
+// comments and users are kept in example/data/blog.db (BLOG_DATA_DIR=dir to keep them elsewhere).
 // `BLOG_TELEMETRY=1 npm start` prints the trace spans of every request, socket and broadcast.
 import { bootstrap } from 'vela';
 import { AppModule, BLOG_OPTIONS, blogMetrics } from './app.module.js';
+import { BLOG_DB_FILE, blogDataFile } from './data/blog-database.js';
 
 // Before bootstrap, as an app registers its OpenTelemetry SDK; loaded only when asked for.
 const stopTracing = process.env.BLOG_TELEMETRY ? (await import('./telemetry.js')).startTracing() : undefined;
-const app = await bootstrap(AppModule, { ...BLOG_OPTIONS, metrics: blogMetrics() });
+const app = await bootstrap(AppModule, {
+  ...BLOG_OPTIONS,
+  metrics: blogMetrics(),
+  overrides: [{ provide: BLOG_DB_FILE, useValue: blogDataFile() }],
+});
 app.logger.info('blog listening', { url: app.url });
 
-// Graceful: sockets get 1001, requests in flight finish (up to shutdownTimeout), then exit 0. Once
+// Graceful: sockets get 1001, requests in flight finish (up to shutdownTimeout), the database is
+// closed (BlogDatabase.onClose), then exit 0. Once
 // only: a second Ctrl-C or SIGTERM ends the process at once, as Node does by default.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

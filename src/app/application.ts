@@ -23,6 +23,9 @@ import { LOGGER, type Logger } from '../logging/logger.js';
 import { anyWantsLogScope, contextLogger } from '../logging/log-context.js';
 import { requestScope } from '../http/request-scope.js';
 import { loadModules } from './module.js';
+import { Lifecycle } from './lifecycle.js';
+import { healthEndpoint } from './health.js';
+import { healthSettings, type HealthOptions } from './health-options.js';
 import { OTHER_CHANNELS, buildChannelTable } from './channels.js';
 import { createHttpServer, GracefulServer, listen, resolvePort, serverTimeouts, urlHost, type ServerTimeouts } from './server.js';
 import { buildGatewayTable } from '../ws/gateway-table.js';
@@ -113,6 +116,12 @@ export interface BootstrapOptions {
    * the app registers an SDK. See README, Metrics.
    */
   metrics?: MetricsOptions;
+  /**
+   * A health endpoint for load balancers: `'/health'`, or `{ path, readinessDelay, timeout }`. 200
+   * with the state of the pub/sub adapter, the session store and providers' `healthCheck()`; 503
+   * while one is down or the app is closing. See README, Health and readiness.
+   */
+  health?: string | HealthOptions;
 }
 
 export interface App {
@@ -134,7 +143,8 @@ export interface App {
   get<T>(token: Token<T>): T;
   /**
    * Stops accepting, closes every WebSocket with 1001 and awaits its `terminate`, lets in-flight
-   * requests finish (both up to `shutdownTimeout`), then resolves.
+   * requests finish (both up to `shutdownTimeout`), awaits every provider's `onClose` (dependents
+   * first, each up to `shutdownTimeout`), then resolves.
    */
   close(): Promise<void>;
 }
@@ -177,10 +187,13 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     throw new ConfigError(`@Module({ channels }) asks for history, and the '${adapter.name}' pub/sub adapter keeps none: use memoryPubSub() or redisPubSub(), or remove the channels' history.`);
   }
   const ids = new ConnectionIds();
+  const health = healthSettings(options.health);
   const taken = [
     ...table.routes.map((route) => ({ path: route.path, name: `${route.controller.name}.${route.handlerName}` })),
     ...gatewayTable.map((gateway) => ({ path: gateway.path, name: `the gateway ${gateway.gateway.name}` })),
   ];
+  const clash = health && taken.find((route) => route.path === health.path);
+  if (clash) throw new ConfigError(`bootstrap({ health: '${health.path}' }) is also the path of ${clash.name}: serve the health endpoint at another path.`);
   const telemetry = await startMetrics(options.metrics, { patternOf: (channel) => channels.patternOf(channel) ?? OTHER_CHANNELS, taken, logger });
   // Without history channels a broadcast looks nothing up: the hub gets no history table at all.
   const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined, channels.patternOf, telemetry.metrics.pubsub);
@@ -244,7 +257,9 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const session = store ? sessionMiddleware({ ...options.sessions, store }) : undefined;
 
   const koa = new Koa();
-  // Set once close() starts: the error boundary tells responses finished from then on to close.
+  // Set once close() starts: the health endpoint answers 503 from then on.
+  let closeStarted = false;
+  // Set once the port stops accepting: the error boundary tells responses finished from then on to close.
   let shuttingDown = false;
   // The boundary writes the request log line too, with the status the client really got.
   const boundary = errorBoundary(pages, logger, { closing: () => shuttingDown, logRequests: options.requestLog !== false, metrics: telemetry.metrics.http });
@@ -261,6 +276,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   // Before sessions and the app's middleware: the same public file for everyone, no cookie.
   if (client) koa.use(client);
   if (docs) koa.use(docs);
+  if (health) koa.use(healthEndpoint({ settings: health, adapter, store, providers: container.classInstances(), closing: () => closeStarted }));
   if (session) koa.use(session);
   for (const middleware of options.middleware ?? []) koa.use(middleware);
   // After the app's middleware, which its security function may rely on (auth, sessions).
@@ -281,15 +297,22 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   const server = createHttpServer(timeouts, koa.callback());
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   const graceful = new GracefulServer(server, shutdownTimeout);
+  const lifecycle = new Lifecycle(container.classInstances(), logger, shutdownTimeout);
   const upgrades = new UpgradeHandler({ koa, gateways, renderer, boundary: scope ? compose([scope, boundary]) : boundary, session, logger, ids });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
   let closing: Promise<void> | undefined;
   const close = async () => {
+    closeStarted = true;
+    // Serving on while the balancer sees the 503 and stops sending new clients here.
+    if (health?.readinessDelay) await new Promise((resolve) => setTimeout(resolve, health.readinessDelay));
     shuttingDown = true;
     upgrades.stopAccepting();
     const http = graceful.close();
     await Promise.all(gateways.map((gateway) => gateway.close(shutdownTimeout)));
     await http;
+    // After the drain, so a gateway's terminate and a last request still find the app's pool open;
+    // before pub/sub stops, so an onClose can still publish.
+    await lifecycle.close();
     await tracker.stop();
     await hub.stop();
     await store?.close?.();
@@ -310,8 +333,11 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
     throw error;
   }
   try {
+    // After pub/sub starts (an onInit may publish), before the port opens (a request must find it ready).
+    await lifecycle.init();
     await listen(server, port, options.host);
   } catch (error) {
+    await lifecycle.close();
     await tracker.stop();
     await hub.stop();
     await store?.close?.();

@@ -6,6 +6,13 @@ import { metadata } from '../app/metadata.js';
 import { type Definition, type Provider, describeDefinition, sameDefinition, toDefinition } from './provider.js';
 import { type Class, type Token, tokenName } from './token.js';
 
+/** A singleton built from a class (itself or a `useClass`), with where it was registered. */
+export interface Built {
+  token: Token;
+  instance: object;
+  origin: string;
+}
+
 interface Registration {
   definition: Definition;
   origin: string;
@@ -18,6 +25,8 @@ export class Container {
   readonly #registrations = new Map<Token, Registration>();
   readonly #instances = new Map<Token, unknown>();
   readonly #building = new Set<Token>();
+  /** Instances built from classes, in the order they were finished: every dependency before its dependents. */
+  readonly #built: Built[] = [];
 
   /**
    * Adds a provider. Listing the same definition twice (two modules importing one store) is fine;
@@ -66,6 +75,14 @@ export class Container {
   }
 
   /**
+   * The singletons built from classes, dependencies before dependents: the ones whose lifecycle
+   * hooks the app runs. Values and factory results belong to whoever made them, as in NestJS.
+   */
+  classInstances(): readonly Built[] {
+    return this.#built;
+  }
+
+  /**
    * Checks now that `cls` can be built, and returns a constructor that makes a new instance (not a
    * singleton) per call: one gateway per WebSocket connection, without looking anything up again.
    * A token in `scoped` is built per instance from the call's context (a PubSub bound to the
@@ -97,6 +114,7 @@ export class Container {
     try {
       const instance = await this.#build(registration.definition, here);
       this.#instances.set(token, instance);
+      if (registration.definition.kind === 'class') this.#built.push({ token, instance: instance as object, origin: registration.origin });
       return instance;
     } finally {
       this.#building.delete(token);

@@ -2,6 +2,7 @@
 // delivery, ordering and membership on this node; an adapter only carries envelopes between nodes
 // and answers who the members are elsewhere. In-memory (one process) by default; Redis for clusters.
 import type { Logger } from '../logging/logger.js';
+import type { HealthState } from '../app/health-options.js';
 import type { PubSubHistory } from './history.js';
 import type { Envelope } from './message.js';
 import type { AnswerStore } from './answer-store.js';
@@ -51,4 +52,6 @@ export interface PubSubAdapter {
   readonly presence?: PresenceStore;
   /** Called by `app.close()`: stop carrying, forget this node's members. */
   stop(): Promise<void>;
+  /** Whether it can carry messages now (its connections' status), for bootstrap's `health` endpoint. Without it: up. */
+  health?(): HealthState;
 }

@@ -17,6 +17,7 @@
 // any outage.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
+import type { HealthState } from '../app/health-options.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { HistoryOptions, PubSubHistory } from '../pubsub/history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from '../pubsub/message.js';
@@ -133,6 +134,13 @@ class RedisPubSub implements PubSubAdapter {
     await this.#publishMembership();
     this.#heartbeat = setInterval(() => this.#tick(), Math.max(Math.floor(this.#ttl / 3), 1));
     this.#heartbeat.unref();
+  }
+
+  /** Up while both connections are ready (ioredis's `status`): down through an outage, so a balancer stops sending clients here. */
+  health(): HealthState {
+    const publisher = this.#pub?.status ?? 'not started';
+    const subscriber = this.#sub?.status ?? 'not started';
+    return { up: publisher === 'ready' && subscriber === 'ready', publisher, subscriber };
   }
 
   /** Not async: an envelope JSON cannot carry throws PubSubEncodingError here, in the caller (see encodeWire). */

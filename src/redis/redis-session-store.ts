@@ -103,6 +103,10 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
       if (secret === null) throw new Error(`the session secret ${secretKey} was deleted while it was being read; retry`);
       return secret;
     },
+    // Connected on first use: before that there is nothing to be down.
+    health() {
+      return { up: !redis || redis.status === 'ready', connection: redis?.status ?? 'not connected yet' };
+    },
     async close() {
       await redis?.quit().catch(() => redis?.disconnect());
     },

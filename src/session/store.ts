@@ -1,6 +1,7 @@
 // The seam between sessions and where their data lives. Asynchronous so that a store over the
 // network (Redis) fits the same shape as the in-memory one; the middleware calls it at most twice a
 // request, so the per-call cost does not matter.
+import type { HealthState } from '../app/health-options.js';
 
 /**
  * What a session holds: string keys to JSON values (strings, numbers, booleans, null, arrays and
@@ -62,4 +63,6 @@ export interface SessionStore {
   secret?(): Promise<string>;
   /** Releases timers and connections; called once when the app closes. */
   close?(): void | Promise<void>;
+  /** Whether the store can serve now (its connection's status), for bootstrap's `health` endpoint. Without it: up. */
+  health?(): HealthState;
 }

@@ -1,22 +1,32 @@
 // The seeds' live comments, end to end: real browser tabs on the example blog's page, against real
 // servers that go away and come back on the same port. Every wait is on the page's DOM, never a sleep.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { MemoryBus, memoryPubSub } from 'vela';
 import { AppModule, BLOG_OPTIONS } from '../../example/blog/app.module.js';
 import { CommentStore } from '../../example/blog/comments/comment-store.js';
+import { BLOG_DB_FILE, BlogDatabase } from '../../example/blog/data/blog-database.js';
 import { browserMissing, useBrowser } from '../support/browser.js';
-import { startTestApp, type TestApp, type TestAppOptions, type TestSocket } from 'vela/testing';
+import { memoryLogger, startTestApp, type TestApp, type TestAppOptions, type TestSocket } from 'vela/testing';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'vela-blog-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+let databases = 0;
+/** A database file of the blog's own for one test, as `npm start` keeps example/data/blog.db. */
+const databaseFile = () => join(dataDir, `blog-${++databases}.db`);
 
 /**
  * Options for the blog as one app across restarts and instances: one MemoryBus (the channel's
- * history, the answers kept for repeated requests) and one CommentStore, as Redis and a database
- * would be for processes. Each app needs its own adapter on the bus.
+ * history, the answers kept for repeated requests) as Redis would be, and one database file. Each
+ * app needs its own adapter on the bus.
  */
 function sharedState(): () => TestAppOptions {
   const bus = new MemoryBus();
-  const store = new CommentStore();
-  return () => ({ ...BLOG_OPTIONS, pubsub: memoryPubSub({ bus }), providers: [{ provide: CommentStore, useValue: store }] });
+  const file = databaseFile();
+  return () => ({ ...BLOG_OPTIONS, pubsub: memoryPubSub({ bus }), providers: [{ provide: BLOG_DB_FILE, useValue: file }] });
 }
 
 describe.skipIf(browserMissing)('live comments in the browser', () => {
@@ -181,14 +191,33 @@ describe.skipIf(browserMissing)('live comments in the browser', () => {
     await postFromPage(page, 'Written while down');
     await page.locator('#comments li[data-pending]', { hasText: 'Written while down' }).waitFor();
 
-    // A fresh app (new bus, new store) on the same port: another epoch, so recovered: false.
-    const store = new CommentStore();
+    // A fresh app (new bus, another database) on the same port: another epoch, so recovered: false.
+    const file = databaseFile();
+    const database = new BlogDatabase(file, memoryLogger());
+    database.onInit();
+    const store = new CommentStore(database);
+    store.onInit();
     store.add('Said after the restart');
-    await startTestApp(AppModule, { ...BLOG_OPTIONS, port: first.port, providers: [{ provide: CommentStore, useValue: store }] });
+    database.onClose();
+    const second = await startTestApp(AppModule, { ...BLOG_OPTIONS, port: first.port, providers: [{ provide: BLOG_DB_FILE, useValue: file }] });
     await expect.poll(() => comments(page), { timeout: 10_000 }).toEqual(['Said after the restart', 'Written while down']);
     expect(await pendingCount(page)).toBe(0);
     expect(page.listLoads).toBe(2);
-    expect(store.all().map((comment) => comment.text)).toEqual(['Said after the restart', 'Written while down']);
+    expect(second.get(CommentStore).all().map((comment) => comment.text)).toEqual(['Said after the restart', 'Written while down']);
+  });
+
+  it('keeps the comments after a restart: a new tab on the restarted blog shows one posted before it', async () => {
+    const file = databaseFile();
+    const first = await startTestApp(AppModule, { ...BLOG_OPTIONS, providers: [{ provide: BLOG_DB_FILE, useValue: file }] });
+    const before = await openPage(first);
+    await postFromPage(before, 'Kept across a restart');
+    await posted(before, 'Kept across a restart');
+    await first.close();
+
+    // Another process in all but name: a new bus (no channel history), the same database file.
+    const second = await startTestApp(AppModule, { ...BLOG_OPTIONS, providers: [{ provide: BLOG_DB_FILE, useValue: file }] });
+    const page = await openPage(second);
+    expect(await comments(page)).toEqual(['Kept across a restart']);
   });
 
   it('sends a chat line to the other tab only once, not back to its sender', async () => {

@@ -28,7 +28,7 @@ describe('vela routes', () => {
     expect(output).toMatch(row('POST', '/', 'DashboardController.index', 'usernamePassword'));
     expect(output).toMatch(row('GET', '/api/users/:id', 'UsersController.show', 'public'));
     expect(output).toMatch(row('404', '/', 'MainController.notFound'));
-    expect(output).toMatch(row('/ws', 'EchoGateway', 'public', 'text → echo'));
+    expect(output).toMatch(row('/ws', 'EchoGateway', 'public', 'text → echo, terminate'));
     expect(output).toMatch(row('/comments', 'CommentsGateway', 'public', 'init, text → comment, event "post" → post, info channel=comments topic=new_comment → push, info channel=comments topic=presence_diff → relayPresence'));
     expect(output).toMatch(row('/assets', 'example/blog/public', 'AppModule'));
     expect(output.split('\n').filter((line) => / {2,}(public|usernamePassword)$/.test(line))).toHaveLength(app.routes.length);

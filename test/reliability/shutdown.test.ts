@@ -192,7 +192,7 @@ describe('27. app.close() under load', () => {
  * file by file with the project's options, as tsc would, without type-checking everything again
  * (seconds of CPU that the rest of the suite, running alongside, needs more; typecheck does that).
  */
-async function buildBlog(): Promise<{ main: string; remove(): Promise<void> }> {
+async function buildBlog(): Promise<{ main: string; dataDir: string; remove(): Promise<void> }> {
   await mkdir(join(root, '.build'), { recursive: true });
   const dir = await mkdtemp(join(root, '.build', 'reliability-blog-'));
   const out = join(dir, 'out');
@@ -221,7 +221,7 @@ async function buildBlog(): Promise<{ main: string; remove(): Promise<void> }> {
   await mkdir(join(out, 'node_modules'));
   await symlink(join(out, 'src'), join(out, 'node_modules/vela'), 'dir');
   // Vela's own dependencies (koa, ws…) resolve from this checkout's node_modules, up the tree.
-  return { main: join(out, 'example/blog/main.js'), remove: () => rm(dir, { recursive: true, force: true }) };
+  return { main: join(out, 'example/blog/main.js'), dataDir: join(dir, 'data'), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** `node <main>` from the repository root (the blog's views and assets are relative to it), on a free port. */
@@ -231,8 +231,13 @@ class BlogProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly #waiters = new Set<() => void>();
 
-  constructor(main: string) {
-    this.child = spawn(process.execPath, [main], { cwd: root, env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `dataDir`: where the blog keeps its database (BLOG_DATA_DIR), not the checkout's example/data. */
+  constructor(main: string, dataDir: string) {
+    this.child = spawn(process.execPath, [main], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', BLOG_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.lines.push(line);
@@ -291,7 +296,7 @@ function received(socket: Socket, pattern: RegExp, timeoutMs = 5_000): Promise<s
 }
 
 describe('28. SIGTERM to the example app', () => {
-  let blog: { main: string; remove(): Promise<void> } | undefined;
+  let blog: { main: string; dataDir: string; remove(): Promise<void> } | undefined;
   let running: BlogProcess | undefined;
 
   beforeAll(async () => {
@@ -303,8 +308,8 @@ describe('28. SIGTERM to the example app', () => {
     await blog?.remove();
   });
 
-  it('28. SIGTERM to the example app (compiled and run with node, as `npm start` does): an open socket gets 1001, an in-flight request completes, the process exits 0 in bounded time', async () => {
-    const app = (running = new BlogProcess(blog!.main));
+  it('28. SIGTERM to the example app (compiled and run with node, as `npm start` does): an open socket gets 1001, an in-flight request completes, the database closes after the socket, the process exits 0 in bounded time', async () => {
+    const app = (running = new BlogProcess(blog!.main, blog!.dataDir));
     const [, url] = (await app.line(/"url":"(http:\/\/[^"]+)","msg":"blog listening"/)) as unknown as [string, string];
     const port = Number(new URL(url).port);
 
@@ -346,6 +351,9 @@ describe('28. SIGTERM to the example app', () => {
     expect(exitMs).toBeLessThan(5_000);
     await app.line(/"signal":"SIGTERM","msg":"shutting down"/);
     expect(app.lines.filter((line) => /"level":(40|50)/.test(line))).toEqual([]); // pino: 40 warn, 50 error
+    // The database is closed last: after the socket's terminate (and the upload it stored).
+    const messages = app.lines.map((line) => /"msg":"([^"]+)"/.exec(line)?.[1]).filter((msg) => msg === 'echo socket closed' || msg === 'blog database closed');
+    expect(messages).toEqual(['echo socket closed', 'blog database closed']);
     console.info(`[28] SIGTERM → socket closed 1001, upload finished with 201, exit 0 after ${exitMs} ms`);
   }, 30_000);
 });

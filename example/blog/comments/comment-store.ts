@@ -1,7 +1,9 @@
-// The latest comments, kept in memory so a page opened later shows what was said before it.
+// The latest comments, kept in the blog's SQLite database so a page opened later, even after a
+// restart, shows what was said before it.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Injectable } from 'vela';
+import { Injectable, type OnInit } from 'vela';
+import { BlogDatabase } from '../data/blog-database.js';
 
 export interface Comment {
   /** Unique across processes and restarts, so a page never mistakes a new comment for one it shows. */
@@ -29,20 +31,32 @@ export const NewComment = z.object({ text: CommentText });
 export const toMessage = ({ id, text }: Comment): CommentMessage => ({ id, text });
 
 @Injectable()
-export class CommentStore {
-  readonly #comments: Comment[] = [];
+export class CommentStore implements OnInit {
+  constructor(private readonly database: BlogDatabase) {}
 
-  all(): Comment[] {
-    return [...this.#comments];
+  /** After BlogDatabase.onInit: the table. `seq` keeps the order they were posted in. */
+  onInit(): void {
+    this.database.db.exec(
+      'CREATE TABLE IF NOT EXISTS comments (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, at TEXT NOT NULL)',
+    );
   }
 
-  /** Stores a comment, trimmed and cut to MAX_COMMENT_LENGTH; undefined when it is empty. */
+  /** The latest KEEP comments, oldest first. */
+  all(): Comment[] {
+    const latest = this.database.db.prepare('SELECT id, text, at FROM comments ORDER BY seq DESC LIMIT ?').all(KEEP) as Comment[];
+    return latest.reverse();
+  }
+
+  /** Stores a comment, trimmed and cut to MAX_COMMENT_LENGTH; undefined when it is empty. Only the latest KEEP are kept. */
   add(text: string): Comment | undefined {
     const trimmed = text.trim().slice(0, MAX_COMMENT_LENGTH);
     if (!trimmed) return undefined;
     const comment = { id: randomUUID(), text: trimmed, at: new Date().toISOString() };
-    this.#comments.push(comment);
-    if (this.#comments.length > KEEP) this.#comments.shift();
+    const { db } = this.database;
+    db.transaction(() => {
+      const { lastInsertRowid } = db.prepare('INSERT INTO comments (id, text, at) VALUES (@id, @text, @at)').run(comment);
+      db.prepare('DELETE FROM comments WHERE seq <= ?').run(Number(lastInsertRowid) - KEEP);
+    })();
     return comment;
   }
 }
