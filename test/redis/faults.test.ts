@@ -106,7 +106,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
     const { apps, keyPrefix } = await cluster(2);
     const [a, b] = apps as [TestApp, TestApp];
     const heard: number[] = [];
-    b.pubsub.subscribe<{ seq: number }>('room', (message) => void heard.push(message.payload.seq));
+    await b.pubsub.subscribe<{ seq: number }>('room', (message) => void heard.push(message.payload.seq)).ready;
     const local: number[] = [];
     a.pubsub.subscribe<{ seq: number }>('room', (message) => void local.push(message.payload.seq));
 
@@ -184,7 +184,7 @@ describe.skipIf(redisServerMissing)('redisPubSub when Redis fails', () => {
       startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: server.url, keyPrefix }) }),
     ]);
     const heard: unknown[] = [];
-    b!.pubsub.subscribe('room', (message) => void heard.push(message.payload));
+    await b!.pubsub.subscribe('room', (message) => void heard.push(message.payload)).ready;
     await a!.pubsub.broadcast('room', 'said', 'before');
     await eventually(() => heard, (got) => got.length === 1, 'the first broadcast on node B');
 

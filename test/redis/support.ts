@@ -148,6 +148,8 @@ export class RedisProxy {
   #paused = false;
   #swallowing = false;
   #blocked = false;
+  /** What Redis sent to the subscribing connections, as latin1 text. */
+  #toSubscribers = '';
 
   private constructor(server: Server, port: number) {
     this.#server = server;
@@ -171,6 +173,11 @@ export class RedisProxy {
   /** Open connections of that kind. */
   count(kind: ConnectionKind): number {
     return [...this.#pairs].filter((pair) => matches(pair, kind)).length;
+  }
+
+  /** Everything Redis sent to the subscribing connections so far (replies and messages, as latin1 text). */
+  get heardBySubscribers(): string {
+    return this.#toSubscribers;
   }
 
   /** Stops reading what Redis sends to the subscribing connections, as a node too slow to keep up; Redis buffers it. */
@@ -227,6 +234,7 @@ export class RedisProxy {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (pair.subscriber) this.#toSubscribers += chunk.toString('latin1');
       if (!(this.#swallowing && !pair.subscriber)) client.write(chunk);
     });
     const end = () => {
