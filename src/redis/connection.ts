@@ -72,6 +72,7 @@ export async function connectRedis(redis: Redis, purpose: string): Promise<void>
   redis.on('error', remember);
   try {
     await redis.connect();
+    if (redis.isCluster) await connectPrimaries(redis as unknown as Cluster);
   } catch (error) {
     redis.disconnect();
     const reason = (first ?? (error as Error)).message.replace(/\.$/, '');
@@ -79,6 +80,17 @@ export async function connectRedis(redis: Redis, purpose: string): Promise<void>
   } finally {
     redis.off('error', remember);
   }
+}
+
+/**
+ * A Cluster connects to a primary on its first command, and without an offline queue (Vela's, so
+ * that nothing waits out an outage to be replayed) it refuses the commands that come meanwhile and
+ * retries them later, behind newer ones: a burst of publishes would arrive out of order. Connected
+ * before any command, it keeps their order.
+ */
+async function connectPrimaries(cluster: Cluster): Promise<void> {
+  if (cluster.options.enableOfflineQueue) return;
+  await Promise.all(cluster.nodes('master').map((node) => node.ping()));
 }
 
 function where(redis: Redis): string {
