@@ -20,7 +20,7 @@
 export type Routing = 'interest' | 'all';
 
 /** The shards of interest routing unless `shards` says otherwise. */
-export const DEFAULT_SHARDS = 4096;
+export const DEFAULT_SHARDS = 8192;
 
 export interface KeyspaceOptions {
   readonly prefix: string;

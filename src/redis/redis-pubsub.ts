@@ -57,7 +57,7 @@ export interface RedisPubSubOptions extends RedisConnectionOptions {
   routing?: Routing;
   /**
    * Shard channels of interest routing: a node subscribes to at most this many (plus `<prefix>:bus`),
-   * and also hears the channels that share a shard with its own. Default 4096; same on every node.
+   * and also hears the channels that share a shard with its own. Default 8192; same on every node.
    */
   shards?: number;
 }

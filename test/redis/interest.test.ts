@@ -167,7 +167,7 @@ describe.skipIf(redisMissing)('interest routing on Redis', () => {
     });
 
     it('refuses shards and routing it cannot use, with what to give', () => {
-      expect(() => redisPubSub({ shards: 0 })).toThrow('redisPubSub({ shards: 0 }): shards is a whole number from 1 to 65536, e.g. 4096.');
+      expect(() => redisPubSub({ shards: 0 })).toThrow('redisPubSub({ shards: 0 }): shards is a whole number from 1 to 65536, e.g. 8192.');
       expect(() => redisPubSub({ shards: 1.5 })).toThrow('redisPubSub({ shards: 1.5 }): shards is a whole number');
       expect(() => redisPubSub({ routing: 'some' as 'all' })).toThrow(`redisPubSub({ routing: "some" }): routing is 'interest' (the default) or 'all'.`);
       expect(() => redisPubSub({ url: REDIS_URL, cluster: ['redis://127.0.0.1:7000'] })).toThrow('Give the `cluster` nodes or a `url`, not both: they name different servers.');

@@ -13,9 +13,7 @@ import { uniquePrefix } from '../support/redis.js';
 import { Keyspace, DEFAULT_SHARDS } from '../../src/redis/keyspace.js';
 import { Connections, LiveGateway, connectLive, cutLinks, newClientId, recvDeliveries } from '../fixtures/history.js';
 import { LocalCluster, clusterToolsMissing, command, replicaOf } from './local-cluster.js';
-
-/** As in redis-session-store.test.ts: one contract millisecond is one real second. */
-const SCALE = 1_000;
+import { scaledStore } from './support.js';
 
 describe.skipIf(clusterToolsMissing)('on a Redis Cluster', () => {
   let cluster: LocalCluster;
@@ -37,32 +35,10 @@ describe.skipIf(clusterToolsMissing)('on a Redis Cluster', () => {
 
   describeSessionStore('redisSessionStore on a cluster', async () => {
     const keyPrefix = `${uniquePrefix()}:session:`;
-    const store = redisSessionStore({ cluster: cluster.urls, keyPrefix });
     const redis = await admin();
     // The sessions live on all three primaries: each is asked for its own.
     const keys = async () => (await Promise.all(redis.nodes('master').map((node) => node.keys(`${keyPrefix}*`)))).flat();
-    return {
-      store: {
-        name: store.name,
-        load: (id) => store.load(id),
-        save: (id, data, ttl) => store.save(id, data, ttl * SCALE),
-        update: (id, data, ttl) => store.update!(id, data, ttl * SCALE),
-        touch: (id, ttl) => store.touch(id, ttl * SCALE),
-        destroy: (id) => store.destroy(id),
-        close: async () => {
-          await Promise.all((await keys()).map((key) => redis.del(key)));
-          await store.close?.();
-          await redis.quit();
-        },
-      },
-      advance: async (ms) => {
-        for (const key of await keys()) {
-          const pttl = await redis.pttl(key);
-          if (pttl === -1) throw new Error(`${key} was stored without an expiry`);
-          if (pttl >= 0) await redis.pexpire(key, pttl - ms * SCALE);
-        }
-      },
-    };
+    return scaledStore(redisSessionStore({ cluster: cluster.urls, keyPrefix }), { keys, redis, closed: () => redis.quit() });
   });
 
   describe('redisSessionStore', () => {
