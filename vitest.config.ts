@@ -33,6 +33,8 @@ const SLOW = [
   'test/pubsub/hub.test.ts',
   'test/pubsub/memory-adapter.test.ts',
   'test/redis/cluster.test.ts',
+  'test/redis/interest.test.ts',
+  'test/redis/redis-cluster.test.ts',
   'test/redis/redis-adapter.test.ts',
   'test/reliability/data-safety.test.ts',
   'test/reliability/properties.test.ts',

@@ -93,7 +93,7 @@ export type { MemoryAnswerStoreOptions } from './pubsub/answer-store.js';
 
 // Pub/sub between sessions and nodes, and Comms to reach a session from anywhere.
 export { PubSub } from './pubsub/pubsub.js';
-export type { PubSubListener } from './pubsub/pubsub.js';
+export type { PubSubListener, Subscription } from './pubsub/pubsub.js';
 export { PubSubEncodingError } from './pubsub/encoding-error.js';
 export type { PubSubMessage, Envelope } from './pubsub/message.js';
 export type { PubSubAdapter, PubSubNode } from './pubsub/adapter.js';

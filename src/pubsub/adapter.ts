@@ -44,6 +44,13 @@ export interface PubSubAdapter {
   remoteMembers(channel: string): Promise<string[]>;
   /** A connection joined or left `channel` on this node (adapters that track membership listen). */
   membershipChanged?(channel: string): void;
+  /**
+   * `channel` got its first member or `subscribe()` listener on this node (`interested`), or lost its
+   * last. An adapter that routes by interest (redisPubSub) starts or stops bringing the channel's
+   * messages here; for a start it returns a promise that settles (never rejecting) once messages
+   * published from then on reach this node, or undefined when they already do.
+   */
+  interest?(channel: string, interested: boolean): Promise<void> | undefined;
   /** Where answers to requests are remembered for repeats, shared by the nodes. Default: this process's memory. */
   answers?(): AnswerStore;
   /** Keeps the history of history channels; an adapter without it cannot serve `@Module({ channels })`. */

@@ -8,6 +8,7 @@ import { PubSubEncodingError } from './encoding-error.js';
 import { Coalescer, type Merge } from './coalescer.js';
 import { deliverInSlices } from './sliced-delivery.js';
 import { SessionSockets } from './session-sockets.js';
+import { Listening } from './listening.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from './message.js';
 import { endPublish, startDeliver, startPublish, type BusNode } from '../telemetry/bus-spans.js';
@@ -72,6 +73,8 @@ export class Hub implements PubSubNode {
   /** What this node's spans say of it (telemetry/bus-spans.ts). */
   readonly #traced: BusNode;
   readonly #meter: PubSubMeter;
+  /** When this node hears each channel from the other nodes (interest routing). */
+  readonly listening: Listening;
 
   /** `patternOf`: the `@Module({ channels })` key a channel falls under, for span names. */
   constructor(
@@ -88,6 +91,7 @@ export class Hub implements PubSubNode {
     this.historyOf = adapter.history ? historyOf : NO_HISTORY;
     this.#traced = { id, patternOf };
     this.#meter = meter;
+    this.listening = new Listening(adapter);
   }
 
   get logger(): Logger {
@@ -127,6 +131,7 @@ export class Hub implements PubSubNode {
     if (!members) this.#channels.set(channel, (members = new Set()));
     if (members.has(member)) return;
     members.add(member);
+    if (members.size === 1) this.listening.started(channel);
     this.#snapshots.delete(channel);
     let channels = this.#joined.get(member);
     if (!channels) this.#joined.set(member, (channels = new Set()));
@@ -138,7 +143,7 @@ export class Hub implements PubSubNode {
     const members = this.#channels.get(channel);
     if (!members?.delete(member)) return;
     this.#snapshots.delete(channel);
-    if (members.size === 0) this.#channels.delete(channel);
+    if (members.size === 0 && this.#channels.delete(channel)) this.listening.stopped(channel);
     const channels = this.#joined.get(member)!;
     channels.delete(channel);
     if (channels.size === 0) this.#joined.delete(member);
@@ -239,7 +244,9 @@ export class Hub implements PubSubNode {
    */
   async historySince(channel: string, position: string): Promise<readonly PubSubMessage[] | undefined> {
     const history = this.historyOf(channel);
-    return history && this.#adapter.history!.since(channel, position, history);
+    if (!history) return undefined;
+    await this.listening.ready(channel); // or a message sent meanwhile would be in neither (listening.ts)
+    return this.#adapter.history!.since(channel, position, history);
   }
 
   /**

@@ -2,12 +2,19 @@
 // to that connection, its "self": join/leave act on the connection, and its @OnInfo receives the
 // messages. Anywhere else it has no self and listens with subscribe().
 import type { Hub, Member } from './hub.js';
-import { NOTHING_MISSED, type JoinResult } from './history.js';
+import type { JoinResult } from './history.js';
 import type { PubSubMessage } from './message.js';
 
-const JOINED = Promise.resolve(NOTHING_MISSED);
-
 export type PubSubListener<T = unknown> = (message: PubSubMessage<T>) => void | Promise<void>;
+
+/**
+ * What `subscribe()` returns: call it to stop listening. `ready` settles once this node hears the
+ * channel from the other nodes (at once, unless the listener is the channel's first member here on
+ * redisPubSub, which routes by interest: a round trip to Redis).
+ */
+export type Subscription = (() => void) & { readonly ready: Promise<void> };
+
+const READY = Promise.resolve();
 
 export class PubSub {
   readonly #hub: Hub;
@@ -27,13 +34,15 @@ export class PubSub {
    * what it missed, replayed through @OnInfo in order, then the live messages, none twice: the promise
    * tells how that went, `{ recovered, missed }`. It never rejects (a history that cannot be read is
    * logged and counts as not recovered); a join with nothing to recover resolves `{ recovered: true, missed: 0 }`
-   * at once. Awaiting it is optional: membership starts at once either way.
+   * once this node hears the channel from the other nodes (at once, unless it is the channel's first
+   * member here on redisPubSub: a round trip to Redis). Awaiting it is optional: membership starts at
+   * once either way.
    */
   join(channel: string): Promise<JoinResult> {
     requireChannel(channel);
     const self = this.#requireSelf('join');
     this.#hub.join(channel, self);
-    return self.recover?.(channel) ?? JOINED;
+    return self.recover?.(channel) ?? this.#hub.listening.joined(channel);
   }
 
   leave(channel: string): void {
@@ -73,9 +82,10 @@ export class PubSub {
 
   /**
    * Calls `listener` with every message broadcast on `channel`, from any code (services, jobs).
-   * Returns the function that stops it. A listener that throws is logged and stays subscribed.
+   * Returns the function that stops it; its `ready` tells when messages other nodes broadcast reach it
+   * (see Subscription). A listener that throws is logged and stays subscribed.
    */
-  subscribe<T = unknown>(channel: string, listener: PubSubListener<T>): () => void {
+  subscribe<T = unknown>(channel: string, listener: PubSubListener<T>): Subscription {
     requireChannel(channel);
     if (typeof listener !== 'function') throw new TypeError(`subscribe('${channel}', listener): the listener must be a function.`);
     const onError = (error: unknown) => this.#onListenerError(error, channel);
@@ -91,7 +101,8 @@ export class PubSub {
       },
     };
     this.#hub.join(channel, member);
-    return () => this.#hub.leave(channel, member);
+    const off = () => this.#hub.leave(channel, member);
+    return Object.assign(off, { ready: this.#hub.listening.ready(channel) ?? READY });
   }
 
   #message<T>(channel: string, topic: string, payload: T): PubSubMessage<T> {

@@ -1,11 +1,12 @@
 // Remembered answers in Redis, so a repeated request is answered once across the cluster: the
-// repeat may land on another node than the first. `<prefix>:answer:<client>:<ref>` holds 'p' while
-// the first is handled (claimed with SET NX, a short TTL its node keeps refreshing), then the answer
-// for the window. A repeat that finds 'p' polls with backoff; if the marker expires with no answer,
+// repeat may land on another node than the first. `<prefix>:answer:<client>:<ref>` (the client id in
+// a hash tag on a cluster: keyspace.ts) holds 'p' while the first is handled (claimed with SET NX, a
+// short TTL its node keeps refreshing), then the answer for the window. A repeat that finds 'p' polls with backoff; if the marker expires with no answer,
 // the node handling the first died: the repeat is answered `unavailable`, never run twice.
 // Each client's refs are a sorted set by time, so the oldest beyond ANSWERS_PER_CLIENT go.
 import type { Redis } from 'ioredis';
 import { ANSWERS_PER_CLIENT, FIRST, UNAVAILABLE, type AnswerStore, type Claim } from '../pubsub/answer-store.js';
+import type { Keyspace } from './keyspace.js';
 
 const PENDING = 'p';
 const ANSWER = 'a';
@@ -34,13 +35,13 @@ const FIRST_POLL_MS = 5;
 const LONGEST_POLL_MS = 250;
 
 export class RedisAnswerStore implements AnswerStore {
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
   readonly #redis: () => Redis;
   /** The claims this node is handling, each kept alive until settled. */
   readonly #refreshers = new Map<string, NodeJS.Timeout>();
 
-  constructor(prefix: string, redis: () => Redis) {
-    this.#prefix = prefix;
+  constructor(keys: Keyspace, redis: () => Redis) {
+    this.#keys = keys;
     this.#redis = redis;
   }
 
@@ -59,7 +60,7 @@ export class RedisAnswerStore implements AnswerStore {
     clearInterval(this.#refreshers.get(key));
     this.#refreshers.delete(key);
     const value = answer === undefined ? NOT_KEPT : ANSWER + answer;
-    const refs = `${this.#prefix}:answers:${client}`;
+    const refs = this.#keys.answers(client);
     await this.#redis().eval(SETTLE, 2, key, refs, value, window, Date.now(), ref, ANSWERS_PER_CLIENT, this.#key(client, ''));
   }
 
@@ -88,6 +89,6 @@ export class RedisAnswerStore implements AnswerStore {
   }
 
   #key(client: string, ref: string): string {
-    return `${this.#prefix}:answer:${client}:${ref}`;
+    return this.#keys.answer(client, ref);
   }
 }

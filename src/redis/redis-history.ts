@@ -1,6 +1,7 @@
 // The history redisPubSub keeps: one Redis Stream per history channel, so any node can replay it and
 // it outlives the node that published. Appending and publishing are ONE Lua script (XADD, then PUBLISH
-// on the bus), so the order of the stream is the order every node receives in. Positions are
+// on the channel's shard, SPUBLISH on a cluster, whose keys share the shard's slot: keyspace.ts), so
+// the order of the stream is the order every node receives in. Positions are
 // `<epoch>:<ms>-<n>`, the entry's stream id after the channel's epoch: `n` counts the channel's
 // messages without gaps (whether the kept entries cover a gap is arithmetic), `ms` is Redis's clock,
 // which the ttl trims by (XTRIM MINID). The epoch is made when the channel's meta key is missing,
@@ -10,12 +11,14 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { HistoryOptions } from '../pubsub/history.js';
 import type { PubSubMessage } from '../pubsub/message.js';
+import type { Keyspace } from './keyspace.js';
 import { decodeWire } from './wire.js';
 
 /** How long a channel's keys outlive its last message beyond the ttl (then it starts a new epoch). */
 const IDLE_KEYS_MS = 60_000;
 
-// KEYS: meta, stream, bus. ARGV: wire, a new epoch, size, ttl, how long the keys live.
+// KEYS: meta, stream, the channel's carrier. ARGV: wire, a new epoch, size, ttl, how long the keys live,
+// the publishing command (PUBLISH, or SPUBLISH on a cluster).
 // The position goes into the published wire as its first key, `p` (wire.ts reads it).
 const APPEND = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -34,7 +37,7 @@ redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', ms - tonumber(ARG
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 local position = epoch .. ':' .. id
-redis.call('PUBLISH', KEYS[3], '{"p":"' .. position .. '",' .. string.sub(ARGV[1], 2))
+redis.call(ARGV[6], KEYS[3], '{"p":"' .. position .. '",' .. string.sub(ARGV[1], 2))
 return position
 `;
 
@@ -58,13 +61,8 @@ return entries
 const POSITION = /^([0-9a-f]{1,32}):(([0-9]{1,15})-([0-9]{1,15}))$/;
 
 interface HistoryCommands {
-  velaHistoryAppend(meta: string, stream: string, bus: string, wire: string, epoch: string, size: number, ttl: number, keep: number): Promise<string>;
+  velaHistoryAppend(meta: string, stream: string, carrier: string, wire: string, epoch: string, size: number, ttl: number, keep: number, command: string): Promise<string>;
   velaHistorySince(meta: string, stream: string, epoch: string, after: string, n: string, size: number, ttl: number): Promise<[string, string[]][] | null>;
-}
-
-/** A channel's keys; the meta key's own namespace, so no channel's stream can be another's meta. */
-function keys(prefix: string, channel: string): { meta: string; stream: string } {
-  return { meta: `${prefix}:history-meta:${channel}`, stream: `${prefix}:history:${channel}` };
 }
 
 /** The scripts, defined once per connection (ioredis sends EVALSHA, and the script when Redis lacks it). */
@@ -80,19 +78,19 @@ function commands(redis: Redis): HistoryCommands {
 const epochBase = randomBytes(6).toString('hex');
 let epochs = 0;
 
-/** Keeps `wire` (a message envelope) in its channel's stream and publishes it on `bus` with its position. */
-export function appendToHistory(redis: Redis, prefix: string, bus: string, channel: string, wire: string, { size, ttl }: HistoryOptions): Promise<string> {
-  const { meta, stream } = keys(prefix, channel);
+/** Keeps `wire` (a message envelope) in its channel's stream and publishes it on its carrier with its position. */
+export function appendToHistory(redis: Redis, keys: Keyspace, channel: string, wire: string, { size, ttl }: HistoryOptions): Promise<string> {
+  const { meta, stream, carrier } = keys.history(channel);
   const epoch = `${epochBase}${(epochs++).toString(16)}`;
-  return commands(redis).velaHistoryAppend(meta, stream, bus, wire, epoch, size, ttl, ttl + IDLE_KEYS_MS);
+  return commands(redis).velaHistoryAppend(meta, stream, carrier, wire, epoch, size, ttl, ttl + IDLE_KEYS_MS, keys.clustered ? 'SPUBLISH' : 'PUBLISH');
 }
 
 /** The messages of `channel` after `position`, or undefined when the stream does not hold all of them. */
-export async function readHistory(redis: Redis, prefix: string, channel: string, position: string, { size, ttl }: HistoryOptions): Promise<PubSubMessage[] | undefined> {
+export async function readHistory(redis: Redis, keys: Keyspace, channel: string, position: string, { size, ttl }: HistoryOptions): Promise<PubSubMessage[] | undefined> {
   const parsed = POSITION.exec(position);
   if (!parsed) return undefined;
   const [, epoch, after, , n] = parsed as unknown as [string, string, string, string, string];
-  const { meta, stream } = keys(prefix, channel);
+  const { meta, stream } = keys.history(channel);
   const entries = await commands(redis).velaHistorySince(meta, stream, epoch, after, n, size, ttl);
   if (!entries) return undefined;
   const messages: PubSubMessage[] = [];
@@ -117,15 +115,13 @@ export class HistorySizes {
     this.#channels.set(channel, Date.now() + ttl + IDLE_KEYS_MS);
   }
 
-  /** XLEN of each stream, in one round trip. */
-  async read(redis: Redis, prefix: string): Promise<[string, number][]> {
+  /** XLEN of each stream, sent together (one command each: on a cluster the streams live on several primaries). */
+  async read(redis: Redis, keys: Keyspace): Promise<[string, number][]> {
     const now = Date.now();
     for (const [channel, expires] of this.#channels) if (expires < now) this.#channels.delete(channel);
     if (this.#channels.size === 0) return [];
     const channels = [...this.#channels.keys()];
-    const pipeline = redis.pipeline();
-    for (const channel of channels) pipeline.xlen(keys(prefix, channel).stream);
-    const replies = (await pipeline.exec()) ?? [];
-    return channels.map((channel, i) => [channel, Number(replies[i]?.[1] ?? 0)]);
+    const lengths = await Promise.all(channels.map((channel) => redis.xlen(keys.history(channel).stream)));
+    return channels.map((channel, i) => [channel, lengths[i]!]);
   }
 }

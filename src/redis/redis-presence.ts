@@ -12,7 +12,8 @@
 //
 // Scripts are sent with EVAL, not EVALSHA: after a Redis restart ioredis would answer NOSCRIPT by
 // re-sending the script later, behind the commands that followed it, and a remove could overtake
-// its put. The scripts name the keys of a node's metas themselves, so they need one Redis, not a cluster.
+// its put. The scripts name the keys of a node's metas themselves, so on a Redis Cluster every
+// presence key carries the `{<prefix>}` hash tag (keyspace.ts): one slot, whose primary runs them.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import type { PresenceRow } from '../presence/presence-list.js';
@@ -75,6 +76,7 @@ return removed
 `;
 
 export interface RedisPresenceSettings {
+  /** The prefix of every presence key: `{<prefix>}` on a cluster (Keyspace.group). */
   readonly prefix: string;
   /** How long a node's metas outlive its last refresh, in ms. */
   readonly timeout: number;

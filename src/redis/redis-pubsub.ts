@@ -1,36 +1,42 @@
-// Pub/sub across processes on Redis. Every node publishes to, and subscribes to, one channel
-// (`<prefix>:bus`): one subscription per node whatever the number of channels or sockets, one
-// PUBLISH per broadcast, and Redis keeps the order of each publisher's messages. A node receives
-// every envelope and delivers it to its own members only; it skips its own echoes by node id.
+// Pub/sub across processes on Redis. A node publishes each channel's messages on that channel's
+// shard (`<prefix>:bus:<n>`, picked by a hash of its name) and subscribes to the shards of the
+// channels it has members or listeners in, so it receives what its own members need, not everything
+// (interest routing: keyspace.ts says why shards, interest.ts counts them). What is not a channel's
+// message (Comms to a session, send-all) travels on `<prefix>:bus`, which every node subscribes to.
+// Redis keeps the order of each publisher's messages; a node skips its own echoes by node id. On a
+// Redis Cluster the shards are SPUBLISHed and SSUBSCRIBEd, each on the primary of its slot.
 //
-// Membership: each node keeps a hash `<prefix>:node:<id>` (channel → JSON list of connection ids)
-// that expires unless the node refreshes it, and its id in the sorted set `<prefix>:nodes` scored
-// by when it expires. A crashed node drops out of members() within `membershipTtl`; a clean stop
-// removes it at once.
+// Who is in which channel on the other nodes, for members(), is redis-membership.ts: a channel's
+// members are written once this node hears the channel, so a member another node lists gets what is
+// broadcast from then on.
 //
 // Outages are at most once: while Redis is away, local delivery carries on and envelopes for other
 // nodes are dropped — counted and logged when it comes back — rather than queued and replayed
 // after the subscribers may or may not have re-subscribed. Every envelope carries its node's running
-// number, so a receiver also counts, and logs, what it missed whichever side the outage was on.
+// number on its Redis channel, so a receiver also counts, and logs, what it missed whichever side the
+// outage was on (sequences.ts).
 // Only the connection makes an outage: a payload JSON cannot carry is refused to its caller before
 // anything is sent, an error Redis answers loses that one message, and a PUBLISH that succeeds ends
 // any outage.
 import type { Redis } from 'ioredis';
+import { ConfigError } from '../app/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { HealthState } from '../app/health-options.js';
 import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { HistoryOptions, PubSubHistory } from '../pubsub/history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from '../pubsub/message.js';
-import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
+import { connectRedis, isClustered, openRedis, type RedisConnectionOptions } from './connection.js';
 import { appendToHistory, HistorySizes, readHistory } from './redis-history.js';
 import { decodeWire, encodeWire } from './wire.js';
 import { RedisAnswerStore } from './redis-answers.js';
 import { RedisPresence } from './redis-presence.js';
+import { DEFAULT_SHARDS, Keyspace, type Routing } from './keyspace.js';
+import { Interest, type ShardSubscriber } from './interest.js';
+import { Numbering, Sequences } from './sequences.js';
+import { Membership } from './redis-membership.js';
 
 const DONE = Promise.resolve();
-
-/** How long another node may stay silent before its message count is forgotten. */
-const FORGET_QUIET_NODE_MS = 10 * 60_000;
+const MAX_SHARDS = 65_536;
 
 export interface RedisPubSubOptions extends RedisConnectionOptions {
   /** Prefix of every key and channel, so several apps can share one Redis. Default 'vela'. */
@@ -43,6 +49,18 @@ export interface RedisPubSubOptions extends RedisConnectionOptions {
    * broadcast the leaves within `presenceTimeout` and a third. Default 5 000.
    */
   presenceTimeout?: number;
+  /**
+   * 'interest' (the default): a node receives the messages of the channels it has members or
+   * listeners in, through hashed shard channels. 'all': every node receives every message on one
+   * channel, as before Vela had interest routing (one subscription per node; see README "Large
+   * clusters"). Every node of an app must route alike: a node that differs is refused at start.
+   */
+  routing?: Routing;
+  /**
+   * Shard channels of interest routing: a node subscribes to at most this many (plus `<prefix>:bus`),
+   * and also hears the channels that share a shard with its own. Default 8192; same on every node.
+   */
+  shards?: number;
 }
 
 /**
@@ -58,46 +76,48 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
 class RedisPubSub implements PubSubAdapter {
   readonly name = 'redis';
   readonly #options: RedisPubSubOptions;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
   readonly #ttl: number;
   #node?: PubSubNode;
   #pub?: Redis;
   #sub?: Redis;
   #heartbeat?: NodeJS.Timeout;
-  readonly #dirty = new Set<string>();
-  #flushing = false;
   #stopping = false;
   /** Set while the publishing connection is down: when it went, and what was dropped since. */
   #outage?: { since: number; dropped: number };
-  /** Envelopes this node has published (or tried to): the number the next one carries on the wire. */
-  #sent = 0;
-  /** The highest number heard from each other node, and when. */
-  readonly #heard = new Map<string, { seq: number; at: number }>();
-  /** Messages from other nodes that never arrived here, since start. */
-  #missed = 0;
+  /** The numbers this node's envelopes carry, per Redis channel. */
+  readonly #numbers = new Numbering();
+  /** The numbers heard from other nodes: what never arrived, what arrived twice. */
+  readonly #heard = new Sequences(() => this.#logger, () => this.#node?.bus);
+  /** The shards this node subscribes to, once started; channels of interest before that wait here. */
+  #interest?: Interest;
+  readonly #early = new Set<string>();
+  readonly #membership: Membership;
   #answers?: RedisAnswerStore;
   /** Presence metas of every node, and the sweep of dead nodes' (redis-presence.ts). */
   readonly presence: RedisPresence;
 
   constructor(options: RedisPubSubOptions) {
     this.#options = options;
-    this.#prefix = options.keyPrefix ?? 'vela';
     this.#ttl = options.membershipTtl ?? 15_000;
     const timeout = options.presenceTimeout ?? 5_000;
     if (!Number.isFinite(timeout) || timeout < 1) throw new RangeError(`redisPubSub({ presenceTimeout }) must be a number of ms ≥ 1, got ${timeout}.`);
-    this.presence = new RedisPresence({ prefix: this.#prefix, timeout, redis: () => this.#pub!, logger: () => this.#logger });
-  }
-
-  get #bus(): string {
-    return `${this.#prefix}:bus`;
-  }
-
-  get #nodes(): string {
-    return `${this.#prefix}:nodes`;
-  }
-
-  #membersKey(nodeId: string): string {
-    return `${this.#prefix}:node:${nodeId}`;
+    const routing = options.routing ?? 'interest';
+    if (routing !== 'interest' && routing !== 'all') throw new ConfigError(`redisPubSub({ routing: ${JSON.stringify(routing)} }): routing is 'interest' (the default) or 'all'.`);
+    const shards = options.shards ?? DEFAULT_SHARDS;
+    if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+      throw new ConfigError(`redisPubSub({ shards: ${String(shards)} }): shards is a whole number from 1 to ${MAX_SHARDS}, e.g. ${DEFAULT_SHARDS}.`);
+    }
+    this.#keys = new Keyspace({ prefix: options.keyPrefix ?? 'vela', clustered: isClustered(options), routing, shards });
+    this.presence = new RedisPresence({ prefix: this.#keys.group, timeout, redis: () => this.#pub!, logger: () => this.#logger });
+    this.#membership = new Membership({
+      keys: this.#keys,
+      ttl: this.#ttl,
+      redis: () => this.#pub!,
+      node: () => this.#node!,
+      down: () => this.#outage !== undefined,
+      heard: (channel) => this.#interest?.ready(channel),
+    });
   }
 
   get #logger(): Logger {
@@ -113,7 +133,7 @@ class RedisPubSub implements PubSubAdapter {
       // them at once keeps delivery at most once; they count as dropped (some may have arrived).
       openRedis(this.#options, { maxRetriesPerRequest: 0 }),
       // The subscriber keeps its queue so ioredis can re-subscribe on reconnect by itself.
-      openRedis(this.#options, { enableOfflineQueue: true }),
+      openRedis(this.#options, { enableOfflineQueue: true, shardedSubscriber: true }),
     ]);
     this.#pub = pub;
     this.#sub = sub;
@@ -121,8 +141,12 @@ class RedisPubSub implements PubSubAdapter {
     sub.on('error', (error: Error) => this.#logger.debug('redis subscriber connection error', { error: error.message }));
     try {
       await Promise.all([connectRedis(pub, 'pub/sub'), connectRedis(sub, 'pub/sub')]);
-      sub.on('message', (_channel: string, raw: string) => this.#receive(raw));
-      await sub.subscribe(this.#bus);
+      await this.#membership.claimRouting();
+      const subscriber = this.#subscriber(sub);
+      await subscriber.subscribe(this.#keys.bus);
+      this.#interest = new Interest(this.#keys, subscriber, node.logger, (carrier) => this.#heard.restart(carrier));
+      await Promise.all([...this.#early].map((channel) => this.#interest!.add(channel)));
+      this.#early.clear();
     } catch (error) {
       // Bootstrap fails, and nothing may be left behind: one connection that did open (the other was
       // refused: maxclients, say) would keep reconnecting and the process would never exit.
@@ -131,7 +155,7 @@ class RedisPubSub implements PubSubAdapter {
       throw error;
     }
     this.#watch(pub, sub);
-    await this.#publishMembership();
+    await this.#membership.publish();
     this.#heartbeat = setInterval(() => this.#tick(), Math.max(Math.floor(this.#ttl / 3), 1));
     this.#heartbeat.unref();
   }
@@ -143,25 +167,51 @@ class RedisPubSub implements PubSubAdapter {
     return { up: publisher === 'ready' && subscriber === 'ready', publisher, subscriber };
   }
 
+  /** SUBSCRIBE on one Redis; SSUBSCRIBE on a cluster, where each shard lives on the primary of its slot. */
+  #subscriber(sub: Redis): ShardSubscriber {
+    const clustered = this.#keys.clustered;
+    sub.on(clustered ? 'smessage' : 'message', (carrier: string, raw: string) => this.#receive(carrier, raw));
+    return {
+      subscribe: (carrier) => (clustered ? sub.ssubscribe(carrier) : sub.subscribe(carrier)),
+      unsubscribe: (carrier) => (clustered ? sub.sunsubscribe(carrier) : sub.unsubscribe(carrier)),
+      get connected() {
+        return sub.status === 'ready';
+      },
+    };
+  }
+
+  interest(channel: string, interested: boolean): Promise<void> | undefined {
+    if (this.#stopping) return undefined; // the members leaving as the app closes: nothing to carry any more
+    if (!this.#interest) {
+      if (interested) this.#early.add(channel);
+      else this.#early.delete(channel);
+      return undefined;
+    }
+    if (interested) return this.#interest.add(channel);
+    this.#interest.remove(channel);
+    return undefined;
+  }
+
   /** Not async: an envelope JSON cannot carry throws PubSubEncodingError here, in the caller (see encodeWire). */
   publish(envelope: Envelope): Promise<void> {
-    // Encoded before it is numbered: a refused payload is the caller's error, not a lost message,
-    // so it neither touches the outage state nor leaves a gap the other nodes would count as missed.
-    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1, this.#publishTime());
-    // Numbered even when dropped here: the receivers count the gap, whoever lost the message.
-    this.#sent += 1;
+    const carrier = envelope.type === 'message' ? this.#keys.carrierOf(envelope.message.channel) : this.#keys.bus;
+    // A refused payload is the caller's error, not a lost message: it neither touches the outage
+    // state nor takes a number. Numbered even when dropped here: the receivers count the gap.
+    const wire = this.#numbers.number(carrier, (seq) => encodeWire(this.#node!.id, envelope, seq, this.#publishTime()));
     // Nothing is queued while the connection is down. A ready connection is always tried: the
     // outage flag then is stale, and the PUBLISH that succeeds ends it.
     if (this.#outage && this.#pub!.status !== 'ready') {
       this.#countDropped();
       return DONE;
     }
-    return this.#send(wire);
+    return this.#send(carrier, wire);
   }
 
-  async #send(wire: string): Promise<void> {
+  async #send(carrier: string, wire: string): Promise<void> {
+    const pub = this.#pub!;
+    const sent = this.#keys.clustered ? pub.spublish(carrier, wire) : pub.publish(carrier, wire);
     // A lost connection is counted (#carry); only an error Redis answered reaches the Hub, which logs it.
-    await this.#carry(this.#pub!.publish(this.#bus, wire)).catch((error: unknown) => {
+    await this.#carry(sent).catch((error: unknown) => {
       if (isReplyError(error)) throw error;
     });
   }
@@ -169,22 +219,22 @@ class RedisPubSub implements PubSubAdapter {
   /** History channels: kept in Redis Streams and published in one script (redis-history.ts). */
   readonly history: PubSubHistory = {
     append: (message, options, tc) => this.#keep(message, options, tc),
-    since: (channel, position, options) => readHistory(this.#pub!, this.#prefix, channel, position, options),
-    sizes: () => this.#historySizes.read(this.#pub!, this.#prefix),
+    since: (channel, position, options) => readHistory(this.#pub!, this.#keys, channel, position, options),
+    sizes: () => this.#historySizes.read(this.#pub!, this.#keys),
   };
   readonly #historySizes = new HistorySizes();
 
   /** Rejects when the message could not be kept (the Hub logs it and delivers it here without a position). */
   #keep(message: PubSubMessage, options: HistoryOptions, tc: TraceCarrier | undefined): Promise<string> {
     const envelope: Envelope = tc ? { type: 'message', message, tc } : { type: 'message', message };
-    const wire = encodeWire(this.#node!.id, envelope, this.#sent + 1, this.#publishTime()); // numbered as in publish()
-    this.#sent += 1;
+    const carrier = this.#keys.carrierOf(message.channel);
+    const wire = this.#numbers.number(carrier, (seq) => encodeWire(this.#node!.id, envelope, seq, this.#publishTime())); // as in publish()
     if (this.#outage && this.#pub!.status !== 'ready') {
       this.#countDropped();
       return Promise.reject(new Error('the Redis connection is down'));
     }
     this.#historySizes.appended(message.channel, options);
-    return this.#carry(appendToHistory(this.#pub!, this.#prefix, this.#bus, message.channel, wire, options));
+    return this.#carry(appendToHistory(this.#pub!, this.#keys, message.channel, wire, options));
   }
 
   /** What one command that carries a message did to the outage state; rejects as the command did. */
@@ -204,31 +254,17 @@ class RedisPubSub implements PubSubAdapter {
     }
   }
 
-  async remoteMembers(channel: string): Promise<string[]> {
-    if (this.#outage) return [];
-    const now = Date.now();
-    const nodes = (await this.#pub!.zrangebyscore(this.#nodes, now, '+inf')).filter((id) => id !== this.#node!.id);
-    if (nodes.length === 0) return [];
-    const pipeline = this.#pub!.pipeline();
-    for (const id of nodes) pipeline.hget(this.#membersKey(id), channel);
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.flatMap(([error, value]) => (error || typeof value !== 'string' ? [] : (JSON.parse(value) as string[])));
+  remoteMembers(channel: string): Promise<string[]> {
+    return this.#outage ? Promise.resolve([]) : this.#membership.remote(channel);
   }
 
   membershipChanged(channel: string): void {
-    this.#dirty.add(channel);
-    if (this.#flushing) return;
-    this.#flushing = true;
-    // One write for all the joins and leaves of this turn of the event loop (a burst of connections).
-    setImmediate(() => {
-      this.#flushing = false;
-      void this.#flushMembership();
-    });
+    this.#membership.changed(channel);
   }
 
   /** Answers to requests, in Redis on the publishing connection: any node answers a repeat. */
   answers(): RedisAnswerStore {
-    return (this.#answers ??= new RedisAnswerStore(this.#prefix, () => this.#pub!));
+    return (this.#answers ??= new RedisAnswerStore(this.#keys, () => this.#pub!));
   }
 
   async stop(): Promise<void> {
@@ -236,48 +272,25 @@ class RedisPubSub implements PubSubAdapter {
     this.#stopping = true;
     this.#answers?.stop();
     clearInterval(this.#heartbeat);
-    const pub = this.#pub!;
-    try {
-      if (!this.#outage) await pub.multi().del(this.#membersKey(this.#node.id)).zrem(this.#nodes, this.#node.id).exec();
-    } catch (error) {
-      this.#logger.warn('could not remove this node from Redis membership; it expires by itself', { error });
-    }
-    await Promise.all([quit(this.#sub!), quit(pub)]);
+    await this.#membership.remove();
+    await Promise.all([quit(this.#sub!), quit(this.#pub!)]);
   }
 
-  #receive(raw: string): void {
+  /** `carrier`: the Redis channel it came on (the bus, or a shard). */
+  #receive(carrier: string, raw: string): void {
     const decoded = decodeWire(raw);
     if (!decoded.ok) {
-      this.#logger.warn('dropped a pub/sub message from Redis that this node cannot read', { reason: decoded.reason, channel: this.#bus });
+      this.#logger.warn('dropped a pub/sub message from Redis that this node cannot read', { reason: decoded.reason, channel: carrier });
       return;
     }
     if (decoded.node === this.#node!.id) return; // our own echo: local members already have it
-    if (decoded.seq !== undefined && !this.#inSequence(decoded.node, decoded.seq)) return;
+    if (decoded.seq !== undefined && !this.#heard.check(carrier, decoded.node, decoded.seq)) return;
     try {
       this.#node!.receive(decoded.envelope, decoded.publishedAt);
     } catch (error) {
       // This runs inside ioredis's socket data handler: a throw here would be an uncaught exception.
       this.#logger.error('pub/sub could not deliver a message from another node', { type: decoded.envelope.type, error });
     }
-  }
-
-  /**
-   * Checks a message's number against the last one heard from its node: a gap is what this node
-   * missed (the sender's outage, this subscriber's, or Redis dropping it as too slow) and is logged
-   * with its size; a number already seen would be a second delivery, and is dropped.
-   */
-  #inSequence(node: string, seq: number): boolean {
-    const last = this.#heard.get(node);
-    this.#heard.set(node, { seq: Math.max(seq, last?.seq ?? 0), at: Date.now() });
-    if (last === undefined || seq === last.seq + 1) return true;
-    if (seq <= last.seq) {
-      this.#logger.warn('dropped a pub/sub message already received from another node', { node, seq, last: last.seq });
-      return false;
-    }
-    this.#missed += seq - last.seq - 1;
-    if (this.#node!.bus) this.#node!.bus.missed += seq - last.seq - 1;
-    this.#logger.warn('missed pub/sub messages from another node', { node, missed: seq - last.seq - 1, missedInAll: this.#missed });
-    return true;
   }
 
   /** Logs outages once, with what they cost, and republishes membership when Redis is back. */
@@ -294,7 +307,7 @@ class RedisPubSub implements PubSubAdapter {
     sub.on('ready', () => {
       if (!subscriberDown) return;
       subscriberDown = false;
-      this.#logger.info('redis subscriber re-subscribed', { channel: this.#bus });
+      this.#logger.info('redis subscriber re-subscribed', { channel: this.#keys.bus, shards: this.#interest?.size ?? 0 });
     });
   }
 
@@ -307,7 +320,7 @@ class RedisPubSub implements PubSubAdapter {
       downMs: Date.now() - outage.since,
       droppedForOtherNodes: outage.dropped,
     });
-    void this.#publishMembership();
+    void this.#membership.publish();
   }
 
   #countDropped(): void {
@@ -329,51 +342,11 @@ class RedisPubSub implements PubSubAdapter {
     });
   }
 
-  /** Writes this node's whole membership (at start, and after an outage). */
-  async #publishMembership(): Promise<void> {
-    const node = this.#node!;
-    const key = this.#membersKey(node.id);
-    const multi = this.#pub!.multi().del(key);
-    for (const channel of node.localChannels()) multi.hset(key, channel, JSON.stringify(node.localMembers(channel)));
-    await this.#expireAndExec(multi, key).catch((error: unknown) => this.#logger.warn('could not publish membership to Redis', { error }));
-  }
-
-  async #flushMembership(): Promise<void> {
-    if (this.#outage || this.#stopping || this.#dirty.size === 0) return; // republished in full when Redis is back
-    const node = this.#node!;
-    const key = this.#membersKey(node.id);
-    const channels = [...this.#dirty];
-    this.#dirty.clear();
-    const multi = this.#pub!.multi();
-    for (const channel of channels) {
-      const members = node.localMembers(channel);
-      if (members.length === 0) multi.hdel(key, channel);
-      else multi.hset(key, channel, JSON.stringify(members));
-    }
-    await this.#expireAndExec(multi, key).catch((error: unknown) => {
-      for (const channel of channels) this.#dirty.add(channel);
-      this.#logger.debug('membership update to Redis failed; retried on the next change or after reconnect', { error });
-    });
-  }
-
   #tick(): void {
-    void this.#refresh();
-    // A node gone quiet for long enough is forgotten (it most likely stopped): if it speaks again,
-    // its next message starts a new count instead of being measured against one from long ago.
-    const forgetBefore = Date.now() - FORGET_QUIET_NODE_MS;
-    for (const [node, { at }] of this.#heard) if (at < forgetBefore) this.#heard.delete(node);
+    void this.#membership.refresh();
+    this.#heard.forgetQuiet();
   }
 
-  async #refresh(): Promise<void> {
-    if (this.#outage || this.#stopping) return;
-    const key = this.#membersKey(this.#node!.id);
-    const multi = this.#pub!.multi().zremrangebyscore(this.#nodes, '-inf', Date.now());
-    await this.#expireAndExec(multi, key).catch(() => {});
-  }
-
-  #expireAndExec(multi: ReturnType<Redis['multi']>, key: string): Promise<unknown> {
-    return multi.pexpire(key, this.#ttl).zadd(this.#nodes, Date.now() + this.#ttl, this.#node!.id).exec();
-  }
 }
 
 /** By name, not instanceof: importing ioredis's class here would load ioredis with 'vela'. */

@@ -2,11 +2,13 @@
 // per session holding its JSON, expiring with the session (PX), refreshed by touch (PEXPIRE);
 // update writes only over a key that still exists (SET … XX). Anonymous sessions are also listed in
 // one sorted set, capped, so a flood of visitors stays bounded and never evicts a logged-in user.
+// On a Redis Cluster the keys keep their names: each session lives on the primary of its own slot,
+// and what touches a session and the index together runs as one command per slot instead.
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../app/errors.js';
 import { randomSecret } from '../session/signed-id.js';
 import type { SessionData, SessionStore } from '../session/store.js';
-import { connectRedis, openRedis, type RedisConnectionOptions } from './connection.js';
+import { connectRedis, isClustered, openRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisSessionStoreOptions extends RedisConnectionOptions {
   /** Prefix of every session key. Default 'vela:session:'. */
@@ -34,8 +36,24 @@ if excess > 0 then
 end
 `;
 
+// On a cluster, the same cap kept on the index alone (its own slot): returns the ids it dropped, whose
+// sessions are deleted after it. Keys: the index. Args: id, ttl ms, cap.
+const CAP_ANONYMOUS = `
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], now[1] * 1000 + math.floor(now[2] / 1000), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+local dropped = {}
+if excess > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[1], excess)
+  for i = 1, #oldest, 2 do dropped[#dropped + 1] = oldest[i] end
+end
+return dropped
+`;
+
 type WithSaveAnonymous = Redis & {
   velaSaveAnonymous(key: string, index: string, data: string, ttlMs: number, id: string, cap: number, prefix: string): Promise<unknown>;
+  velaCapAnonymous(index: string, id: string, ttlMs: number, cap: number): Promise<string[]>;
 };
 
 /**
@@ -55,6 +73,7 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
   // Session ids are 32 characters: neither name can collide with one.
   const index = `${prefix}anonymous`;
   const secretKey = `${prefix}secret`;
+  const clustered = isClustered(options);
   let redis: Redis | undefined;
   let connecting: Promise<WithSaveAnonymous> | undefined;
   // Connects on first use, so building the options object for bootstrap needs no await; a Redis
@@ -68,6 +87,7 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
         throw error;
       });
       connection.defineCommand('velaSaveAnonymous', { numberOfKeys: 2, lua: SAVE_ANONYMOUS });
+      connection.defineCommand('velaCapAnonymous', { numberOfKeys: 1, lua: CAP_ANONYMOUS });
       return (redis = connection) as WithSaveAnonymous;
     })());
 
@@ -79,10 +99,17 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
     },
     async save(id, data, ttlMs, saveOptions) {
       const connection = await client();
-      if (saveOptions?.anonymous) {
+      if (!clustered && saveOptions?.anonymous) {
         await connection.velaSaveAnonymous(prefix + id, index, JSON.stringify(data), ttlMs, id, maxAnonymous, prefix);
-      } else {
+      } else if (!clustered) {
         await connection.multi().set(prefix + id, JSON.stringify(data), 'PX', ttlMs).zrem(index, id).exec();
+      } else if (!saveOptions?.anonymous) {
+        await Promise.all([connection.set(prefix + id, JSON.stringify(data), 'PX', ttlMs), connection.zrem(index, id)]);
+      } else {
+        // The session first: the cap may then drop it, as the one script would, and never misses it.
+        await connection.set(prefix + id, JSON.stringify(data), 'PX', ttlMs);
+        const dropped = await connection.velaCapAnonymous(index, id, ttlMs, maxAnonymous);
+        await Promise.all(dropped.map((old) => connection.del(prefix + old)));
       }
     },
     async update(id, data, ttlMs) {
@@ -93,7 +120,9 @@ export function redisSessionStore(options: RedisSessionStoreOptions = {}): Sessi
       await (await client()).pexpire(prefix + id, ttlMs);
     },
     async destroy(id) {
-      await (await client()).multi().del(prefix + id).zrem(index, id).exec();
+      const connection = await client();
+      if (clustered) await Promise.all([connection.del(prefix + id), connection.zrem(index, id)]);
+      else await connection.multi().del(prefix + id).zrem(index, id).exec();
     },
     async secret() {
       const connection = await client();

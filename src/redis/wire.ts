@@ -17,8 +17,9 @@ interface WireMessage {
   v: number;
   node: string;
   /**
-   * The sending node's running number for this envelope, from 1 (a message without one is read as
-   * before). A receiver that sees a gap knows how many it missed.
+   * The sending node's running number for this envelope on the Redis channel it travels on (the bus,
+   * or a shard: sequences.ts), from 1 (a message without one is read as before). A receiver that
+   * sees a gap knows how many it missed.
    */
   seq?: number;
   e: Envelope;

@@ -123,7 +123,7 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
         const neighbour = await Peer.connect(apps[0]!, { join: ['room'] });
         await converged(apps, 'room', [a!, b!, c!, neighbour]);
         const heardElsewhere: string[] = [];
-        apps[1]!.pubsub.subscribe('room', (msg) => void heardElsewhere.push(msg.topic));
+        await apps[1]!.pubsub.subscribe('room', (msg) => void heardElsewhere.push(msg.topic)).ready;
         await a!.call('localBroadcast', { channel: 'room', topic: 'local', payload: 'here' });
         await a!.broadcast('room', 'marker');
         for (const peer of [a!, neighbour]) expect((await peer.take(2)).map((m) => m.topic)).toEqual(['local', 'marker']);
@@ -168,12 +168,13 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
         const apps = await cluster();
         const [a] = await peerPerNode(apps.slice(0, 1), 'room');
         const heard: PubSubMessage[] = [];
-        const arrived = new Promise<void>((resolve) =>
-          apps[1]!.pubsub.subscribe('room', (msg) => {
-            heard.push(msg);
-            if (heard.length === 2) resolve();
-          }),
-        );
+        let bothArrived!: () => void;
+        const arrived = new Promise<void>((resolve) => (bothArrived = resolve));
+        // Awaited: with an adapter that routes by interest, the node hears 'room' from then on.
+        await apps[1]!.pubsub.subscribe('room', (msg) => {
+          heard.push(msg);
+          if (heard.length === 2) bothArrived();
+        }).ready;
         await a!.broadcast('room', 'from-gateway', { n: 1 });
         await apps[2]!.pubsub.broadcast('room', 'from-app', [2]);
         await arrived;
@@ -189,7 +190,7 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
         const off = apps[1]!.pubsub.subscribe('room', (msg) => void heard.push(msg.topic));
         let markerArrived!: () => void;
         const marker = new Promise<void>((resolve) => (markerArrived = resolve));
-        apps[1]!.pubsub.subscribe('control', () => markerArrived());
+        await Promise.all([off.ready, apps[1]!.pubsub.subscribe('control', () => markerArrived()).ready]);
         await apps[0]!.pubsub.broadcast('room', 'before', null);
         await eventually(() => heard.length, (n) => n === 1, 'the first message');
         off();
@@ -206,12 +207,12 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
         const [a, b, c] = await peerPerNode(apps, 'room');
         const count = 1_000;
         const listened: PubSubMessage<{ seq: number }>[] = [];
-        const allHeard = new Promise<void>((resolve) =>
-          apps[2]!.pubsub.subscribe<{ seq: number }>('room', (msg) => {
-            listened.push(msg);
-            if (listened.length === 2 * count) resolve();
-          }),
-        );
+        let heardAll!: () => void;
+        const allHeard = new Promise<void>((resolve) => (heardAll = resolve));
+        await apps[2]!.pubsub.subscribe<{ seq: number }>('room', (msg) => {
+          listened.push(msg);
+          if (listened.length === 2 * count) heardAll();
+        }).ready;
         // Two senders on two nodes at once, each firing without awaiting in between.
         await Promise.all([a!.call('burst', { channel: 'room', topic: 'seq', method: 'broadcast', count }), b!.call('burst', { channel: 'room', topic: 'seq', method: 'broadcast', count })]);
         const inOrder = Array.from({ length: count }, (_, seq) => seq);
@@ -232,10 +233,10 @@ export function describeAdapterContract(name: string, makeAdapters: MakeAdapters
         const heardByLive: string[] = [];
         let live!: () => void;
         const liveHeard = new Promise<void>((resolve) => (live = resolve));
-        apps[1]!.pubsub.subscribe('room', (msg) => {
+        await apps[1]!.pubsub.subscribe('room', (msg) => {
           heardByLive.push(msg.topic);
           if (msg.topic === 'marker') live();
-        });
+        }).ready;
         await apps[2]!.close();
         await apps[0]!.pubsub.broadcast('room', 'after-close', null);
         await apps[0]!.pubsub.broadcast('room', 'marker', null);

@@ -2,8 +2,8 @@
 // broadcastFrom act on it, and its @OnInfo receives), unbound in services and app.pubsub
 // (broadcast, subscribe, members).
 import { describe, expect, it } from 'vitest';
-import { Module, OnInfo, OnMessage, PubSub, WebSocket, reply, type Connection, type PubSubMessage } from 'vela';
-import { NewsService, Peer, PubSubTestModule, connectMany, sorted } from './support.js';
+import { Module, OnInfo, OnMessage, PubSub, WebSocket, memoryPubSub, reply, type Connection, type PubSubAdapter, type PubSubMessage } from 'vela';
+import { NewsService, Peer, PubSubTestModule, connectMany, eventually, sorted } from './support.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 
 const unbound = (method: string) =>
@@ -12,6 +12,25 @@ const unbound = (method: string) =>
 
 function app(): Promise<TestApp> {
   return startTestApp(PubSubTestModule);
+}
+
+/**
+ * memoryPubSub() as an adapter that routes by interest would be (redisPubSub): the node hears a
+ * channel only once `open()` is called, as when Redis confirms a subscription.
+ */
+function routingByInterest(): { adapter: PubSubAdapter; open: () => void } {
+  const inner = memoryPubSub();
+  let open!: () => void;
+  const heard = new Promise<void>((resolve) => (open = resolve));
+  const adapter: PubSubAdapter = {
+    name: 'interest',
+    start: (node) => inner.start(node),
+    publish: (envelope) => inner.publish(envelope),
+    remoteMembers: (channel) => inner.remoteMembers(channel),
+    interest: (_channel, interested) => (interested ? heard : undefined),
+    stop: () => inner.stop(),
+  };
+  return { adapter, open };
 }
 
 describe('PubSub', () => {
@@ -34,6 +53,19 @@ describe('PubSub', () => {
       await member.broadcast('room', 'once');
       await member.broadcast('room', 'marker');
       expect((await member.take(2)).map((m) => m.topic)).toEqual(['once', 'marker']);
+    });
+
+    it("resolves once the node hears the channel from other nodes (with an adapter that routes by interest); membership starts at once", async () => {
+      const { adapter, open } = routingByInterest();
+      const a = await startTestApp(PubSubTestModule, { pubsub: adapter });
+      const member = await Peer.connect(a);
+      let joined = false;
+      const joining = member.call('join', { channel: 'room' }).then((result) => ((joined = true), result));
+      await eventually(() => a.pubsub.localMembers('room'), (ids) => ids.length === 1, 'the member in the channel');
+      await Peer.connect(a); // a round trip through the server after the join ran
+      expect(joined).toBe(false);
+      open();
+      expect(await joining).toEqual({ recovered: true, missed: 0 });
     });
 
     it('refuses a channel that is not a non-empty string', async () => {
@@ -258,6 +290,23 @@ describe('PubSub', () => {
       await a.pubsub.broadcast('room', 'after', null);
       expect(heard).toEqual(['before']);
       expect(other).toEqual(['before', 'after']);
+    });
+
+    it('its ready settles once the node hears the channel from other nodes: at once on memoryPubSub, after the adapter\'s interest otherwise', async () => {
+      expect(await (await app()).pubsub.subscribe('room', () => {}).ready).toBeUndefined();
+      const { adapter, open } = routingByInterest();
+      const a = await startTestApp(PubSubTestModule, { pubsub: adapter });
+      const heard: unknown[] = [];
+      const off = a.pubsub.subscribe('room', (msg) => void heard.push(msg.payload));
+      let ready = false;
+      void off.ready.then(() => (ready = true));
+      await a.pubsub.broadcast('room', 'local', 1); // this node's own broadcasts reach it at once
+      expect(heard).toEqual([1]);
+      await Peer.connect(a); // time for a settled promise to have run its callbacks
+      expect(ready).toBe(false);
+      open();
+      await off.ready;
+      expect(ready).toBe(true);
     });
 
     it('is one subscription per call, even for the same listener', async () => {

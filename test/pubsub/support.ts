@@ -244,6 +244,7 @@ export function withHub(adapter: PubSubAdapter = memoryPubSub()): { adapter: Pub
     publish: (envelope) => adapter.publish(envelope),
     remoteMembers: (channel) => adapter.remoteMembers(channel),
     membershipChanged: adapter.membershipChanged && ((channel) => adapter.membershipChanged!(channel)),
+    interest: adapter.interest && ((channel, interested) => adapter.interest!(channel, interested)),
     stop: () => adapter.stop(),
   };
   return {

@@ -1,5 +1,6 @@
 // Several apps on one Redis act as one: what redisPubSub() promises beyond the shared contract.
-// One subscription per node whatever the channels, versioned messages that carry the node id, bytes
+// One subscription per node with routing: 'all' (interest routing: interest.test.ts), versioned
+// messages on the channel's shard that carry the node id, bytes
 // that survive the trip, membership that expires unless refreshed and goes at once on a clean
 // close, messages nobody can read dropped with a log line, and a clear error when Redis is away.
 import { describe, expect, it } from 'vitest';
@@ -8,15 +9,15 @@ import { ConfigError, redisPubSub, type PubSubMessage } from 'vela';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { Peer, PubSubTestModule, connectMany, eventually, sorted } from '../pubsub/support.js';
 import { RedisServer, entries, logged, rawRedis, redisServerMissing, testPrefix } from './support.js';
+import { DEFAULT_SHARDS, Keyspace } from '../../src/redis/keyspace.js';
 import { startTestApp, type TestApp } from 'vela/testing';
 
 /** `count` apps on one Redis and one key prefix: one cluster. */
-function cluster(count: number, options: { url?: string; keyPrefix?: string; membershipTtl?: number } = {}): Promise<TestApp[]> {
+function cluster(count: number, options: { url?: string; keyPrefix?: string; membershipTtl?: number; routing?: 'all' } = {}): Promise<TestApp[]> {
   const keyPrefix = options.keyPrefix ?? testPrefix();
+  const { membershipTtl, routing } = options;
   return Promise.all(
-    Array.from({ length: count }, () =>
-      startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: options.url ?? REDIS_URL, keyPrefix, membershipTtl: options.membershipTtl }) }),
-    ),
+    Array.from({ length: count }, () => startTestApp(PubSubTestModule, { pubsub: redisPubSub({ url: options.url ?? REDIS_URL, keyPrefix, membershipTtl, routing }) })),
   );
 }
 
@@ -28,11 +29,11 @@ async function converged(apps: readonly TestApp[], channel: string, peers: reado
 const nodeOf = (peer: Peer) => peer.id.split('.')[0]!;
 
 describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
-  describe.skipIf(redisServerMissing)('one subscription per node', () => {
+  describe.skipIf(redisServerMissing)("one subscription per node with routing: 'all'", () => {
     it('3 apps with 40 channels and 60 sockets hold exactly 3 subscriber connections, on one channel', async () => {
       const server = await RedisServer.start();
       const keyPrefix = testPrefix();
-      const apps = await cluster(3, { url: server.url, keyPrefix });
+      const apps = await cluster(3, { url: server.url, keyPrefix, routing: 'all' });
       const channels = Array.from({ length: 40 }, (_, i) => `room-${i}`);
       const peers = (
         await Promise.all(apps.map((app, n) => Promise.all(Array.from({ length: 20 }, (_, i) => Peer.connect(app, { join: [channels[(n * 20 + i) % 40]!, 'all'] })))))
@@ -60,13 +61,15 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
   });
 
   describe('the wire', () => {
-    it('publishes each broadcast once on <prefix>:bus, versioned and naming the sending node', async () => {
+    it("publishes each broadcast once on its channel's shard, <prefix>:bus:<n>, versioned and naming the sending node", async () => {
       const keyPrefix = testPrefix();
       const [a, b] = await cluster(2, { keyPrefix });
       const listener = rawRedis(REDIS_URL);
       const seen: string[] = [];
       listener.on('message', (_channel: string, raw: string) => seen.push(raw));
-      await listener.subscribe(`${keyPrefix}:bus`);
+      const keys = new Keyspace({ prefix: keyPrefix, clustered: false, routing: 'interest', shards: DEFAULT_SHARDS });
+      expect(keys.carrierOf('room')).toMatch(new RegExp(`^${keyPrefix}:bus:\\d+$`));
+      await listener.subscribe(keys.carrierOf('room'));
       const peer = await Peer.connect(a!, { join: ['room'] });
       const far = await Peer.connect(b!, { join: ['room'] });
       await converged([a!, b!], 'room', [peer, far]);
@@ -82,7 +85,7 @@ describe.skipIf(redisMissing)('redisPubSub across nodes', () => {
     it('carries bytes: a Buffer payload arrives on another node as a Buffer', async () => {
       const [a, b] = await cluster(2);
       const heard: PubSubMessage[] = [];
-      b!.pubsub.subscribe('files', (message) => void heard.push(message));
+      await b!.pubsub.subscribe('files', (message) => void heard.push(message)).ready;
       const bytes = Buffer.from([0, 1, 2, 255]);
       await a!.pubsub.broadcast('files', 'upload', { name: 'x.bin', bytes, view: new Uint8Array([5, 6]) });
       await eventually(() => heard.length, (n) => n === 1, 'the upload on the other node');

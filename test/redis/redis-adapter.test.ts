@@ -43,7 +43,7 @@ describe.skipIf(redisMissing)('redis', () => {
       // the client itself is not one of the subscribers and still runs ordinary commands.
       const mine = () => client.call('CLIENT', 'LIST').then((list) => String(list).split('\n').filter((line) => line.includes(` name=${name} `)));
       expect(await mine()).toHaveLength(2 * 2 + 1);
-      expect((await mine()).filter((line) => / sub=1 /.test(line))).toHaveLength(2);
+      expect((await mine()).filter((line) => / sub=2 /.test(line))).toHaveLength(2); // the bus and the room's shard
       expect(await named.set(`${keyPrefix}:mine`, 'still mine')).toBe('OK');
 
       await Promise.all(apps.map((app) => app.close()));

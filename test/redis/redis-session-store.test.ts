@@ -7,20 +7,10 @@ import { describeSessionStore } from '../session/store-contract.js';
 import { idOf, SessionModule, sessionCookie, withSession } from '../session/support.js';
 import { REDIS_URL, redisMissing } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
-import { rawRedis, testPrefix } from './support.js';
+import { rawRedis, scaledStore, testPrefix } from './support.js';
 import { startTestApp } from 'vela/testing';
 
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
-
-/**
- * The contract moves the store's clock by exact milliseconds (1 000 ms live, 999 ms later still
- * there, 2 ms more gone), and real time keeps passing on a real server while a test runs. So here
- * one contract millisecond is one real second: ttls reach Redis multiplied by SCALE, and advance(ms)
- * shortens every key's PTTL by ms × SCALE, as that much time passing would. Redis alone decides what
- * has expired (a non-positive PEXPIRE deletes, as expiry does); the few real milliseconds a test
- * takes are a few thousandths of a contract millisecond.
- */
-const SCALE = 1_000;
 
 const opened: SessionStore[] = [];
 afterEach(async () => {
@@ -36,31 +26,8 @@ function redisStore(options: Parameters<typeof redisSessionStore>[0] = {}): Sess
 describe.skipIf(redisMissing)('redisSessionStore', () => {
   describeSessionStore('redisSessionStore', () => {
     const keyPrefix = `${testPrefix()}:session:`;
-    const store = redisSessionStore({ url: REDIS_URL, keyPrefix });
     const redis = rawRedis(REDIS_URL);
-    const keys = () => redis.keys(`${keyPrefix}*`);
-    return {
-      store: {
-        name: store.name,
-        load: (id) => store.load(id),
-        save: (id, data, ttl) => store.save(id, data, ttl * SCALE),
-        update: (id, data, ttl) => store.update!(id, data, ttl * SCALE),
-        touch: (id, ttl) => store.touch(id, ttl * SCALE),
-        destroy: (id) => store.destroy(id),
-        close: async () => {
-          const left = await keys();
-          if (left.length > 0) await redis.del(...left);
-          await store.close?.();
-        },
-      },
-      advance: async (ms) => {
-        for (const key of await keys()) {
-          const pttl = await redis.pttl(key);
-          if (pttl === -1) throw new Error(`${key} was stored without an expiry`);
-          if (pttl >= 0) await redis.pexpire(key, pttl - ms * SCALE);
-        }
-      },
-    };
+    return scaledStore(redisSessionStore({ url: REDIS_URL, keyPrefix }), { keys: () => redis.keys(`${keyPrefix}*`), redis });
   });
 
   describe('expiry, kept by Redis', () => {

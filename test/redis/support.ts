@@ -12,6 +12,8 @@ import { REDIS_URL, redisMissing, uniquePrefix } from '../support/redis.js';
 import { eventually } from '../pubsub/support.js';
 import { freePort } from '../support/ports.js';
 import { type LogEntry, type MemoryLogger } from 'vela/testing';
+import type { SessionStore } from 'vela';
+import type { StoreUnderTest } from '../session/store-contract.js';
 
 export const redisServerMissing = spawnSync('redis-server', ['--version']).error
   ? 'redis-server is not installed: the tests that stop and restart a Redis of their own are skipped'
@@ -148,6 +150,8 @@ export class RedisProxy {
   #paused = false;
   #swallowing = false;
   #blocked = false;
+  /** What Redis sent to the subscribing connections, as latin1 text. */
+  #toSubscribers = '';
 
   private constructor(server: Server, port: number) {
     this.#server = server;
@@ -171,6 +175,11 @@ export class RedisProxy {
   /** Open connections of that kind. */
   count(kind: ConnectionKind): number {
     return [...this.#pairs].filter((pair) => matches(pair, kind)).length;
+  }
+
+  /** Everything Redis sent to the subscribing connections so far (replies and messages, as latin1 text). */
+  get heardBySubscribers(): string {
+    return this.#toSubscribers;
   }
 
   /** Stops reading what Redis sends to the subscribing connections, as a node too slow to keep up; Redis buffers it. */
@@ -227,6 +236,7 @@ export class RedisProxy {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (pair.subscriber) this.#toSubscribers += chunk.toString('latin1');
       if (!(this.#swallowing && !pair.subscriber)) client.write(chunk);
     });
     const end = () => {
@@ -337,4 +347,48 @@ export class ChildNode {
     if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal);
     return this.exited;
   }
+}
+
+/**
+ * The contract moves the store's clock by exact milliseconds (1 000 ms live, 999 ms later still
+ * there, 2 ms more gone), and real time keeps passing on a real server while a test runs. So here
+ * one contract millisecond is one real second: ttls reach Redis multiplied by SCALE, and advance(ms)
+ * shortens every key's PTTL by ms × SCALE, as that much time passing would. Redis alone decides what
+ * has expired (a non-positive PEXPIRE deletes, as expiry does); the few real milliseconds a test
+ * takes are a few thousandths of a contract millisecond.
+ */
+const SCALE = 1_000;
+
+/** What a scaled store needs of Redis: its keys (`keys()`), and a client to read and change them. */
+export interface StoreKeys {
+  keys(): Promise<string[]>;
+  redis: Pick<Redis, 'del' | 'pttl' | 'pexpire'>;
+  /** After the store closed and its keys are deleted (the test's own client quits, say). */
+  closed?(): Promise<unknown>;
+}
+
+/** A Redis session store as the SessionStore contract drives it: its clock scaled (SCALE), its keys deleted on close. */
+export function scaledStore(store: SessionStore, { keys, redis, closed }: StoreKeys): StoreUnderTest {
+  return {
+    store: {
+      name: store.name,
+      load: (id) => store.load(id),
+      save: (id, data, ttl) => store.save(id, data, ttl * SCALE),
+      update: (id, data, ttl) => store.update!(id, data, ttl * SCALE),
+      touch: (id, ttl) => store.touch(id, ttl * SCALE),
+      destroy: (id) => store.destroy(id),
+      close: async () => {
+        await Promise.all((await keys()).map((key) => redis.del(key)));
+        await store.close?.();
+        await closed?.();
+      },
+    },
+    advance: async (ms) => {
+      for (const key of await keys()) {
+        const pttl = await redis.pttl(key);
+        if (pttl === -1) throw new Error(`${key} was stored without an expiry`);
+        if (pttl >= 0) await redis.pexpire(key, pttl - ms * SCALE);
+      }
+    },
+  };
 }

@@ -120,6 +120,7 @@ function recording(adapter: PubSubAdapter): { adapter: PubSubAdapter; inbox: Inb
     publish: (envelope) => adapter.publish(envelope),
     remoteMembers: (channel) => adapter.remoteMembers(channel),
     membershipChanged: (channel) => adapter.membershipChanged?.(channel),
+    interest: (channel, interested) => adapter.interest?.(channel, interested),
     stop: () => adapter.stop(),
   };
   return { adapter: wrapped, inbox };
@@ -130,6 +131,8 @@ async function twoNodes(): Promise<{ a: TestApp; b: TestApp; inboxB: Inbox }> {
   const keyPrefix = uniquePrefix();
   const { adapter, inbox } = recording(redisPubSub({ keyPrefix }));
   const [a, b] = await Promise.all([startTestApp(SayModule, { pubsub: redisPubSub({ keyPrefix }) }), startTestApp(SayModule, { pubsub: adapter })]);
+  // B listens on 'room', or interest routing would not bring it the channel's messages.
+  await b!.pubsub.subscribe('room', () => {}).ready;
   return { a: a!, b: b!, inboxB: inbox };
 }
 

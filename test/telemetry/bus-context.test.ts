@@ -113,8 +113,8 @@ describe.skipIf(redisMissing)('trace context across nodes, over Redis', () => {
     const keyPrefix = testPrefix();
     const wires: string[] = [];
     const watcher = rawRedis(REDIS_URL);
-    await watcher.subscribe(`${keyPrefix}:bus`);
-    watcher.on('message', (_channel: string, raw: string) => wires.push(raw));
+    await watcher.psubscribe(`${keyPrefix}:bus*`); // the bus and its shards (interest routing)
+    watcher.on('pmessage', (_pattern: string, _channel: string, raw: string) => wires.push(raw));
 
     await postAcross(await redis(keyPrefix)(TracedModule));
     const { publish } = await expectOneTrace('room:*');

@@ -49,8 +49,8 @@ describe.skipIf(redisMissing)('metrics across nodes on Redis', () => {
     const listener = new Redis(REDIS_URL);
     onTestFinished(() => void listener.quit());
     const wires: { e: { message: { payload: { from: string } } }; t?: number }[] = [];
-    listener.on('message', (_channel: string, raw: string) => wires.push(JSON.parse(raw)));
-    await listener.subscribe(`${keyPrefix}:bus`);
+    listener.on('pmessage', (_pattern: string, _channel: string, raw: string) => wires.push(JSON.parse(raw)));
+    await listener.psubscribe(`${keyPrefix}:bus*`); // the bus and its shards (interest routing)
     const off = await startTestApp(AppModule, { pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) });
     const on = await node(REDIS_URL, keyPrefix);
 

@@ -42,8 +42,8 @@ describe('with no OpenTelemetry SDK registered', () => {
   it.skipIf(redisMissing)('puts no trace context in the bus envelope', async () => {
     const keyPrefix = testPrefix();
     const watcher = rawRedis(REDIS_URL);
-    await watcher.subscribe(`${keyPrefix}:bus`);
-    const wire = new Promise<string>((resolve) => watcher.on('message', (_channel: string, raw: string) => resolve(raw)));
+    await watcher.psubscribe(`${keyPrefix}:bus*`); // the bus and its shards (interest routing)
+    const wire = new Promise<string>((resolve) => watcher.on('pmessage', (_pattern: string, _channel: string, raw: string) => resolve(raw)));
     const app = await startTestApp(TracedModule, { pubsub: redisPubSub({ url: REDIS_URL, keyPrefix }) });
     const res = await app.http.post('/api/rooms/1/notes', { text: 'hi' }, { headers: { traceparent: PARENT } });
     expect(res.status).toBe(201);
