@@ -1,7 +1,7 @@
 // Packs Vela as npm would publish it, installs the tarball into a scratch project and runs an app
 // from plain Node ESM. Catches a broken `exports`, a missing file or an undeclared dependency.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,47 @@ await app.close();
 console.log(JSON.stringify({ status: res.status, body, echoed, closed: await ws.closed }));
 `;
 
+// A TypeScript CommonJS project (`"type": "commonjs"`, module nodenext): decorators, types resolved
+// through `exports`, compiled to `require('vela')` and `require('vela/testing')`, which Node ≥ 20.19
+// loads from Vela's ESM build (require of ES modules).
+const CJS_APP = `
+import { Controller, Module, Route, json, type Context } from 'vela';
+import { startTestApp } from 'vela/testing';
+
+@Controller({ prefix: '/api' })
+class Hello {
+  @Route('/hi/:name')
+  hi(ctx: Context) {
+    return json({ hello: ctx.params.name });
+  }
+}
+
+@Module({ controllers: [Hello] })
+class AppModule {}
+
+void (async () => {
+  const app = await startTestApp(AppModule);
+  const res = await app.http.get('/api/hi/vela');
+  console.log(JSON.stringify({ status: res.status, body: await res.json() }));
+  await app.close();
+})();
+`;
+
+const CJS_TSCONFIG = {
+  compilerOptions: {
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    strict: true,
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    outDir: 'out',
+    typeRoots: [join(root, 'node_modules/@types')],
+    types: ['node'],
+  },
+  files: ['app.ts'],
+};
+
 describe('npm package', () => {
   let scratch: string;
   let files: string[];
@@ -108,4 +149,17 @@ describe('npm package', () => {
       closed: { code: 1001, reason: 'server shutting down' },
     });
   }, 60_000);
+
+  it("type-checks and runs from a TypeScript CommonJS project: require('vela') and require('vela/testing')", async () => {
+    // Inside the scratch project installed above, as its own CommonJS package.
+    const cjs = join(scratch, 'cjs');
+    await mkdir(cjs, { recursive: true });
+    await writeFile(join(cjs, 'package.json'), JSON.stringify({ name: 'scratch-cjs', private: true, type: 'commonjs' }));
+    await writeFile(join(cjs, 'tsconfig.json'), JSON.stringify(CJS_TSCONFIG));
+    await writeFile(join(cjs, 'app.ts'), CJS_APP);
+    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: cjs });
+    const { stdout, stderr } = await run(process.execPath, ['out/app.js'], { cwd: cjs });
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual({ status: 200, body: { hello: 'vela' } });
+  }, 120_000);
 });
