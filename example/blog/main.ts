@@ -1,6 +1,7 @@
 // Runs the blog from the repository root: `npm start`, then open http://localhost:8080/. Its posts,
 // comments and users are kept in example/data/blog.db (BLOG_DATA_DIR=dir to keep them elsewhere).
 // `BLOG_TELEMETRY=1 npm start` prints the trace spans of every request, socket and broadcast.
+import type { AddressInfo } from 'node:net';
 import { bootstrap } from 'vela';
 import { AppModule, BLOG_OPTIONS, blogMetrics } from './app.module.js';
 import { BLOG_DB_FILE, blogDataFile } from './data/blog-database.js';
@@ -12,7 +13,10 @@ const app = await bootstrap(AppModule, {
   metrics: blogMetrics(),
   overrides: [{ provide: BLOG_DB_FILE, useValue: blogDataFile() }],
 });
-app.logger.info('blog listening', { url: app.url });
+// What it listens on (every interface unless HOST says otherwise), and a URL this machine can open.
+const { address, port } = app.server.address() as AddressInfo;
+const everywhere = address === '::' || address === '0.0.0.0';
+app.logger.info('blog listening', { on: everywhere ? `every interface, port ${port}` : `${address}:${port}`, url: app.url });
 
 // Graceful: sockets get 1001, requests in flight finish (up to shutdownTimeout), the database is
 // closed (BlogDatabase.onClose), then exit 0. Once
