@@ -1,8 +1,9 @@
 // Delivers one message to a channel's members a slice at a time, giving the event loop a turn
 // between slices. Used for coalesced presence diffs only: a diff to thousands of members would hold
 // the loop for tens of ms, and every track(), count(), upgrade and other channel's message waiting
-// behind it would wait that long. Order per member is kept by the caller (the coalescer starts a
-// channel's next diff only once this one is done); other broadcasts stay synchronous, as documented.
+// behind it would wait that long. Order per member holds across diffs: a diff released while the one
+// before is still going out queues its slices behind that one's (setImmediate runs in order). Other
+// broadcasts stay synchronous, as documented.
 import { performance } from 'node:perf_hooks';
 import type { PubSubMessage } from './message.js';
 
