@@ -5,6 +5,14 @@
 // Commands go out in call order on the one subscriber connection, and Redis applies them in that
 // order, so a leave and a join in quick succession end subscribed, whatever the replies' timing.
 // A join is heard from the moment Redis confirms the subscription: `add` hands back that moment.
+//
+// A shard's senders' running numbers start over when it is subscribed: what it carried meanwhile was
+// not for this node. They start over when the SUBSCRIBE is sent, not when its reply is seen, because
+// ioredis parses a whole read at once: the reply and the shard's first message often arrive together,
+// the message is handled at once and the reply's promise only afterwards, so starting over then
+// would forget the first number and the next gap would go uncounted. Only while an UNSUBSCRIBE of
+// the shard is unconfirmed can its old messages still arrive: then the count starts over again at
+// the confirmation.
 import type { Logger } from '../logging/logger.js';
 import type { Keyspace } from './keyspace.js';
 
@@ -20,18 +28,20 @@ export class Interest {
   readonly #keyspace: Keyspace;
   readonly #subscriber: ShardSubscriber;
   readonly #logger: Logger;
-  /** Called when Redis confirms a shard's subscription: its senders' running numbers start over. */
-  readonly #onSubscribed: (carrier: string) => void;
+  /** Called when a shard's messages start reaching this node anew: its senders' running numbers start over. */
+  readonly #onSubscribing: (carrier: string) => void;
   /** Shard → its channels with local interest. */
   readonly #channels = new Map<number, number>();
   /** Shard → the subscription Redis has not confirmed yet. */
   readonly #pending = new Map<number, Promise<void>>();
+  /** Shard → how many of its UNSUBSCRIBEs Redis has not confirmed yet. */
+  readonly #leaving = new Map<number, number>();
 
-  constructor(keyspace: Keyspace, subscriber: ShardSubscriber, logger: Logger, onSubscribed: (carrier: string) => void) {
+  constructor(keyspace: Keyspace, subscriber: ShardSubscriber, logger: Logger, onSubscribing: (carrier: string) => void) {
     this.#keyspace = keyspace;
     this.#subscriber = subscriber;
     this.#logger = logger;
-    this.#onSubscribed = onSubscribed;
+    this.#onSubscribing = onSubscribing;
   }
 
   /** Shards subscribed (or being subscribed) now: at most `shards`. */
@@ -50,8 +60,12 @@ export class Interest {
     this.#channels.set(shard, count + 1);
     if (count > 0) return this.#pending.get(shard);
     const carrier = this.#keyspace.carrier(shard);
+    this.#onSubscribing(carrier);
+    const oldMessagesPossible = this.#leaving.has(shard);
     const subscribed = this.#subscriber.subscribe(carrier).then(
-      () => this.#onSubscribed(carrier),
+      () => {
+        if (oldMessagesPossible) this.#onSubscribing(carrier);
+      },
       (error: unknown) => this.#logger.warn('redis pub/sub could not subscribe to a shard: its channels miss messages from other nodes until the next reconnect', { carrier, error }),
     );
     // During an outage the SUBSCRIBE waits in the queue for the reconnect; a join does not wait with it.
@@ -72,9 +86,17 @@ export class Interest {
     if (count > 1) return void this.#channels.set(shard, count - 1);
     this.#channels.delete(shard);
     this.#pending.delete(shard);
-    this.#subscriber.unsubscribe(this.#keyspace.carrier(shard)).catch((error: unknown) => {
-      this.#logger.debug('redis pub/sub could not unsubscribe from a shard; its messages reach this node for nothing', { error });
-    });
+    this.#leaving.set(shard, (this.#leaving.get(shard) ?? 0) + 1);
+    this.#subscriber
+      .unsubscribe(this.#keyspace.carrier(shard))
+      .catch((error: unknown) => {
+        this.#logger.debug('redis pub/sub could not unsubscribe from a shard; its messages reach this node for nothing', { error });
+      })
+      .finally(() => {
+        const left = (this.#leaving.get(shard) ?? 1) - 1;
+        if (left === 0) this.#leaving.delete(shard);
+        else this.#leaving.set(shard, left);
+      });
   }
 
   /** What a join of `channel` still waits for before its messages reach this node. */

@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from 'vela/testing';
 import { redisMissing, uniquePrefix, REDIS_URL } from '../support/redis.js';
 import { RedisServer, logged, redisServerMissing } from '../redis/support.js';
 import { eventually } from '../pubsub/support.js';
+import { DEFAULT_SHARDS, Keyspace } from '../../src/redis/keyspace.js';
 import { AppModule } from './metrics-fixture.js';
 import { testMeter, type TestMeter } from './metrics-support.js';
 
@@ -90,11 +91,12 @@ describe.skipIf(redisServerMissing)('metrics when Redis goes away', () => {
     await server.start();
     await logged(a.app.logs, 'info', 'redis pub/sub connection is back');
     await logged(b.app.logs, 'info', 'redis subscriber re-subscribed');
-    // That line is logged when SUBSCRIBE is sent: wait until Redis has both nodes on the bus, or a
-    // message published now could reach B before its subscription does (and be missed, rightly).
+    // That line is logged when SUBSCRIBE is sent: wait until Redis has both nodes on the room's shard,
+    // or a message published now could reach B before its subscription does (and be missed, rightly).
     const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     onTestFinished(() => probe.disconnect());
-    await eventually(async () => (await probe.call('PUBSUB', 'NUMSUB', `${keyPrefix}:bus`)) as [string, number], ([, count]) => count === 2, 'both nodes subscribed to the bus again');
+    const shard = new Keyspace({ prefix: keyPrefix, clustered: false, routing: 'interest', shards: DEFAULT_SHARDS }).carrierOf('room:kitchen');
+    await eventually(async () => (await probe.call('PUBSUB', 'NUMSUB', shard)) as [string, number], ([, count]) => count === 2, 'both nodes subscribed to the room’s shard again');
     expect((await a.app.http.post('/api/say/room:kitchen', { i: 4 })).status).toBe(204);
     expect(await far.recvJson()).toEqual({ i: 4 });
     const onB = await b.meter.read();
