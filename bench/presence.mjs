@@ -11,7 +11,7 @@
 //   nodes    `presence.mjs server <prefix> A|B|C`: bootstrap(PresenceModule, { port: 0, host:
 //            '127.0.0.1', pubsub: redisPubSub({ url, keyPrefix }), sessions: false }) with
 //            bench/apps/presence.vela.ts: /watch joins the channel, returns presence_state and
-//            forwards each presence_diff as reply(json({ event, data })) (README "Presence");
+//            forwards each presence_diff as reply(json({ event, data })) (docs/presence.md);
 //            /churn tracks ?key= with { name, device } and says 'tracked'. Each node times its
 //            track() calls (in the gateway, around the call); node A also times count() in a loop
 //            (one call, then COUNT_PAUSE_MS, while the churn runs).
@@ -293,7 +293,7 @@ function diffStats(a, b) {
 const missingOf = ({ seen }) => seen.reduce((n, s) => n + s.missing, 0);
 const anyCut = (seen) => seen.some((s) => Object.keys(s.cut).length > 0);
 
-/** Timed watchers a node closed during the run, by close code (1008: a slow consumer, README "Slow consumers"). */
+/** Timed watchers a node closed during the run, by close code (1008: a slow consumer, docs/gateways.md, `maxBufferedBytes`). */
 function cutLine(seen) {
   const codes = {};
   for (const s of seen) for (const [code, n] of Object.entries(s.cut)) codes[code] = (codes[code] ?? 0) + n;

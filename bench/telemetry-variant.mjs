@@ -4,7 +4,7 @@
 //   VELA_BENCH_VARIANT  none: 'vela' is VELA_BENCH_VELA (the baseline's dist/index.js, a file URL)
 //                       off:  this checkout's Vela, nothing registered (what an app runs by default)
 //                       sdk:  this checkout's Vela with an OpenTelemetry SDK registered globally here,
-//                             before the server script (and so bootstrap) runs, as the README's
+//                             before the server script (and so bootstrap) runs, as docs/telemetry.md's
 //                             `node --import ./tracing.mjs` setup does
 //                       koa-none, koa-sdk: the raw-Koa peer pair (bench/http-server.mjs koa and koa-otel),
 //                             which loads no Vela: koa-none registers nothing, koa-sdk the SDK of sdk

@@ -1,46 +1,72 @@
-// The README's TypeScript examples must compile against the current sources: each ```ts block is
-// written to its own file and type-checked with the project's compiler settings.
+// The TypeScript examples of README.md and of every guide in docs/ must compile against the current
+// sources: each ```ts block is written to its own file, named after its guide, and the lot is
+// type-checked once with the project's compiler settings; each guide then has its own test, so a
+// failure names the guide and its block.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
+const dir = join(root, '.build', 'readme');
 
-describe('README', () => {
-  it('has TypeScript examples that compile', async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8');
-    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    expect(blocks.length).toBeGreaterThanOrEqual(5);
+const guides = ['README.md', ...(await readdir(join(root, 'docs'))).filter((file) => file.endsWith('.md')).sort().map((file) => `docs/${file}`)];
+const blocksOf = async (guide: string) =>
+  [...(await readFile(join(root, guide), 'utf8')).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+/** `docs/gateways.md` block 3 → `docs-gateways-3.ts`: the name tsc reports an error under. */
+const prefixOf = (guide: string) => `${guide.replace(/\.md$/, '').replace(/\//g, '-')}-`;
+const fileOf = (guide: string, index: number) => `${prefixOf(guide)}${index + 1}.ts`;
 
-    const dir = join(root, '.build', 'readme');
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    await Promise.all(blocks.map((code, i) => writeFile(join(dir, `block-${i + 1}.ts`), code)));
-    await writeFile(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        extends: '../../tsconfig.json',
-        include: ['*.ts'],
-        // The browser client's examples import 'vela/client' and need DOM types; the server's compile with them too.
-        compilerOptions: {
-          noEmit: true,
-          lib: ['ES2023', 'DOM'],
-          paths: {
-            vela: ['../../src/index.ts'],
-            'vela/client': ['../../src/client/index.ts'],
-            'vela/testing': ['../../src/testing/index.ts'],
-          },
+/** tsc's error lines, by the guide whose block they are in. */
+const errors = new Map<string, string[]>();
+
+beforeAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (const guide of guides) {
+    const blocks = await blocksOf(guide);
+    await Promise.all(blocks.map((code, i) => writeFile(join(dir, fileOf(guide, i)), code)));
+  }
+  await writeFile(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: '../../tsconfig.json',
+      include: ['*.ts'],
+      // The browser client's examples import 'vela/client' and need DOM types; the server's compile with them too.
+      compilerOptions: {
+        noEmit: true,
+        lib: ['ES2023', 'DOM'],
+        paths: {
+          vela: ['../../src/index.ts'],
+          'vela/client': ['../../src/client/index.ts'],
+          'vela/testing': ['../../src/testing/index.ts'],
         },
-      }),
-    );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', dir]).then(
-      () => '',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
-    );
-    expect(result).toBe('');
-  }, 60_000);
+      },
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const output = await run(process.execPath, [tsc, '-p', dir, '--pretty', 'false']).then(
+    () => '',
+    (error: { stdout?: string }) => error.stdout ?? String(error),
+  );
+  let guide = 'elsewhere';
+  for (const line of output.split('\n').filter(Boolean)) {
+    // An error's first line names its file; the lines indented under it go with it.
+    if (!line.startsWith(' ')) guide = guides.find((name) => line.includes(`readme/${prefixOf(name)}`)) ?? 'elsewhere';
+    errors.set(guide, [...(errors.get(guide) ?? []), line]);
+  }
+}, 120_000);
+
+describe('TypeScript examples compile', () => {
+  it('has examples in README and in the guides', async () => {
+    const counts = await Promise.all(guides.map(blocksOf));
+    expect(counts.flat().length).toBeGreaterThanOrEqual(40);
+    expect(errors.get('elsewhere') ?? [], 'errors outside any example block').toEqual([]);
+  });
+
+  it.each(guides)('%s', (guide) => {
+    expect(errors.get(guide) ?? [], `${guide}: its ts blocks are .build/readme/${prefixOf(guide)}N.ts`).toEqual([]);
+  });
 });

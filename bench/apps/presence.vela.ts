@@ -1,7 +1,7 @@
 // bench/presence.mjs's app, the same on every node: one presence channel, watched by many sockets,
 // tracked by short-lived ones.
-//   /watch  joins the channel and gets `presence_state`, then every `presence_diff`, as README
-//           "Presence" writes it (reply(json({ event, data }))); it tracks nothing. It relays a plain
+//   /watch  joins the channel and gets `presence_state`, then every `presence_diff`, as docs/presence.md
+//           writes it (reply(json({ event, data }))); it tracks nothing. It relays a plain
 //           broadcast with topic 'probe' the same way: the fan-out floor, the same path without presence
 //   /churn  tracks itself under ?key= with a small meta (timed around the call: `timings`), then
 //           says 'tracked'; it leaves when its socket closes. It does not join the channel, so the

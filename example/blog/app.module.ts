@@ -35,7 +35,7 @@ export const BLOG_VIEWS = { dir: 'example/blog/views' };
 
 /**
  * How the blog boots (main.ts and the tests): its views, the browser client at /vela/client.js for
- * its pages, csrf() on every route, as the README recommends: a form or script on another site
+ * its pages, csrf() on every route, as docs/plugins.md recommends: a form or script on another site
  * cannot post to the blog (its login, comments, or `/api/users` and `/api/comments`), and its API
  * documents at /docs/openapi.json and /docs/asyncapi.json.
  */

@@ -1,7 +1,7 @@
 // Tracing for the blog, on when BLOG_TELEMETRY is set (main.ts): the OpenTelemetry SDK a production
 // app would register, printing each span as it ends instead of sending it to a collector. Vela needs
 // nothing else: it reports through @opentelemetry/api, which does nothing until a provider like this
-// one is registered, before bootstrap. A real app registers the Node SDK, as the README shows.
+// one is registered, before bootstrap. A real app registers the Node SDK, as docs/telemetry.md shows.
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';

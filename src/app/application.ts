@@ -113,13 +113,13 @@ export interface BootstrapOptions {
   /**
    * Metrics through OpenTelemetry: `{ path: '/metrics' }` serves them as Prometheus text (behind
    * `security`, like a route's). Without it Vela reports to the global MeterProvider, a no-op until
-   * the app registers an SDK. See README, Metrics.
+   * the app registers an SDK. See docs/telemetry.md, Metrics.
    */
   metrics?: MetricsOptions;
   /**
    * A health endpoint for load balancers: `'/health'`, or `{ path, readinessDelay, timeout }`. 200
    * with the state of the pub/sub adapter, the session store and providers' `healthCheck()`; 503
-   * while one is down or the app is closing. See README, Health and readiness.
+   * while one is down or the app is closing. See docs/lifecycle-and-health.md.
    */
   health?: string | HealthOptions;
 }

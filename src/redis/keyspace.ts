@@ -6,7 +6,7 @@
 // per Vela channel: a node's subscriptions stay bounded (at most `shards` + 1) however many rooms it
 // serves, a publisher keeps one running number per shard, not per channel, and a burst of joins
 // subscribes at most once per shard. The price is that a node also hears the channels that share a
-// shard with its own (about channels-in-the-cluster / shards of the traffic; see README "Large
+// shard with its own (about channels-in-the-cluster / shards of the traffic; see docs/scaling.md "Large
 // clusters"). What is not a channel's message (Comms to a session, send-all) travels on the
 // cluster-wide `<prefix>:bus`, which every node subscribes to. `routing: 'all'` puts everything on
 // that one channel, as Vela did before.

@@ -52,7 +52,7 @@ export interface RedisPubSubOptions extends RedisConnectionOptions {
   /**
    * 'interest' (the default): a node receives the messages of the channels it has members or
    * listeners in, through hashed shard channels. 'all': every node receives every message on one
-   * channel, as before Vela had interest routing (one subscription per node; see README "Large
+   * channel, as before Vela had interest routing (one subscription per node; see docs/scaling.md "Large
    * clusters"). Every node of an app must route alike: a node that differs is refused at start.
    */
   routing?: Routing;

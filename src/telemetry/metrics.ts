@@ -3,7 +3,7 @@
 // an SDK is registered). Without an SDK, `enabled` is false and the hot paths skip even their clock
 // reads. The counts made most often (frames in and out, broadcasts, deliveries) are plain numbers
 // that observable instruments read when a reader collects: a busy socket pays an increment per
-// frame, never an SDK call that hashes attributes. Names and units are listed in README (Metrics).
+// frame, never an SDK call that hashes attributes. Names and units are listed in docs/telemetry.md (Metrics).
 import { performance } from 'node:perf_hooks';
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable, ObservableCallback, ObservableGauge } from '@opentelemetry/api';
 import { INTEGER, NOOP_METER } from './noop-meter.js';

@@ -1,5 +1,5 @@
 // The coalescer's window stretches after a costly fan-out, so a huge channel on a slow machine gets
-// fewer, bigger diffs instead of a queue that grows without bound (README "Presence").
+// fewer, bigger diffs instead of a queue that grows without bound (docs/presence.md).
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { COST_FACTOR, Coalescer } from '../../src/pubsub/coalescer.js';
