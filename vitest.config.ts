@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // test:quick` runs 'quick' only, two files at a time in workers that keep their modules between
 // files (--no-isolate: loading the framework once per worker instead of once per file halves it).
 const SLOW = [
-  // Child processes: npm install, tsc, node, the CLI, Chromium, Prometheus.
+  // Child processes: npm install, tsc, node, the CLI, Chromium, Prometheus, nginx.
   'test/cli/main.test.ts',
   'test/cli/docs.test.ts',
   'test/cli/new.test.ts',
@@ -15,6 +15,7 @@ const SLOW = [
   'test/cluster/workers.test.ts',
   'test/cluster/cluster-adapter.test.ts',
   'test/browser/**/*.test.ts',
+  'test/deploy/**/*.test.ts',
   'test/example.test.ts',
   'test/lazy-dependencies.test.ts',
   'test/logger.test.ts',
