@@ -4,7 +4,8 @@
 // failure names the guide and its block.
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -68,5 +69,24 @@ describe('TypeScript examples compile', () => {
 
   it.each(guides)('%s', (guide) => {
     expect(errors.get(guide) ?? [], `${guide}: its ts blocks are .build/readme/${prefixOf(guide)}N.ts`).toEqual([]);
+  });
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const anchorOf = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+const headingsOf = (text: string) => [...text.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1]!));
+
+describe('links between README and the guides', () => {
+  it.each(guides)('%s links to files and headings that exist', async (guide) => {
+    const text = await readFile(join(root, guide), 'utf8');
+    const targets = [...text.replace(/```[\s\S]*?```/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((target) => !/^[a-z]+:/.test(target));
+    const broken: string[] = [];
+    for (const target of targets) {
+      const [path, anchor] = target.split('#') as [string, string | undefined];
+      const file = path ? join(root, dirname(guide), path) : join(root, guide);
+      if (!existsSync(file)) broken.push(`${target}: no such file`);
+      else if (anchor && file.endsWith('.md') && !headingsOf(await readFile(file, 'utf8')).includes(anchor)) broken.push(`${target}: no heading with that anchor`);
+    }
+    expect(broken).toEqual([]);
   });
 });
