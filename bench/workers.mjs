@@ -92,12 +92,14 @@ function machineBusy() {
 /** Server CPU and machine CPU around one load; `load()` resolves with { requests, seconds, loaderCpuS }. */
 async function around(server, load) {
   const pids = server.pids();
-  const [c0, m0, d0] = [cpuSecondsOf(pids), machineBusy(), process.cpuUsage()];
+  // The first pid is the process started: a primary, when there are workers.
+  const [c0, p0, m0, d0] = [cpuSecondsOf(pids), cpuSecondsOf(pids.slice(0, 1)), machineBusy(), process.cpuUsage()];
   const run = await load();
-  const [c1, m1, d1] = [cpuSecondsOf(pids), machineBusy(), process.cpuUsage(d0)];
+  const [c1, p1, m1, d1] = [cpuSecondsOf(pids), cpuSecondsOf(pids.slice(0, 1)), machineBusy(), process.cpuUsage(d0)];
   const serverS = c1 - c0;
+  const primaryShare = pids.length > 1 && serverS > 0 ? (p1 - p0) / serverS : undefined;
   const other = Math.max(0, m1 - m0 - serverS - run.loaderCpuS - (d1.user + d1.system) / 1e6);
-  return { rate: run.requests / run.seconds, usPerReq: (serverS * 1e6) / run.requests, serverBusy: serverS / run.seconds, other: other / run.seconds, processes: pids.length };
+  return { rate: run.requests / run.seconds, usPerReq: (serverS * 1e6) / run.requests, serverBusy: serverS / run.seconds, other: other / run.seconds, processes: pids.length, primaryShare };
 }
 
 function httpLoad(server, seconds) {
@@ -132,7 +134,7 @@ async function main() {
   const row = (label, load, way, r) =>
     console.log(
       `${label.padEnd(8)} ${load.padEnd(5)} ${way.padEnd(18)} ${Math.round(r.rate).toLocaleString('en-US').padStart(8)} /s  ` +
-        `${r.usPerReq.toFixed(1).padStart(6)} µs CPU/req  server ${pct(r.serverBusy)} (${r.processes} processes)  other ${r.other.toFixed(2)} cores`,
+        `${r.usPerReq.toFixed(1).padStart(6)} µs CPU/req  server ${pct(r.serverBusy)} (${r.processes} processes${r.primaryShare === undefined ? '' : `, primary ${pct(r.primaryShare)} of it`})  other ${r.other.toFixed(2)} cores`,
     );
 
   const rounds = [];
@@ -165,7 +167,8 @@ async function main() {
     const ratios = (way, key) => rounds.map((r) => r[load][way][key] / r[load][SINGLE[WAYS[way].family]][key]);
     const spread = (values, digits) => `${median(values).toFixed(digits)}× (min ${Math.min(...values).toFixed(digits)} – max ${Math.max(...values).toFixed(digits)})`;
     for (const way of NAMES.filter((name) => !Object.values(SINGLE).includes(name))) {
-      const line = `  ${`${way} / ${SINGLE[WAYS[way].family]}:`.padEnd(33)} scaling ${spread(ratios(way, 'rate'), 2)}, CPU per request ${spread(ratios(way, 'usPerReq'), 3)}`;
+      const primary = `the primary ${pct(median(rounds.map((r) => r[load][way].primaryShare)))} of it`;
+      const line = `  ${`${way} / ${SINGLE[WAYS[way].family]}:`.padEnd(33)} scaling ${spread(ratios(way, 'rate'), 2)}, CPU per request ${spread(ratios(way, 'usPerReq'), 3)} (${primary})`;
       if (WAYS[way].family === 'raw') {
         summary.push(line);
         continue;
