@@ -3,6 +3,13 @@
 // them all on stop(). The workers share the entry's port: the entry's bootstrap listens, and
 // node:cluster hands the primary's accepted connections to the workers in turn (round-robin).
 //
+// Connections go out by node:cluster's round-robin (SCHED_RR, Node's default except on Windows): the
+// primary accepts each and passes it to the next worker, 240–300 µs of its CPU per new connection on
+// the busy 2-core bench machine (as a raw node:cluster primary), nothing per request.
+// NODE_CLUSTER_SCHED_POLICY=none, which Node reads and this file leaves alone, lets the workers accept
+// for themselves instead, but the kernel then spread 100 sockets over 2 workers as unevenly as 29/71:
+// for the long-lived sockets Vela holds, balance wins.
+//
 // A worker that dies is started again after a pause that doubles with each death in a row (100 ms
 // up to 10 s), so an app that crashes at start does not spin the machine; one that lived 10 s
 // starts the count over.
