@@ -128,7 +128,8 @@ function place(placement) {
 
 async function run(redis, placement, rooms, routing) {
   const prefix = `vela-bench-interest-${routing}-${Date.now().toString(36)}`;
-  const nodes = Array.from({ length: NODES }, (_, i) => spawnChild(self, ['node', String(i), String(redis.port), prefix, routing], { waitFor: 'ready', timeoutMs: 30_000 }));
+  // 120 s: ten nodes start at once on the machine's cores (~50 s at a load average of 25 on 2 cores).
+  const nodes = Array.from({ length: NODES }, (_, i) => spawnChild(self, ['node', String(i), String(redis.port), prefix, routing], { waitFor: 'ready', timeoutMs: 120_000 }));
   await Promise.all(nodes.map((n) => n.ready));
   // Each node's members (room → how many), and the rooms it sends in, weighted by its members there.
   const members = nodes.map(() => new Map());
