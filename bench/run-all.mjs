@@ -12,7 +12,7 @@
 // only where one is installed. workers runs 3 rounds instead of its 5 (~4 min instead of ~6);
 // workers-connections (node:cluster's round-robin against the kernel's pick) takes ~1 min.
 // Not part of it, run alone: the max-sockets climb (`npm run bench:max-sockets`) and the 100,000-socket
-// hold on workers (`npm run bench:workers-sockets`, 13 processes at their open-file limits and
+// hold on workers (`npm run bench:workers-sockets`, 7 workers and 6 clients at their open-file limits and
 // ~1.3 GiB for about 2 min): capacity runs, not side-by-side comparisons, each wants the machine alone.
 import { spawn, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
