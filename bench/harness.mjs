@@ -106,7 +106,11 @@ export function spawnChild(script, args = [], { nodeArgs = [], waitFor = 'port',
         }
       });
     } else {
-      child.stdout.pipe(process.stdout);
+      // Copied chunk by chunk rather than piped: each pipe() adds its own 'drain', 'error', 'close',
+      // 'finish' and 'unpipe' listeners to process.stdout, and a bench with 10 children (interest.mjs)
+      // passes the emitter's limit (MaxListenersExceededWarning). Writes to a pipe or a file are
+      // synchronous on Linux, so there is no backpressure for pipe() to carry.
+      child.stdout.on('data', (chunk) => process.stdout.write(chunk));
       child.on('message', (msg) => msg?.ready && done(true));
     }
   });

@@ -59,7 +59,8 @@ async function main() {
   const redis = await startRedis();
   console.log(`interest: ${NODES} nodes on one Redis, ${ROOMS.toLocaleString('en-US')} rooms × ${MEMBERS} members, ${RATE} messages/s for ${SECONDS} s (after ${WARMUP_S} s warm-up)${smoke ? ' [smoke run]' : ''}`);
   console.log(`${date}; node ${nodeVersion}, nproc ${nproc}, commit ${commit}; redis-server ${redis.version} on port ${redis.port}\n`);
-  console.log('placement  routing     per node: received msgs/s  needed msgs/s  received/needed msgs  bytes/s received  received/needed bytes  subscriptions   Redis CPU  µs Redis CPU/message');
+  const table = ['placement  routing     per node: received msgs/s  needed msgs/s  received/needed msgs  bytes/s received  received/needed bytes  subscriptions   Redis CPU  µs Redis CPU/message'];
+  console.log(table[0]);
   const results = [];
   for (const placement of PLACEMENTS) {
     const rooms = place(placement);
@@ -67,21 +68,25 @@ async function main() {
       const result = await run(redis, placement, rooms, routing);
       results.push({ placement, routing, ...result });
       const f = (x, d = 0) => x.toFixed(d);
-      console.log(
+      table.push(
         `${placement.padEnd(10)} ${routing.padEnd(10)}  ${f(result.received).padStart(24)}  ${f(result.needed).padStart(13)}  ${f(result.ratio, 2).padStart(20)}` +
           `  ${f(result.bytes).padStart(16)}  ${f(result.byteRatio, 2).padStart(21)}  ${f(result.subscriptions, 1).padStart(13)}  ${`${f(result.redisCores * 100, 1)}%`.padStart(10)}  ${f(result.redisUsPerMessage, 1).padStart(19)}`,
       );
+      console.log(table.at(-1));
     }
   }
-  console.log('\nper node: the mean over the nodes; received/needed: all nodes together (the worst node below); subscriptions: Redis channels a node subscribes to.');
+  // The block bench/run-all.mjs collects: the table again, with what it means.
+  const summary = ['---- interest summary ----', `command: npm run bench:interest${smoke ? ' -- --smoke' : ''}`, `${date}; node ${nodeVersion}, nproc ${nproc}, commit ${commit}; redis-server ${redis.version}`, ...table];
+  summary.push('per node: the mean over the nodes; received/needed: all nodes together (the worst node below); subscriptions: Redis channels a node subscribes to.');
   for (const placement of PLACEMENTS) {
     const [all, interest] = ROUTINGS.map((routing) => results.find((r) => r.placement === placement && r.routing === routing));
-    console.log(
+    summary.push(
       `${placement}: interest routing receives ${interest.ratio.toFixed(2)}× what the nodes need, worst node ${interest.worst.toFixed(2)}× ` +
         `(goal ≤ 1.5×; the single bus ${all.ratio.toFixed(2)}×, worst ${all.worst.toFixed(2)}×), ` +
         `Redis CPU ${(interest.redisCores * 100).toFixed(1)}% vs ${(all.redisCores * 100).toFixed(1)}%`,
     );
   }
+  console.log(`\n${summary.join('\n')}`);
   redis.child.kill('SIGKILL');
 }
 
@@ -123,7 +128,8 @@ function place(placement) {
 
 async function run(redis, placement, rooms, routing) {
   const prefix = `vela-bench-interest-${routing}-${Date.now().toString(36)}`;
-  const nodes = Array.from({ length: NODES }, (_, i) => spawnChild(self, ['node', String(i), String(redis.port), prefix, routing], { waitFor: 'ready', timeoutMs: 30_000 }));
+  // 120 s: ten nodes start at once on the machine's cores (~50 s at a load average of 25 on 2 cores).
+  const nodes = Array.from({ length: NODES }, (_, i) => spawnChild(self, ['node', String(i), String(redis.port), prefix, routing], { waitFor: 'ready', timeoutMs: 120_000 }));
   await Promise.all(nodes.map((n) => n.ready));
   // Each node's members (room → how many), and the rooms it sends in, weighted by its members there.
   const members = nodes.map(() => new Map());

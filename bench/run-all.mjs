@@ -8,8 +8,12 @@
 // A step that fails or passes its time limit is killed (its whole process group) and recorded as
 // such; the others still run. No new step starts once TOTAL_BUDGET_MS has passed. cross-node and presence
 // run only if Redis answers PING at REDIS_URL (default redis://127.0.0.1:6379); history runs its memory
-// part regardless and its Redis part only then. The max-sockets climb is
-// not part of it: `npm run bench:max-sockets`.
+// part regardless and its Redis part only then; interest starts a redis-server of its own, so it runs
+// only where one is installed. workers runs 3 rounds instead of its 5 (~4 min instead of ~6);
+// workers-connections (node:cluster's round-robin against the kernel's pick) takes ~1 min.
+// Not part of it, run alone: the max-sockets climb (`npm run bench:max-sockets`) and the 100,000-socket
+// hold on workers (`npm run bench:workers-sockets`, 7 workers and 6 clients at their open-file limits and
+// ~1.3 GiB for about 2 min): capacity runs, not side-by-side comparisons, each wants the machine alone.
 import { spawn, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -17,7 +21,9 @@ import { cpus, totalmem, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 const MIN = 60_000;
-const TOTAL_BUDGET_MS = 25 * MIN;
+// Past this no new step starts. 25 min until interest (~2 min), workers (~4 min) and
+// workers-connections (~1 min) joined the steps.
+const TOTAL_BUDGET_MS = 35 * MIN;
 const bench = new URL('.', import.meta.url).pathname;
 const root = new URL('..', import.meta.url).pathname;
 
@@ -35,6 +41,9 @@ const STEPS = [
   { name: 'presence', args: ['presence.mjs'], limitMs: 5 * MIN, when: redisAnswers },
   { name: 'bootstrap', args: ['bootstrap.mjs'], limitMs: 2 * MIN },
   { name: 'session-store', args: ['session-store.mjs'], limitMs: 2 * MIN },
+  { name: 'interest', args: ['interest.mjs'], limitMs: 5 * MIN, when: redisServerInstalled },
+  { name: 'workers', args: ['workers.mjs', '--rounds=3'], limitMs: 8 * MIN },
+  { name: 'workers-connections', args: ['workers-connections.mjs'], limitMs: 3 * MIN },
   {
     name: 'cold-start',
     args: ['cold-start.mjs'],
@@ -42,6 +51,11 @@ const STEPS = [
     when: () => (existsSync(`${root}example/.build/blog/main.js`) ? true : 'example/.build is missing: run `tsc -p example/tsconfig.json` (npm run bench does)'),
   },
 ];
+
+/** True if `redis-server` is on the PATH (bench/interest.mjs starts its own), else why not. */
+function redisServerInstalled() {
+  return sh('sh -c "command -v redis-server"') !== 'unknown' ? true : 'redis-server is not installed (bench/interest.mjs starts one of its own)';
+}
 
 /** True if Redis answers PING within a second, else why not. */
 function redisAnswers() {

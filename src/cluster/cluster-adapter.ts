@@ -13,6 +13,7 @@ import type { PubSubAdapter, PubSubNode } from '../pubsub/adapter.js';
 import type { HistoryOptions, PubSubHistory } from '../pubsub/history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from '../pubsub/message.js';
 import type { ChannelSizes } from '../telemetry/metrics.js';
+import type { HealthState } from '../app/health-options.js';
 import { decodeWire, encodeWire } from '../redis/wire.js';
 import { ClusterAnswers, ClusterPresence } from './cluster-stores.js';
 import { CLUSTER_TAG, type ClusterPort } from './ipc.js';
@@ -87,6 +88,11 @@ class ClusterPubSub implements PubSubAdapter {
       detach();
       release();
     };
+  }
+
+  /** Up while the IPC channel to the primary is: without it broadcasts, members and presence stop at this worker. */
+  health(): HealthState {
+    return this.#leave ? this.#link.health() : { up: false, primary: 'not started' };
   }
 
   /** Not async: an envelope JSON cannot carry throws PubSubEncodingError here, in the caller. */

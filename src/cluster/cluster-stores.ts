@@ -87,6 +87,8 @@ export function clusterSessionStore(options: { port?: ClusterPort } = {}): Sessi
     touch: (id: string, ttlMs: number) => link.ask('session.touch', id, ttlMs),
     destroy: (id: string) => link.ask('session.destroy', id),
     secret: () => link.ask<string>('session.secret'),
+    // Down once the primary that keeps the sessions is gone: no session can be read or written.
+    health: () => link.health(),
     close: release,
   };
 }

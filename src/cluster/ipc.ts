@@ -71,6 +71,11 @@ export class PortRequests {
     this.#send = send;
   }
 
+  /** Why the channel is gone (its requests fail with this), or undefined while it is up. */
+  get closed(): string | undefined {
+    return this.#closed;
+  }
+
   /** Requests in flight: a link stops listening once none are left and nobody uses it. */
   get size(): number {
     return this.#pending.size;

@@ -7,6 +7,7 @@ import type { Envelope } from '../pubsub/message.js';
 import type { Logger } from '../logging/logger.js';
 import { decodeWire } from '../redis/wire.js';
 import { ConfigError } from '../app/errors.js';
+import type { HealthState } from '../app/health-options.js';
 import { ClusterRequestError, PortRequests, isClusterMessage, type ClusterPort, type LeftRow, type ToPrimary, type ToWorker } from './ipc.js';
 
 /** An app on this link, as the link reaches it. */
@@ -77,6 +78,13 @@ export class ClusterLink {
       if (message.t === 'ask') this.#requests.failed(message.id, error as Error);
       return false;
     }
+  }
+
+  /** Down once the IPC channel to the primary closed: nothing crosses workers any more, and the reason says why. */
+  health(): HealthState {
+    const closed = this.#requests.closed;
+    if (!closed) return { up: true, primary: 'connected' };
+    return { up: false, primary: 'gone', error: `${closed}: this process no longer reaches the other workers; restart the app (vela start)` };
   }
 
   /** Rejects with ClusterRequestError when the primary refuses or its channel closes first. */

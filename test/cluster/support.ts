@@ -28,6 +28,8 @@ export interface ForkedPrimary {
   readonly port: ClusterPort;
   /** Moves the clock of the primary's session store (in order with the requests sent before and after). */
   advance(ms: number): void;
+  /** Kills the primary (SIGKILL, as a crash) and resolves once it exited and its channel closed. */
+  kill(): Promise<void>;
 }
 
 /** A primary of its own (fixtures/primary.ts), relaying for the apps of this process that use its port. */
@@ -41,7 +43,16 @@ export async function forkPrimary(): Promise<ForkedPrimary> {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`the primary exited with ${code} before it was ready`)));
   });
-  return { port: child as unknown as ClusterPort, advance: (ms) => void child.send({ advance: ms }) };
+  // Both: the process is gone, and so is this end of its channel (the apps' links heard it first: they listened earlier).
+  const gone = Promise.all([new Promise((resolve) => child.once('exit', resolve)), new Promise((resolve) => child.once('disconnect', resolve))]);
+  return {
+    port: child as unknown as ClusterPort,
+    advance: (ms) => void child.send({ advance: ms }),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
 }
 
 /** What a fixture route answered, and by which process; `cookie`: the session cookie it set, if any. */
