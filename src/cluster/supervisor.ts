@@ -4,9 +4,8 @@
 // node:cluster hands the primary's accepted connections to the workers in turn (round-robin).
 //
 // Connections go out by node:cluster's round-robin (SCHED_RR, Node's default except on Windows): the
-// primary accepts each and passes it to the next worker. That costs CPU per new connection (a request
-// on a new connection took 1,330 µs of server CPU against 700 µs with the kernel's pick, on the busy
-// 2-core bench machine: bench/workers-connections.mjs) and nothing per request after. The kernel's
+// primary accepts each and passes it to the next worker. That costs CPU per new connection (measured
+// against the kernel's pick by bench/workers-connections.mjs) and nothing per request after. The kernel's
 // pick (NODE_CLUSTER_SCHED_POLICY=none, which Node reads and this file leaves alone) spread 100
 // sockets over 2 workers as unevenly as 19/81: for the long-lived sockets Vela holds, balance wins.
 //
