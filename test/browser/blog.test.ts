@@ -1,37 +1,21 @@
 // The example blog as a reader sees it, in Chromium at desktop (1280×800) and phone (390 px) widths:
 // signed in through the form, the name in the navigation and on a posted comment, the pending mark
 // until the server answers, who is here, no failed request (the favicon included), no sideways
-// scrolling on a phone. The screenshots go to docs/images/, where the README shows them.
+// scrolling on a phone. The screenshots go to docs/images/, where the README shows them. Each test
+// drives several browser profiles: 60 s each, for a loaded two-core machine.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp } from 'vela/testing';
 import { AppModule, BLOG_OPTIONS } from '../../example/blog/app.module.js';
-import { browserMissing, launchChromium } from '../support/browser.js';
-import { commentTexts, openPost, pendingCount, posted, postFromPage, signIn, watch } from './blog-pages.js';
+import { browserMissing } from '../support/browser.js';
+import { PHONE, commentTexts, livePost, openPost, pendingCount, posted, postFromPage, signIn, useProfiles, watch } from './blog-pages.js';
 
 const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
-describe.skipIf(browserMissing)('the example blog in Chromium', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  /** A browser profile of its own (cookies: one signed-in user or a visitor), closed after the test. */
-  const profile = async (viewport = DESKTOP) => {
-    const context = await browser.newContext({ viewport, colorScheme: 'light' });
-    contexts.push(context);
-    return context;
-  };
-  beforeAll(async () => {
-    browser = await launchChromium();
-    mkdirSync(IMAGES, { recursive: true });
-  });
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-  });
-  afterAll(() => browser?.close());
+describe.skipIf(browserMissing)('the example blog in Chromium', { timeout: 60_000 }, () => {
+  const { profile } = useProfiles();
+  beforeAll(() => mkdirSync(IMAGES, { recursive: true }));
 
   it('signs Ada in and back to the post, shows her name on her comment after its pending mark, and looks right on desktop and phone', async () => {
     const app = await startTestApp(AppModule, BLOG_OPTIONS);
@@ -50,7 +34,7 @@ describe.skipIf(browserMissing)('the example blog in Chromium', () => {
     await ada.fill('input[name="password"]', 'ada-pass');
     await Promise.all([ada.waitForURL(`${app.url}/posts/2`), ada.click('form[action="/login"] button')]);
     expect(await ada.locator('.account').innerText()).toMatch(/Signed in as Ada\s*Sign out/);
-    await ada.waitForSelector('#live[data-connected="true"] #comment-list[data-loaded="true"]', { state: 'attached' });
+    await livePost(ada);
 
     const joeProfile = await profile();
     const joeSignIn = watch(await joeProfile.newPage());
@@ -64,11 +48,11 @@ describe.skipIf(browserMissing)('the example blog in Chromium', () => {
 
     // The comment shows at once, marked as sending, in the same task as the submit.
     await ada.fill('#comment', 'The live list is lovely: no reload, and I can see who is here.');
-    const atSubmit = await ada.evaluate(() => {
-      (document.getElementById('comment-form') as HTMLFormElement).requestSubmit();
-      const item = document.querySelector<HTMLElement>('#comment-list li:last-child')!;
+    const atSubmit = await ada.evaluate(`(() => {
+      document.getElementById('comment-form').requestSubmit();
+      const item = document.querySelector('#comment-list li:last-child');
       return { pending: item.dataset.pending !== undefined, state: item.querySelector('.state')?.textContent, author: item.querySelector('.author')?.textContent };
-    });
+    })()`);
     expect(atSubmit).toEqual({ pending: true, state: 'Sending…', author: 'Ada' });
     await posted(ada, 'The live list is lovely');
     expect(await pendingCount(ada)).toBe(0);
@@ -95,17 +79,16 @@ describe.skipIf(browserMissing)('the example blog in Chromium', () => {
     await ada.screenshot({ path: `${IMAGES}blog-desktop.png`, fullPage: true });
 
     // Ada on her phone: the same session, 390 px wide, nothing wider than the screen.
-    const phone = await openPost(await profile(PHONE), app, 2);
-    await phone.context().addCookies(await adaProfile.cookies());
-    await phone.reload();
-    await phone.waitForSelector('#live[data-connected="true"] #comment-list[data-loaded="true"]', { state: 'attached' });
+    const phoneProfile = await profile(PHONE);
+    await phoneProfile.addCookies(await adaProfile.cookies());
+    const phone = await openPost(phoneProfile, app, 2);
     await phone.locator('#viewer-name', { hasText: 'Ada' }).waitFor();
     await phone.locator('#here li[data-name="Ada"][data-tabs="2"]').waitFor();
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+    expect(await phone.evaluate('document.documentElement.scrollWidth <= innerWidth')).toBe(true);
     await phone.screenshot({ path: `${IMAGES}blog-phone.png`, fullPage: true });
 
     for (const page of [visitor, ada, joeSignIn, phone]) expect(page.failures).toEqual([]);
-  }, 60_000);
+  });
 
   it('shows the post list with real counts, and HTML error pages in the browser', async () => {
     const app = await startTestApp(AppModule, BLOG_OPTIONS);
@@ -129,7 +112,7 @@ describe.skipIf(browserMissing)('the example blog in Chromium', () => {
 
     const phone = watch(await (await profile(PHONE)).newPage());
     await phone.goto(`${app.url}/`);
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+    expect(await phone.evaluate('document.documentElement.scrollWidth <= innerWidth')).toBe(true);
     expect(phone.failures).toEqual([]);
-  }, 30_000);
+  });
 });
