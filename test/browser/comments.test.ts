@@ -160,6 +160,12 @@ describe.skipIf(browserMissing)('live comments in the browser', { timeout: 60_00
 
     await app.close();
     await connected(page, false);
+    // Honest about it: reconnecting (counting down to vela/client's next attempt), "offline" only when the browser has no network.
+    expect(await page.locator('#status').textContent()).toMatch(/^Reconnecting( in \d+ s)?…$/);
+    await page.context().setOffline(true);
+    await page.locator('#status[data-state="offline"]', { hasText: 'Offline: waiting for the network' }).waitFor();
+    await page.context().setOffline(false);
+    await page.locator('#status[data-state="reconnecting"]').waitFor();
     await postFromPage(page, 'Written offline');
     await page.locator('#comment-list li.pending[data-pending]', { hasText: 'Written offline' }).locator('.state', { hasText: 'Sending…' }).waitFor();
 
