@@ -234,6 +234,8 @@ describe('example/blog', () => {
     const { headers } = await apiHeaders();
     const bounced = await app.http.form('/posts/1/comments', { text: 'hi', _csrf: headers['x-csrf-token']! }, { headers: { referer: `${app.url}/posts/1` } });
     expect([bounced.status, bounced.headers.get('location')]).toEqual([302, '/login?return=%2Fposts%2F1']);
+    const garbled = await app.http.form('/posts/1/comments', { text: 'hi', _csrf: headers['x-csrf-token']! }, { headers: { referer: 'not a URL' } });
+    expect([garbled.status, garbled.headers.get('location')]).toEqual([302, '/login?return=%2F']);
 
     await signIn();
     const { token } = await formPage('/posts/1');

@@ -31,7 +31,9 @@ export function returnPath(value: unknown, fallback = '/'): string {
 export function signedIn(ctx: Context) {
   const user = currentUser(ctx);
   if (user) return { user };
-  const back = ctx.method === 'GET' ? ctx.originalUrl : (ctx.get('referer') && new URL(ctx.get('referer'), 'http://x').pathname) || '/';
+  // A form post goes back to the page the form was on (its Referer), a page to itself.
+  const referer = ctx.get('referer');
+  const back = ctx.method === 'GET' ? ctx.originalUrl : URL.canParse(referer) ? new URL(referer).pathname : '/';
   return redirect(`/login?return=${encodeURIComponent(returnPath(back))}`);
 }
 
