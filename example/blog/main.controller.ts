@@ -1,19 +1,17 @@
-// The seeds' public group (`/` live comments page, `/login`, `/heartbeat`, `/api/csrf-token`) and the
-// login-protected group (`POST /`). csrf() runs on every route (BLOG_OPTIONS): the login form
-// carries the token, and a POST without it is refused with 403 before the password is looked at.
+// The seeds' public group: the home page (the posts, newest first), `/heartbeat` and
+// `/api/csrf-token`. csrf() runs on every route (BLOG_OPTIONS): every form carries the token, and
+// a POST without it is refused with 403 before anything else is looked at.
 import { Controller, Route, json, ok, status, type Context } from 'vela';
-import { usernamePassword } from './auth.js';
+import { pageVars } from './auth.js';
+import { PostStore } from './posts/post-store.js';
 
 @Controller()
 export class MainController {
-  @Route('/')
-  index() {
-    return ok({}); // views/main/index.liquid
-  }
+  constructor(private readonly posts: PostStore) {}
 
-  @Route('/login')
-  login(ctx: Context) {
-    return ok({ failed: ctx.query.failed === '1' }); // views/main/login.liquid
+  @Route('/')
+  index(ctx: Context) {
+    return ok(pageVars(ctx, { posts: this.posts.all() }), { view: 'posts/index' });
   }
 
   @Route('/heartbeat')
@@ -25,19 +23,5 @@ export class MainController {
   @Route('/api/csrf-token')
   csrfToken(ctx: Context) {
     return json({ token: ctx.state.csrfToken });
-  }
-
-  @Route(404)
-  notFound(ctx: Context) {
-    return json({ error: 'not found', path: ctx.path });
-  }
-}
-
-@Controller({ security: usernamePassword })
-export class DashboardController {
-  @Route('/', { methods: ['post'] })
-  index(ctx: Context) {
-    const { username } = ctx.state.auth as { username: string };
-    return json({ message: `Welcome, ${username}!` }, { status: 200 });
   }
 }

@@ -25,13 +25,13 @@ describe('vela routes', () => {
     for (const r of app.routes) expect(output).toMatch(row(r.methods.join(','), r.path, r.handler, r.security));
     for (const g of app.gateways) expect(output).toMatch(row(g.path, g.gateway, g.security, g.handlers.join(', ')));
     expect(output).toMatch(row('METHOD', 'PATH', 'HANDLER', 'SECURITY'));
-    expect(output).toMatch(row('POST', '/', 'DashboardController.index', 'usernamePassword'));
+    expect(output).toMatch(row('POST', '/posts/:id/comments', 'PostsController.comment', 'signedIn'));
     expect(output).toMatch(row('GET', '/api/users/:id', 'UsersController.show', 'public'));
-    expect(output).toMatch(row('404', '/', 'MainController.notFound'));
+    expect(output).toMatch(row('404', '/', 'ErrorsController.notFound'));
     expect(output).toMatch(row('/ws', 'EchoGateway', 'public', 'text → echo, terminate'));
-    expect(output).toMatch(row('/comments', 'CommentsGateway', 'public', 'init, text → comment, event "post" → post, info channel=comments topic=new_comment → push, info channel=comments topic=presence_diff → relayPresence'));
+    expect(output).toMatch(row('/posts/:id/live', 'CommentsGateway', 'reader', 'init, event "post" → post, info topic=new_comment → push, info topic=presence_diff → relayPresence'));
     expect(output).toMatch(row('/assets', 'example/blog/public', 'AppModule'));
-    expect(output.split('\n').filter((line) => / {2,}(public|usernamePassword)$/.test(line))).toHaveLength(app.routes.length);
+    expect(output.split('\n').filter((line) => / {2,}(public|signedIn|signedInApi)$/.test(line))).toHaveLength(app.routes.length);
   });
 
   it('describes the module named by --module', async () => {

@@ -39,7 +39,7 @@ describe('38. the example blog against cross-site forms', () => {
     body: new URLSearchParams({ name: 'Eve', email: 'eve@evil.example', text: 'spam', ...(token ? { _csrf: token } : {}) }).toString(),
   });
 
-  it('38. a cross-site form POST to /api/users or /api/comments, with no token or a foreign one, is refused with 403; the page flow works', async () => {
+  it('38. a cross-site form POST to /api/users or /api/posts/1/comments, with no token or a foreign one, is refused with 403; the page flow works', async () => {
     const app = await startTestApp(AppModule, { views: BLOG_VIEWS, middleware: BLOG_OPTIONS.middleware });
     // The victim has a session on the blog (the browser sends its cookie along with the forged form).
     const own = ((await (await app.http.get('/api/csrf-token')).json()) as { token: string }).token;
@@ -49,17 +49,19 @@ describe('38. the example blog against cross-site forms', () => {
     await attacker.close();
 
     const statuses: Record<string, number[]> = {};
-    for (const path of ['/api/users', '/api/comments']) {
+    for (const path of ['/api/users', '/api/posts/1/comments']) {
       statuses[path] = [(await app.http.fetch(path, crossSite())).status, (await app.http.fetch(path, crossSite(foreign))).status];
     }
     console.info('[38] cross-site form POSTs (no token, foreign token):', statuses);
-    expect(statuses).toEqual({ '/api/users': [403, 403], '/api/comments': [403, 403] });
+    expect(statuses).toEqual({ '/api/users': [403, 403], '/api/posts/1/comments': [403, 403] });
     expect(await (await app.http.get('/api/users')).json()).toHaveLength(2);
-    expect(await (await app.http.get('/api/comments')).json()).toEqual([]);
+    expect(await (await app.http.get('/api/posts/1/comments')).json()).toEqual([]);
 
-    // The blog's own flow: its scripts send the session's token.
+    // The blog's own flow: its forms and scripts send the session's token (a comment needs a signed-in user).
     const user = await app.http.post('/api/users', { name: 'Grace', email: 'grace@example.com' }, withToken(own));
-    const comment = await app.http.post('/api/comments', { text: 'hello' }, withToken(own));
+    await app.http.form('/login', { name: 'Ada', password: 'ada-pass', _csrf: own });
+    const signedIn = ((await (await app.http.get('/api/csrf-token')).json()) as { token: string }).token;
+    const comment = await app.http.post('/api/posts/1/comments', { text: 'hello' }, withToken(signedIn));
     expect([user.status, comment.status]).toEqual([201, 201]);
     await app.close();
   });

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Inject, Injectable, InjectionToken, LOGGER, type HealthCheck, type Logger, type OnClose, type OnInit } from 'vela';
+import { upgradeSchema } from './schema.js';
 
 /** The database file, or `':memory:'` (the module's default: every test app starts empty). */
 export const BLOG_DB_FILE = new InjectionToken<string>('BLOG_DB_FILE');
@@ -35,6 +36,7 @@ export class BlogDatabase implements OnInit, OnClose, HealthCheck {
     this.#db = new Database(this.file);
     // WAL: a reader never waits on the writer, and a crash loses at most the last transaction.
     this.#db.pragma('journal_mode = WAL');
+    upgradeSchema(this.#db);
     this.logger.info('blog database open', { file: this.file });
   }
 
