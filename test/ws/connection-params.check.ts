@@ -1,7 +1,7 @@
 // Compile-time proof (checked by `npm run typecheck`): a gateway's path parameters are strings, as
 // an HTTP route's ctx.params are, so they go into string fields without a cast. This project sets
-// noUncheckedIndexedAccess, under which any key may be absent (`string | undefined`); README's
-// blocks, compiled under plain `strict`, assign one to a `string` field.
+// noUncheckedIndexedAccess, under which any key may be absent (`string | undefined`), as with
+// ctx.params; under plain `strict` a key is a `string`.
 import { OnMessage, WebSocket, reply, type Connection } from '../../src/index.js';
 
 @WebSocket('/rooms/:room')
