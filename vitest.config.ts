@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // files (--no-isolate: loading the framework once per worker instead of once per file halves it).
 const SLOW = [
   // Child processes: npm install, tsc, node, the CLI, Chromium, Prometheus, nginx.
+  'test/build-script.test.ts',
   'test/cli/main.test.ts',
   'test/cli/docs.test.ts',
   'test/cli/new.test.ts',

@@ -48,7 +48,7 @@ const STEPS = [
     name: 'cold-start',
     args: ['cold-start.mjs'],
     limitMs: 2 * MIN,
-    when: () => (existsSync(`${root}example/.build/blog/main.js`) ? true : 'example/.build is missing: run `tsc -p example/tsconfig.json` (npm run bench does)'),
+    when: () => (existsSync(`${root}example/.build/blog/main.js`) ? true : 'example/.build is missing: run `node scripts/build.mjs example` (npm run bench does)'),
   },
 ];
 

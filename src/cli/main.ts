@@ -41,7 +41,9 @@ Commands:
       -p, --project <file>   the tsconfig tsx reads (default ./tsconfig.json)
 
   new <dir>          Create a minimal app (module, controller, gateway, test) in a new directory.
-      --vela <spec>          the vela dependency to write: a version range or a tarball path
+                     Its vela is this one: ^<version> when installed from the npm registry; run
+                     from a checkout or a tarball, this vela packed into <dir>/vendor/.
+      --vela <spec>          the vela dependency to write instead: a version range or a tarball path
 
 Options:
   -h, --help         show this help

@@ -1,10 +1,12 @@
 // `vela new <dir>`: copies templates/new (shipped with the package) into a new directory, with the
-// app's name and the vela version filled in. The result installs, builds and passes its own test
-// as it is, so a new user starts from something that works.
+// app's name and its `vela` dependency filled in (vela-source.ts: a registry range, or this Vela
+// packed into the app). The result installs, builds and passes its own test as it is, so a new
+// user starts from something that works.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, displayPath } from './cli-error.js';
+import { velaSource, type VelaSource } from './vela-source.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/new/', import.meta.url));
 
@@ -14,7 +16,10 @@ const RENAMED: Readonly<Record<string, string>> = { gitignore: '.gitignore' };
 export interface NewOptions {
   /** Where to create the app; it must not exist, or be empty. */
   dir: string;
-  /** The `vela` dependency to write: a version range, or a tarball or directory path. Default `^<this version>`. */
+  /**
+   * The `vela` dependency to write: a version range, or a tarball or directory path. Default: this
+   * Vela, as `^<version>` when it came from the npm registry, else packed into the app's vendor/.
+   */
   vela?: string;
   cwd?: string;
 }
@@ -32,14 +37,18 @@ export async function newApp(options: NewOptions): Promise<NewResult> {
   const cwd = options.cwd ?? process.cwd();
   const dir = resolve(cwd, options.dir);
   await requireEmpty(dir, cwd);
+  if (options.vela === '') throw new CliError('--vela needs a value: a version range such as ^0.1.0, or a path to a vela tarball.');
   const name = packageName(basename(dir));
-  const vela = velaSpec(options.vela, cwd) ?? `^${await velaVersion()}`;
-  const files: string[] = [];
-  for (const template of await listFiles(TEMPLATES)) {
+  const templates = await listFiles(TEMPLATES);
+  await mkdir(dir, { recursive: true });
+  const vela = await dependency(options.vela, dir, cwd);
+  const values = { name, vela: vela.spec, velaNote: vela.note };
+  const files = vela.vendored === undefined ? [] : [vela.vendored];
+  for (const template of templates) {
     const target = join(dir, ...relative(TEMPLATES, template).split(/[/\\]/).map((part) => RENAMED[part] ?? part));
     const json = template.endsWith('.json');
-    const text = (await readFile(template, 'utf8')).replace(/\{\{(name|vela)\}\}/g, (_, key: 'name' | 'vela') => {
-      const value = key === 'name' ? name : vela;
+    const text = (await readFile(template, 'utf8')).replace(/\{\{(name|vela|velaNote)\}\}/g, (_, key: keyof typeof values) => {
+      const value = values[key];
       return json ? JSON.stringify(value).slice(1, -1) : value;
     });
     await mkdir(dirname(target), { recursive: true });
@@ -84,12 +93,13 @@ function packageName(base: string): string {
   return name || 'vela-app';
 }
 
-/** A path (tarball or directory) becomes a `file:` spec, absolute so it survives the move into `dir`. */
-function velaSpec(spec: string | undefined, cwd: string): string | undefined {
-  if (spec === undefined) return undefined;
-  if (spec === '') throw new CliError('--vela needs a value: a version range such as ^0.1.0, or a path to a vela tarball.');
+/** `--vela` as given, else this Vela (vela-source.ts). */
+async function dependency(spec: string | undefined, dir: string, cwd: string): Promise<VelaSource> {
+  if (spec === undefined) return velaSource(dir, await velaVersion());
+  // A path (tarball or directory) becomes a `file:` spec, absolute so it survives the move into `dir`.
   const isPath = spec.startsWith('.') || isAbsolute(spec) || spec.endsWith('.tgz');
-  return isPath ? `file:${resolve(cwd, spec)}` : spec;
+  const written = isPath ? `file:${resolve(cwd, spec)}` : spec;
+  return { spec: written, note: `Vela comes from \`${written}\` (package.json), as \`vela new --vela\` was told.` };
 }
 
 export async function velaVersion(): Promise<string> {

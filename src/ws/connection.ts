@@ -8,8 +8,12 @@ import type { RequestFn, RequestOptions } from './server-requests.js';
 export interface ConnectionRequest {
   path: string;
   query: Readonly<Record<string, string | string[] | undefined>>;
-  /** Path parameters of the gateway's path, e.g. `{ room: 'lobby' }` for `/rooms/:room`. */
-  params: Readonly<Record<string, string | string[]>>;
+  /**
+   * Path parameters of the gateway's path, as strings like an HTTP route's `ctx.params`:
+   * `{ room: 'lobby' }` for `/rooms/:room`; a wildcard's segments joined by '/' (`{ rest: 'a/b' }`
+   * for `/files/*rest`); an optional parameter absent from the path is not a key.
+   */
+  params: Readonly<Record<string, string>>;
   headers: IncomingHttpHeaders;
 }
 

@@ -24,7 +24,8 @@ export interface InfoHandler {
 export interface GatewayDefinition {
   gateway: Class;
   path: string;
-  match: MatchFunction<Record<string, string | string[]>>;
+  /** The upgrade path's parameters, or false when the path is not this gateway's. */
+  match: (path: string) => { params: Record<string, string> } | false;
   security: Security;
   middleware: readonly Middleware[];
   /** Origins accepted besides the gateway's own (see checkOrigin in upgrade.ts), or '*': any. */
@@ -140,12 +141,16 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     }
   }
 
-  let matcher: GatewayDefinition['match'];
+  let matchPath: MatchFunction<Record<string, string | string[]>>;
   try {
-    matcher = match(path, { decode: safeDecode });
+    matchPath = match(path, { decode: safeDecode });
   } catch (error) {
     throw new ConfigError(`${cls.name}: @WebSocket path ${path} is not a valid path pattern (${(error as Error).message}).`);
   }
+  const matcher: GatewayDefinition['match'] = (requested) => {
+    const found = matchPath(requested);
+    return found && { params: joinWildcards(found.params) };
+  };
 
   return {
     gateway: cls,
@@ -242,4 +247,15 @@ function safeDecode(value: string): string {
   } catch {
     return value;
   }
+}
+
+/**
+ * Path parameters as strings, as @koa/router gives an HTTP route's `ctx.params`: path-to-regexp
+ * returns a wildcard's (`*rest`) segments as an array, joined here by '/'.
+ */
+function joinWildcards(params: Partial<Record<string, string | string[]>>): Record<string, string> {
+  const entries = Object.entries(params) as [string, string | string[]][];
+  if (!entries.some(([, value]) => Array.isArray(value))) return params as Record<string, string>;
+  // fromEntries defines keys, so even a parameter named `__proto__` stays a key.
+  return Object.fromEntries(entries.map(([name, value]) => [name, Array.isArray(value) ? value.join('/') : value]));
 }

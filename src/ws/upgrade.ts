@@ -78,7 +78,7 @@ export class UpgradeHandler {
       for (const { server, chain } of routes) {
         const found = server.match(ctx.path);
         if (found) {
-          ctx.params = found.params as Record<string, string>;
+          ctx.params = found.params;
           return chain(ctx, next);
         }
       }
@@ -172,7 +172,7 @@ const NONE: Readonly<Record<string, never>> = Object.freeze({});
  * null-prototype object, which V8 holds in dictionary mode (≈ 200 B per connection).
  */
 function connectionRequest(ctx: Context): ConnectionRequest {
-  const params = Object.entries(ctx.params as Record<string, string | string[]>);
+  const params = Object.entries(ctx.params as Record<string, string>);
   return {
     path: ctx.path,
     query: ctx.querystring === '' ? NONE : withoutResume(ctx.query),

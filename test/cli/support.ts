@@ -33,7 +33,9 @@ export async function buildPackage(): Promise<BuiltPackage> {
   const dir = join(scratch, 'vela');
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
   // Type errors elsewhere in a work-in-progress checkout still emit; what matters is the output.
-  const build = await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { cwd: root }).catch(
+  // Its own build record too: the checkout's (dist/tsconfig.build.tsbuildinfo) describes the checkout's dist/.
+  const outputs = ['--outDir', join(dir, 'dist'), '--tsBuildInfoFile', join(dir, 'dist/tsconfig.build.tsbuildinfo')];
+  const build = await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', ...outputs], { cwd: root }).catch(
     (error: { stdout?: string }) => error,
   );
   const main = join(dir, 'dist/cli/main.js');

@@ -323,6 +323,27 @@ describe('gateway paths', () => {
     });
   });
 
+  it("gives every path param as a string, as an HTTP route's ctx.params: a wildcard's segments joined by '/', an absent optional param left out", async () => {
+    @Controller({ prefix: '/http' })
+    class FilesController {
+      @Route('/files/*rest')
+      show(ctx: Context) {
+        return json(ctx.params);
+      }
+    }
+    @Module({ controllers: [FilesController], gateways: [describedGateway('/files/*rest'), describedGateway('/docs{/:lang}/:page')] })
+    class AppModule {}
+    const app = await startTestApp(AppModule);
+
+    const wildcard = await app.ws('/files/a/b%20c/d');
+    expect(await wildcard.recvJson()).toMatchObject({ params: { rest: 'a/b c/d' } });
+    expect(await (await app.http.get('/http/files/a/b%20c/d')).json()).toEqual({ rest: 'a/b c/d' });
+    const optional = await app.ws('/docs/intro');
+    expect(await optional.recvJson()).toMatchObject({ params: { page: 'intro' } });
+    const both = await app.ws('/docs/fr/intro');
+    expect(await both.recvJson()).toMatchObject({ params: { lang: 'fr', page: 'intro' } });
+  });
+
   it('keeps the upgrade request headers on conn.request', async () => {
     const headers: unknown[] = [];
     @WebSocket('/headers')
