@@ -5,7 +5,7 @@
 import { ClientAnswer, FrameEncodingError } from './frames.js';
 import { isErrorCode, WsError } from './ws-error.js';
 import { tracingOn } from '../telemetry/tracer.js';
-import { traceServerRequest } from '../telemetry/ws-spans.js';
+import { traceServerRequest } from '../telemetry/request-spans.js';
 
 export interface RequestOptions {
   /** How long to wait for the client's answer, in ms; then the request rejects with code 'timeout'. Default 10 000. */
