@@ -26,6 +26,7 @@ const SLOW = [
   'test/redis/presence-processes.test.ts',
   'test/client/node-death.test.ts',
   'test/telemetry/prometheus-server.test.ts',
+  'test/telemetry/cluster-scrape.test.ts',
   'test/reliability/connect-storm.test.ts',
   'test/reliability/benchmarks.test.ts',
   // The AsyncAPI reference parser: about a second per document.

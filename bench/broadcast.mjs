@@ -322,7 +322,8 @@ async function server(kind) {
             for (const payload of payloads) void pubsub.broadcast('live', 'tick', payload);
           };
     members = () => pubsub.localMembers('live').length;
-  } else if (kind === 'raw') {
+  } else if (kind === 'raw' || kind === 'raw-otel') {
+    // raw-otel: the raw loop with bench/telemetry-ws.mjs's span per broadcast (bench/telemetry.mjs's ws-sdk peer).
     const Koa = velaDependency('koa');
     const { WebSocketServer } = velaDependency('ws');
     const koa = new Koa();
@@ -341,12 +342,18 @@ async function server(kind) {
       });
     });
     await listen(httpServer);
-    broadcast = (payloads) => {
-      for (const msg of payloads) for (const c of wss.clients) c.send(msg);
+    const sendOne = (msg) => {
+      for (const c of wss.clients) c.send(msg);
     };
+    broadcast =
+      kind === 'raw-otel'
+        ? (await import('./telemetry-ws.mjs')).tracedBroadcast(sendOne, 'live')
+        : (payloads) => {
+            for (const msg of payloads) sendOne(msg);
+          };
     members = () => wss.clients.size;
   } else {
-    console.error('usage: node bench/broadcast.mjs server vela|raw');
+    console.error('usage: node bench/broadcast.mjs server vela|raw|raw-otel');
     process.exit(2);
   }
 

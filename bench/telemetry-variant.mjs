@@ -8,6 +8,8 @@
 //                             `node --import ./tracing.mjs` setup does
 //                       koa-none, koa-sdk: the raw-Koa peer pair (bench/http-server.mjs koa and koa-otel),
 //                             which loads no Vela: koa-none registers nothing, koa-sdk the SDK of sdk
+//                       ws-none, ws-sdk: the raw-ws broadcast peer pair (bench/broadcast.mjs server raw
+//                             and raw-otel), likewise
 //   VELA_BENCH_REPORT   the file written at exit (JSON, see report() below)
 import { writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
@@ -18,8 +20,8 @@ const SAMPLING = 0.01;
 const EXPORT_INTERVAL_MS = 10_000;
 
 /** The variants that register the SDK. */
-const SDK_VARIANTS = new Set(['sdk', 'koa-sdk']);
-const VARIANTS = ['none', 'off', 'sdk', 'koa-none', 'koa-sdk'];
+const SDK_VARIANTS = new Set(['sdk', 'koa-sdk', 'ws-sdk']);
+const VARIANTS = ['none', 'off', 'sdk', 'koa-none', 'koa-sdk', 'ws-none', 'ws-sdk'];
 
 const variant = process.env.VELA_BENCH_VARIANT;
 if (!VARIANTS.includes(variant)) throw new Error(`bench/telemetry-variant.mjs: VELA_BENCH_VARIANT must be one of ${VARIANTS.join(', ')}, got ${variant}`);

@@ -16,9 +16,15 @@
 //             a SERVER span with Vela's attributes, its context entered around the rest, the duration
 //             histogram). The SDK's context manager (AsyncLocalStorage: on Node 20 a promise hook on
 //             every promise once a context is entered) is paid by any server that does this.
+// and, in broadcast only, the peer pair: a raw ws loop writing the same payloads to the same sockets
+//   ws-none   bench/broadcast.mjs server raw: no SDK, no telemetry code
+//   ws-sdk    bench/broadcast.mjs server raw-otel: the sdk variant's SDK, and per broadcast what Vela does
+//             on the publishing node (bench/telemetry-ws.mjs: a PRODUCER span, its context entered around
+//             the loop, the context injected into a carrier)
 // Targets: |off/none − 1| ≤ 1 % and sdk/none ≥ 0.95, in req/s and in deliveries/s. Beside them, per
-// round, Vela's share = (sdk/none) / (koa-sdk/koa-none): 1 when Vela loses to the SDK no more than
-// raw Koa doing the same telemetry does; what it falls below 1 is Vela's own.
+// round, Vela's share = (sdk/none) / (peer-sdk/peer-none), the peer being koa in HTTP and ws in
+// broadcast: 1 when Vela loses to the SDK no more than the raw peer doing the same telemetry does;
+// what it falls below 1 is Vela's own.
 //
 // Every server is its own process running one of the existing bench servers unchanged, made a
 // variant by `node --import bench/telemetry-variant.mjs` (in none, its resolve hook points 'vela' at
@@ -61,10 +67,13 @@ const SOCKETS = boundedInt(flagValue('sockets', '1000'), 100, 10_000, '--sockets
 const BASELINE = flagValue('baseline', DEFAULT_BASELINE);
 const VARIANTS = ['none', 'off', 'sdk']; // both workloads
 const HTTP_VARIANTS = [...VARIANTS, 'koa-none', 'koa-sdk'];
+const BROADCAST_VARIANTS = [...VARIANTS, 'ws-none', 'ws-sdk'];
 /** The variant each one's ratios are taken against. */
-const BASE = { none: 'none', off: 'none', sdk: 'none', 'koa-none': 'koa-none', 'koa-sdk': 'koa-none' };
+const BASE = { none: 'none', off: 'none', sdk: 'none', 'koa-none': 'koa-none', 'koa-sdk': 'koa-none', 'ws-none': 'ws-none', 'ws-sdk': 'ws-none' };
 /** The variants with the SDK registered (bench/telemetry-variant.mjs). */
-const SDK = new Set(['sdk', 'koa-sdk']);
+const SDK = new Set(['sdk', 'koa-sdk', 'ws-sdk']);
+/** The bench/broadcast.mjs server kind each broadcast variant runs. */
+const BROADCAST_KIND = { none: 'vela', off: 'vela', sdk: 'vela', 'ws-none': 'raw', 'ws-sdk': 'raw-otel' };
 /** The bench/http-server.mjs kind each HTTP variant runs. */
 const HTTP_KIND = { none: 'vela', off: 'vela', sdk: 'vela', 'koa-none': 'koa', 'koa-sdk': 'koa-otel' };
 const ROUTE = ROUTES.find((route) => route.name === 'users');
@@ -93,13 +102,13 @@ async function main() {
   const { date, node, nproc, commit } = machine();
   const srcChanges = srcDiffStat();
   const limit = openFileLimit();
-  if (SOCKETS + FD_HEADROOM > limit || VARIANTS.length * Math.ceil(SOCKETS / CLIENTS) + FD_HEADROOM > limit) {
-    throw new Error(`--sockets ${SOCKETS}: ulimit -n is ${limit}, too low (each client holds ${VARIANTS.length} × ${Math.ceil(SOCKETS / CLIENTS)} sockets); raise it or ask for fewer sockets`);
+  if (SOCKETS + FD_HEADROOM > limit || BROADCAST_VARIANTS.length * Math.ceil(SOCKETS / CLIENTS) + FD_HEADROOM > limit) {
+    throw new Error(`--sockets ${SOCKETS}: ulimit -n is ${limit}, too low (each client holds ${BROADCAST_VARIANTS.length} × ${Math.ceil(SOCKETS / CLIENTS)} sockets); raise it or ask for fewer sockets`);
   }
   const baseline = await prepareBaseline(BASELINE);
   const reports = serverReports();
   try {
-    console.log(`telemetry: variants ${VARIANTS.join(', ')} (http also ${HTTP_VARIANTS.filter(isPeer).join(', ')}); node ${node}, nproc ${nproc}, commit ${commit}`);
+    console.log(`telemetry: variants ${VARIANTS.join(', ')} (http also ${HTTP_VARIANTS.filter(isPeer).join(', ')}, broadcast also ${BROADCAST_VARIANTS.filter(isPeer).join(', ')}); node ${node}, nproc ${nproc}, commit ${commit}`);
     console.log(`none = ${baseline.commit.slice(0, 7)} "${baseline.subject}", built in ${baseline.buildS.toFixed(0)} s at ${baseline.dir}\n`);
     const http = await httpWorkload(baseline, reports);
     const broadcast = await broadcastWorkload(baseline, reports);
@@ -116,12 +125,14 @@ async function main() {
       `       none = Vela at the baseline; off = this commit, no SDK; sdk = this commit + BasicTracerProvider (ParentBased(TraceIdRatioBased(${checks.sampling ?? '?'}))),`,
       `       BatchSpanProcessor to a dropping exporter, AsyncLocalStorage contexts, W3C propagator, global MeterProvider with a`,
       `       PeriodicExportingMetricReader (every ${checks.exportIntervalMs === undefined ? '?' : checks.exportIntervalMs / 1000} s) to a dropping exporter; order of the variants changes every round`,
-      `       (balanced orders: ${balancedOrders(HTTP_VARIANTS).length} for http, ${balancedOrders(VARIANTS).length} for broadcast);`,
+      `       (balanced orders: ${balancedOrders(HTTP_VARIANTS).length} for http, ${balancedOrders(BROADCAST_VARIANTS).length} for broadcast);`,
       `       http: bench/http-server.mjs vela (users.vela.ts; sessions, request log, logger off), GET ${ROUTE.path}, wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s after a ${WARMUP_S} s warm-up;`,
       `       peer pair (http only): koa-none = bench/http-server.mjs koa (raw Koa + @koa/router, the same answers), no SDK; koa-sdk = koa-otel: the`,
       `       sdk variant's SDK + bench/telemetry-koa.mjs first in the chain (per request: a SERVER span, its context entered around the rest, the histogram);`,
       `       broadcast: bench/broadcast.mjs server vela (topic.vela.ts, @OnInfo reply), ${SOCKETS.toLocaleString('en-US')} sockets per server from ${CLIENTS} client processes,`,
-      `       ${WARMUP_BURSTS} warm-up + ${REPEATS} counted bursts of ${BURST} app.pubsub.broadcast per variant and round (a round keeps each variant's median)`,
+      `       ${WARMUP_BURSTS} warm-up + ${REPEATS} counted bursts of ${BURST} app.pubsub.broadcast per variant and round (a round keeps each variant's median);`,
+      `       peer pair (broadcast only): ws-none = bench/broadcast.mjs server raw (Koa + ws, for (c of wss.clients) c.send(payload)), no SDK; ws-sdk = raw-otel:`,
+      `       the sdk variant's SDK + bench/telemetry-ws.mjs per broadcast (a PRODUCER span, its context entered around the loop, the context injected)`,
       ...block(`HTTP GET ${ROUTE.path}`, http, { rate: 'req/s', per: 'CPU µs/req' }, targets),
       ...block(`broadcast, ${BURST} × ${SOCKETS.toLocaleString('en-US')} = ${(BURST * SOCKETS).toLocaleString('en-US')} deliveries per measurement`, broadcast, { rate: 'deliveries/s', per: 'CPU µs/delivery' }, targets),
       '',
@@ -138,9 +149,14 @@ async function main() {
   }
 }
 
-/** Whether `variant` is one of the raw-Koa peer pair. */
+/** Whether `variant` is one of the raw peer pairs (Koa in HTTP, ws in broadcast). */
 function isPeer(variant) {
-  return variant.startsWith('koa-');
+  return variant.startsWith('koa-') || variant.startsWith('ws-');
+}
+
+/** The raw peer's SDK variant among `variants`, if the workload has one. */
+function peerSdk(variants) {
+  return variants.find((variant) => isPeer(variant) && SDK.has(variant));
 }
 
 /** The environment that makes a server process `variant`, reporting to `reportFile` at exit. */
@@ -179,17 +195,17 @@ async function httpWorkload(baseline, reports) {
 
 async function broadcastWorkload(baseline, reports) {
   const share = (i) => Math.floor(SOCKETS / CLIENTS) + (i < SOCKETS % CLIENTS ? 1 : 0);
-  return runRounds('broadcast', DEADLINE_MS, { rate: 'deliveries/s', per: 'µs/delivery' }, VARIANTS, async (round, order) => {
+  return runRounds('broadcast', DEADLINE_MS, { rate: 'deliveries/s', per: 'µs/delivery' }, BROADCAST_VARIANTS, async (round, order) => {
     const servers = Object.fromEntries(
-      VARIANTS.map((variant) => {
+      BROADCAST_VARIANTS.map((variant) => {
         const env = variantEnv(variant, baseline, reports.file(`broadcast-${round}-${variant}`));
-        return [variant, spawnChild(broadcastScript, ['server', 'vela'], { nodeArgs: ['--expose-gc', '--import', preload], env, timeoutMs: 30_000 })];
+        return [variant, spawnChild(broadcastScript, ['server', BROADCAST_KIND[variant]], { nodeArgs: ['--expose-gc', '--import', preload], env, timeoutMs: 30_000 })];
       }),
     );
     const clients = Array.from({ length: CLIENTS }, (_, i) => spawnChild(broadcastScript, ['client', String(i)], { waitFor: 'ready' }));
     try {
       await Promise.all(clients.map((c) => c.ready));
-      for (const variant of VARIANTS) {
+      for (const variant of BROADCAST_VARIANTS) {
         const port = await servers[variant].ready;
         await Promise.all(clients.map((c, i) => c.request({ cmd: 'connect', tag: variant, port, count: share(i), batch: BATCH }, 120_000)));
         const { members } = await servers[variant].request({ cmd: 'members' });
@@ -212,12 +228,12 @@ async function broadcastWorkload(baseline, reports) {
       };
       for (let i = 0; i < WARMUP_BURSTS; i++) for (const variant of order) await burst(servers[variant]);
       const mark = loadMark([...Object.values(servers), ...clients].map((c) => c.child.pid));
-      const runs = Object.fromEntries(VARIANTS.map((variant) => [variant, []]));
+      const runs = Object.fromEntries(BROADCAST_VARIANTS.map((variant) => [variant, []]));
       for (let i = 0; i < REPEATS; i++) for (const variant of order) runs[variant].push(await burst(servers[variant]));
       const { foreignCores } = loadSince(mark);
       arrivals.stop();
-      const byVariant = Object.fromEntries(VARIANTS.map((v) => [v, { rate: median(runs[v].map((r) => r.rate)), per: median(runs[v].map((r) => r.per)) }]));
-      for (const variant of VARIANTS) reports.served(`broadcast-${round}-${variant}`, (WARMUP_BURSTS + REPEATS) * BURST);
+      const byVariant = Object.fromEntries(BROADCAST_VARIANTS.map((v) => [v, { rate: median(runs[v].map((r) => r.rate)), per: median(runs[v].map((r) => r.per)) }]));
+      for (const variant of BROADCAST_VARIANTS) reports.served(`broadcast-${round}-${variant}`, (WARMUP_BURSTS + REPEATS) * BURST);
       return { byVariant, foreignCores };
     } finally {
       await Promise.all(clients.map((c) => c.stop()));
@@ -255,7 +271,8 @@ async function runRounds(label, deadlineMs, units, variants, run) {
       const base = round.byVariant[BASE[v]];
       return `${v} ${Math.round(rate).toLocaleString('en-US')} ${units.rate} ${per.toFixed(2)} ${units.per}${v === BASE[v] ? '' : ` (${(rate / base.rate).toFixed(3)}× ${BASE[v]})`}`;
     });
-    const share = variants.includes('koa-sdk') ? `   Vela's share ${velaShare(round.byVariant, 'rate').toFixed(3)}` : '';
+    const peer = peerSdk(variants);
+    const share = peer ? `   Vela's share ${velaShare(round.byVariant, 'rate', peer).toFixed(3)}` : '';
     console.log(`${label} round ${i + 1}: ${cells.join(' | ')}${share}   foreign ${round.foreignCores.toFixed(2)} CPUs${round.unusable ? ' ! unusable' : ''}   ${(took / 1000).toFixed(0)} s`);
   }
   return { label, variants, rounds, stoppedForTime };
@@ -276,12 +293,13 @@ function balancedOrders(variants) {
 }
 
 /**
- * Vela's share of what the SDK costs, in one round's `key` (rate or per): (sdk/none) / (koa-sdk/koa-none).
- * 1 when Vela keeps the same fraction of its throughput as raw Koa doing the same telemetry.
+ * Vela's share of what the SDK costs, in one round's `key` (rate or per): (sdk/none) / (peer/peer's none),
+ * `peer` being koa-sdk or ws-sdk. 1 when Vela keeps the same fraction of its throughput as the raw
+ * peer doing the same telemetry.
  */
-function velaShare(byVariant, key) {
+function velaShare(byVariant, key, peer) {
   const ratio = (variant) => byVariant[variant][key] / byVariant[BASE[variant]][key];
-  return ratio('sdk') / ratio('koa-sdk');
+  return ratio('sdk') / ratio(peer);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,10 +316,11 @@ function block(title, { label, variants, rounds }, units, targets) {
   if (usedAll) used = rounds;
   const spread = (xs, d = 3) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   const ratios = (variant, key) => used.map((r) => r.byVariant[variant][key] / r.byVariant[BASE[variant]][key]);
-  const peers = variants.includes('koa-sdk');
+  const peer = peerSdk(variants);
+  const peerNone = peer && BASE[peer];
   const lines = [
     '',
-    `${title} — medians over ${used.length} of ${rounds.length} rounds; ratios per round vs none${peers ? ' (koa-sdk vs koa-none)' : ''}: median (min–max)`,
+    `${title} — medians over ${used.length} of ${rounds.length} rounds; ratios per round vs none${peer ? ` (${peer} vs ${peerNone})` : ''}: median (min–max)`,
     `  ${'variant'.padEnd(8)} ${units.rate.padStart(13)}  ${`${units.rate} vs none`.padEnd(26)} ${units.per.padStart(16)}  CPU vs none`,
   ];
   for (const variant of variants) {
@@ -320,13 +339,13 @@ function block(title, { label, variants, rounds }, units, targets) {
   ];
   targets.push(...t);
   lines.push(`  targets: ${t.map((x) => `${x.name}: ${x.value} ${x.ok ? 'PASS' : 'MISS'}`).join(';  ')}`);
-  if (peers) {
-    const share = (key) => used.map((r) => velaShare(r.byVariant, key));
+  if (peer) {
+    const share = (key) => used.map((r) => velaShare(r.byVariant, key, peer));
     const added = (variant) => used.map((r) => r.byVariant[variant].per - r.byVariant[BASE[variant]].per);
     lines.push(
-      `  Vela's share = (sdk/none) / (koa-sdk/koa-none), per round: ${units.rate} ${spread(share('rate'))}; CPU ${spread(share('per'))}`,
-      `    (1: Vela loses to the SDK what raw Koa doing the same telemetry loses; below 1 in ${units.rate}, above 1 in CPU, the rest is Vela's own)`,
-      `  added ${units.per}, per round: Vela (sdk − none) ${spread(added('sdk'), 2)}; Koa (koa-sdk − koa-none) ${spread(added('koa-sdk'), 2)}`,
+      `  Vela's share = (sdk/none) / (${peer}/${peerNone}), per round: ${units.rate} ${spread(share('rate'))}; CPU ${spread(share('per'))}`,
+      `    (1: Vela loses to the SDK what the raw peer doing the same telemetry loses; below 1 in ${units.rate}, above 1 in CPU, the rest is Vela's own)`,
+      `  added ${units.per}, per round: Vela (sdk − none) ${spread(added('sdk'), 2)}; peer (${peer} − ${peerNone}) ${spread(added(peer), 2)}`,
     );
   }
   lines.push(`  ${label} ${foreignLoadLine(FOREIGN_LIMIT, flagged, rounds.length, usedAll)}`);
@@ -376,7 +395,11 @@ function serverReports() {
       };
       const line = (variant) => {
         const mine = all.filter((r) => r.variant === variant);
-        const ran = isPeer(variant) ? `raw Koa (bench/http-server.mjs ${HTTP_KIND[variant]})` : [...new Set(mine.map((r) => real(r.vela)))].join(', ');
+        const ran = isPeer(variant)
+          ? variant.startsWith('koa-')
+            ? `raw Koa (bench/http-server.mjs ${HTTP_KIND[variant]})`
+            : `raw ws (bench/broadcast.mjs server ${BROADCAST_KIND[variant]})`
+          : [...new Set(mine.map((r) => real(r.vela)))].join(', ');
         const api = mine.filter((r) => r.apiLoaded).length;
         const providers = mine.filter((r) => r.tracing && r.metrics).length;
         return `  ${variant.padEnd(8)} ${mine.length} processes ran ${ran}; @opentelemetry/api loaded in ${api}, tracer and meter provider registered in ${providers}`;
@@ -387,8 +410,9 @@ function serverReports() {
         exportIntervalMs: sdk[0]?.exportIntervalMs,
         lines: [
           'checks (what each server process reported at exit):',
-          ...HTTP_VARIANTS.map(line),
-          `  sdk exported ${perThousand('sdk', 'http')} spans per 1,000 requests and ${perThousand('sdk', 'broadcast')} per 1,000 broadcasts, koa-sdk ${perThousand('koa-sdk', 'http')} per 1,000 requests`,
+          ...[...HTTP_VARIANTS, ...BROADCAST_VARIANTS.filter(isPeer)].map(line),
+          `  sdk exported ${perThousand('sdk', 'http')} spans per 1,000 requests and ${perThousand('sdk', 'broadcast')} per 1,000 broadcasts, koa-sdk ${perThousand('koa-sdk', 'http')} per 1,000 requests,`,
+          `      ws-sdk ${perThousand('ws-sdk', 'broadcast')} per 1,000 broadcasts`,
           `      (batched: spans still queued at exit are not counted);`,
           `      metric collections exported: ${sdk.reduce((sum, r) => sum + r.metricExports, 0)}`,
           wrong.length ? `CHECKS FAILED: ${wrong.join('; ')}` : 'checks: every variant is what its label says',

@@ -1,33 +1,9 @@
 // Comms (Rwf): reach every socket of a session by its id, from a controller, on any gateway.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Comms, Controller, Module, Route, json, type Context } from 'vela';
+import { Module } from 'vela';
 import { startTestApp, type TestApp } from 'vela/testing';
 import { NotificationsGateway } from './fixtures/gateways.js';
-
-@Controller({ prefix: '/api' })
-class NotifyController {
-  constructor(private readonly comms: Comms) {}
-
-  @Route('/me')
-  me(ctx: Context) {
-    return json({ session: ctx.state.session.id });
-  }
-
-  @Route('/notify/:session', { methods: ['post'] })
-  notify(ctx: Context) {
-    return json({ reached: this.comms.send(ctx.params.session!, 'you have mail') }, { status: 200 });
-  }
-
-  @Route('/mention/:session', { methods: ['post'] })
-  mention(ctx: Context) {
-    return json({ reached: this.comms.info(ctx.params.session!, { kind: 'mention', by: 'ada' }) }, { status: 200 });
-  }
-
-  @Route('/announce', { methods: ['post'] })
-  announce(ctx: Context) {
-    return json({ reached: this.comms.broadcast(json({ announcement: 'deploy at 5' }), { except: ctx.state.session.id }) }, { status: 200 });
-  }
-}
+import { NotifyController } from './fixtures/notify-controller.js';
 
 @Module({ controllers: [NotifyController], gateways: [NotificationsGateway] })
 class AppModule {}

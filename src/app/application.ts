@@ -194,7 +194,7 @@ export async function bootstrap(root: Class, options: BootstrapOptions = {}): Pr
   ];
   const clash = health && taken.find((route) => route.path === health.path);
   if (clash) throw new ConfigError(`bootstrap({ health: '${health.path}' }) is also the path of ${clash.name}: serve the health endpoint at another path.`);
-  const telemetry = await startMetrics(options.metrics, { patternOf: (channel) => channels.patternOf(channel) ?? OTHER_CHANNELS, taken, logger });
+  const telemetry = await startMetrics(options.metrics, { patternOf: (channel) => channels.patternOf(channel) ?? OTHER_CHANNELS, taken, logger, clustered: worker !== undefined });
   // Without history channels a broadcast looks nothing up: the hub gets no history table at all.
   const hub = new Hub(ids.nodeId, adapter, logger, channels.hasHistory ? channels.historyOf : undefined, channels.patternOf, telemetry.metrics.pubsub);
   // Shared by the nodes when the adapter offers a store, so a repeat is answered on any of them.

@@ -34,7 +34,9 @@ export type ToPrimary =
   /** This node's members of some channels now (an empty list: none left). */
   | { readonly vela: 1; readonly t: 'members'; readonly node: string; readonly channels: readonly (readonly [string, readonly string[]])[] }
   /** A request that the primary answers with the same `id` (see PrimaryOperations). */
-  | { readonly vela: 1; readonly t: 'ask'; readonly id: number; readonly op: string; readonly args: readonly unknown[] };
+  | { readonly vela: 1; readonly t: 'ask'; readonly id: number; readonly op: string; readonly args: readonly unknown[] }
+  /** This worker's metrics for the primary's `collect` of the same `id`: one collection per app (metrics-relay.ts). */
+  | { readonly vela: 1; readonly t: 'collected'; readonly id: number; readonly collections: readonly unknown[] };
 
 /** From the primary to a worker. */
 export type ToWorker =
@@ -42,7 +44,9 @@ export type ToWorker =
   | { readonly vela: 1; readonly t: 'pub'; readonly from: string; readonly w: string; readonly p?: string }
   | { readonly vela: 1; readonly t: 'answer'; readonly id: number; readonly value?: unknown; readonly error?: string }
   /** Presence metas of dead nodes, for `node` to broadcast as leaves. */
-  | { readonly vela: 1; readonly t: 'left'; readonly node: string; readonly rows: readonly LeftRow[] };
+  | { readonly vela: 1; readonly t: 'left'; readonly node: string; readonly rows: readonly LeftRow[] }
+  /** The primary gathers every worker's metrics for a scrape: answer with `collected` and this `id`. */
+  | { readonly vela: 1; readonly t: 'collect'; readonly id: number };
 
 /** A message of this protocol (anything else on the channel is the app's own). */
 export function isClusterMessage<T extends ToPrimary | ToWorker>(message: unknown): message is T {

@@ -9,6 +9,7 @@
 import type { SessionStore } from '../session/store.js';
 import type { PresenceChange } from '../presence/presence-store.js';
 import { CLUSTER_TAG, isClusterMessage, type ClusterPort, type ToPrimary, type ToWorker } from './ipc.js';
+import { MetricsGatherer } from './metrics-relay.js';
 import { PrimaryStores } from './primary-stores.js';
 
 interface Link {
@@ -32,6 +33,7 @@ export class ClusterRelay {
   readonly #members = new Map<string, Map<string, readonly string[]>>();
   readonly #stores: PrimaryStores;
   readonly #warn: (line: string) => void;
+  readonly #metrics = new MetricsGatherer();
 
   constructor(options: ClusterRelayOptions = {}) {
     this.#stores = new PrimaryStores(options.sessions);
@@ -80,6 +82,8 @@ export class ClusterRelay {
           return this.#membersOf(link, message);
         case 'ask':
           return void this.#answer(link, message);
+        case 'collected':
+          return this.#metrics.collected(link.port, message);
       }
     } catch (error) {
       // Inside the IPC channel's message handler: a throw would end the primary, and every worker with it.
@@ -127,6 +131,8 @@ export class ClusterRelay {
         return this.#leave(nodeId(args[0]), false);
       case 'members':
         return this.#remoteMembers(nodeId(args[0]), args[1]);
+      case 'metrics':
+        return this.#metrics.gather([...this.#links].map(({ port }) => port));
       case 'history.append': {
         const [node, channel, wire, size, ttl] = args;
         if (typeof channel !== 'string' || typeof wire !== 'string' || typeof size !== 'number' || typeof ttl !== 'number') {

@@ -1,8 +1,13 @@
 // Rwf's Comms: reach a client by its session id from anywhere — a controller, a job — on whichever
 // node its sockets are. Local sockets are reached at once; the adapter carries the rest. What the
 // adapter cannot encode for other nodes (PubSubEncodingError) is thrown before any socket gets it.
+// Traced as a broadcast is (telemetry/comms-spans.ts) when an SDK is registered.
+import type { Span } from '@opentelemetry/api';
 import type { Hub } from './hub.js';
 import { encodeFrame, type Frame } from '../ws/frames.js';
+import { endPublish } from '../telemetry/bus-spans.js';
+import { startCommsSend, type CommsEnvelope } from '../telemetry/comms-spans.js';
+import { recordFailure, runIn, tracingOn } from '../telemetry/tracer.js';
 
 export class Comms {
   readonly #hub: Hub;
@@ -16,22 +21,43 @@ export class Comms {
   send(sessionId: string, frame: Frame): number {
     requireSession(sessionId, 'send');
     encodeFrame(frame); // a bad frame fails here, in the caller, not on every node
-    void this.#hub.forward({ type: 'session-send', sessionId, frame }); // throws first for a frame other nodes cannot get
-    return this.#hub.sendToSession(sessionId, frame);
+    return this.#send({ type: 'session-send', sessionId, frame });
   }
 
   /** Posts `message` to the @OnInfo of every open socket of the session, as `conn.info` does. */
   info(sessionId: string, message: unknown): number {
     requireSession(sessionId, 'info');
-    void this.#hub.forward({ type: 'session-info', sessionId, message }); // throws first for a message other nodes cannot get
-    return this.#hub.infoToSession(sessionId, message);
+    return this.#send({ type: 'session-info', sessionId, message });
   }
 
   /** Sends `frame` to every open socket of every gateway, except those of the `except` session. */
   broadcast(frame: Frame, options: { except?: string } = {}): number {
     encodeFrame(frame);
-    void this.#hub.forward({ type: 'send-all', frame, exceptSession: options.except }); // throws first, as in send
-    return this.#hub.sendToAll(frame, options.except);
+    return this.#send({ type: 'send-all', frame, exceptSession: options.except });
+  }
+
+  #send(envelope: CommsEnvelope): number {
+    if (!tracingOn()) {
+      void this.#hub.forward(envelope); // throws first for a message other nodes cannot get
+      return this.#hub.comms.deliver(envelope, undefined);
+    }
+    const { span, context, carrier } = startCommsSend(envelope, this.#hub.id);
+    return runIn(context, this.#sendTraced, this, carrier ? { ...envelope, tc: carrier } : envelope, span);
+  }
+
+  /** Inside the send span, which ends once the adapter has carried the envelope (or refused it). */
+  #sendTraced(envelope: CommsEnvelope, span: Span): number {
+    let carried: Promise<void>;
+    try {
+      carried = this.#hub.forward(envelope);
+    } catch (error) {
+      // A message the other nodes cannot get: the caller's error, thrown before any socket had it.
+      recordFailure(span, error);
+      span.end();
+      throw error;
+    }
+    endPublish(span, carried);
+    return this.#hub.comms.deliver(envelope, undefined);
   }
 }
 

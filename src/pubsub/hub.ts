@@ -8,6 +8,7 @@ import { PubSubEncodingError } from './encoding-error.js';
 import { Coalescer, type Merge } from './coalescer.js';
 import { deliverInSlices } from './sliced-delivery.js';
 import { SessionSockets } from './session-sockets.js';
+import { CommsDelivery } from './comms-delivery.js';
 import { Listening } from './listening.js';
 import { PublishOrder, type HistoryOptions, type JoinResult } from './history.js';
 import type { Envelope, PubSubMessage, TraceCarrier } from './message.js';
@@ -65,6 +66,8 @@ export class Hub implements PubSubNode {
   #coalescer?: Coalescer;
   /** The sockets of each session on this node, for Comms. */
   readonly #sessions = new SessionSockets<LocalConnection>();
+  /** Comms' delivery to this node's sockets (pubsub/comms.ts sends through it). */
+  readonly comms: CommsDelivery<LocalConnection>;
   /** The history settings of a channel (`@Module({ channels })`), undefined for an ordinary one. */
   readonly historyOf: (channel: string) => HistoryOptions | undefined;
   readonly #publishOrder = new PublishOrder();
@@ -90,6 +93,7 @@ export class Hub implements PubSubNode {
     this.#logger = logger;
     this.historyOf = adapter.history ? historyOf : NO_HISTORY;
     this.#traced = { id, patternOf };
+    this.comms = new CommsDelivery(id, this.#sessions, this.#connections, this.encoder);
     this.#meter = meter;
     this.listening = new Listening(adapter);
   }
@@ -290,11 +294,9 @@ export class Hub implements PubSubNode {
         // Whatever `tc` holds is only read as strings (tracer.ts): an old node's envelope has none.
         return this.#deliver(envelope.message, undefined, envelope.tc ?? null, publishedAt ?? 0);
       case 'session-send':
-        return void this.sendToSession(envelope.sessionId, envelope.frame);
       case 'session-info':
-        return void this.infoToSession(envelope.sessionId, envelope.message);
       case 'send-all':
-        return void this.sendToAll(envelope.frame, envelope.exceptSession);
+        return void this.comms.deliver(envelope, envelope.tc ?? null);
       default:
         this.#logger.warn('pub/sub dropped an envelope of an unknown type', { envelope });
     }
@@ -318,25 +320,6 @@ export class Hub implements PubSubNode {
   async members(channel: string): Promise<string[]> {
     const remote = await this.#adapter.remoteMembers(channel);
     return [...new Set([...this.localMembers(channel), ...remote])];
-  }
-
-  /** Local sockets of the session reached. */
-  sendToSession(sessionId: string, frame: Frame): number {
-    const sockets = this.#sessions.of(sessionId);
-    if (sockets.length === 0) return 0;
-    return this.encoder.encodingOnce(() => countTrue(sockets, (socket) => socket.send(frame)));
-  }
-
-  infoToSession(sessionId: string, message: unknown): number {
-    const sockets = this.#sessions.of(sessionId);
-    for (const socket of sockets) socket.info(message);
-    return sockets.length;
-  }
-
-  sendToAll(frame: Frame, exceptSession: string | undefined): number {
-    return this.encoder.encodingOnce(() =>
-      countTrue(this.#connections, (socket) => socket.sessionId !== undefined && socket.sessionId === exceptSession ? false : socket.send(frame)),
-    );
   }
 
   /**
@@ -391,10 +374,4 @@ export class Hub implements PubSubNode {
     // After the loop: a member whose handler answers at once has written its frames by now.
     this.#meter.delivered(message.channel, delivered, publishedAt);
   }
-}
-
-function countTrue<T>(items: Iterable<T>, act: (item: T) => boolean): number {
-  let count = 0;
-  for (const item of items) if (act(item)) count += 1;
-  return count;
 }

@@ -32,6 +32,7 @@ export type Envelope =
    * that does not know the field ignores it, so adding it changed no wire version.
    */
   | { readonly type: 'message'; readonly message: PubSubMessage; readonly tc?: TraceCarrier }
-  | { readonly type: 'session-send'; readonly sessionId: string; readonly frame: Frame }
-  | { readonly type: 'session-info'; readonly sessionId: string; readonly message: unknown }
-  | { readonly type: 'send-all'; readonly frame: Frame; readonly exceptSession?: string };
+  /** Comms' envelopes; `tc` as a broadcast's: the send's trace context (telemetry/comms-spans.ts). */
+  | { readonly type: 'session-send'; readonly sessionId: string; readonly frame: Frame; readonly tc?: TraceCarrier }
+  | { readonly type: 'session-info'; readonly sessionId: string; readonly message: unknown; readonly tc?: TraceCarrier }
+  | { readonly type: 'send-all'; readonly frame: Frame; readonly exceptSession?: string; readonly tc?: TraceCarrier };

@@ -12,7 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import { VelaMetrics } from './metrics.js';
 import { NOOP_METER } from './noop-meter.js';
 import { metricsRegistered, otel } from './tracer.js';
-import { metricsEndpoint, ownPrometheus, type PrometheusReader } from './prometheus.js';
+import { exporterScrape, metricsEndpoint, ownPrometheus, type PrometheusReader, type Scrape } from './prometheus.js';
 
 export interface MetricsOptions {
   /** Serves Prometheus text at this path (GET), e.g. `'/metrics'`. Off unless given. */
@@ -42,11 +42,13 @@ interface MetricsContext {
   /** Paths already taken, with what took them (`UsersController.index`), which the endpoint must not shadow. */
   taken: readonly { path: string; name: string }[];
   logger: Logger;
+  /** True in a `vela start` worker: a scrape then answers for every worker (cluster-scrape.ts). */
+  clustered?: boolean;
 }
 
 const KEYS = ['path', 'security', 'exporter', 'meterProvider'];
 
-export async function startMetrics(options: MetricsOptions | undefined, { patternOf, taken, logger }: MetricsContext): Promise<AppMetrics> {
+export async function startMetrics(options: MetricsOptions | undefined, { patternOf, taken, logger, clustered = false }: MetricsContext): Promise<AppMetrics> {
   const { path, security = false, exporter, meterProvider } = checkOptions(options);
   const clash = path === undefined ? undefined : taken.find((route) => route.path === path);
   if (clash) throw new ConfigError(`bootstrap({ metrics: { path: '${path}' } }) is also the path of ${clash.name}: serve the metrics at another path.`);
@@ -70,14 +72,25 @@ export async function startMetrics(options: MetricsOptions | undefined, { patter
   const meter = provider.getMeter('vela', velaVersion());
   const metrics = new VelaMetrics(meter, patternOf, meter !== api.createNoopMeter());
   const served = own?.exporter ?? exporter;
+  const cluster = path !== undefined && served && clustered ? await clusterScrapeOf(served, path, logger) : undefined;
+  const scrape: Scrape | undefined = cluster?.scrape ?? (served && exporterScrape(served));
   return {
     metrics,
-    endpoint: (renderer) => (path !== undefined && served ? metricsEndpoint(path, served, security, renderer) : undefined),
+    endpoint: (renderer) => (path !== undefined && scrape ? metricsEndpoint(path, scrape, security, renderer) : undefined),
     async close() {
+      cluster?.close();
       metrics.stop();
       await own?.provider.shutdown();
     },
   };
+}
+
+/** The workers' summed scrape, loaded only in a worker; undefined (each worker its own) for a reader that cannot be collected. */
+async function clusterScrapeOf(served: PrometheusReader, path: string, logger: Logger) {
+  const { canCollect, clusterScrape } = await import('./cluster-scrape.js');
+  if (canCollect(served)) return clusterScrape(served);
+  logger.warn(`metrics: the exporter served at ${path} has no collect() (a PrometheusExporter has one), so each scrape shows the one worker it reaches, not the sum of all`);
+  return undefined;
 }
 
 function checkOptions(options: MetricsOptions | undefined): MetricsOptions {

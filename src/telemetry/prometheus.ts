@@ -53,8 +53,11 @@ export async function ownPrometheus(load: () => Promise<unknown> = loadSdk): Pro
 /** Names the endpoint in log lines and errors, as a controller method names a route. */
 class MetricsEndpoint {}
 
-/** GET (or HEAD) `path`: the exporter's text, once `security` lets the request through. */
-export function metricsEndpoint(path: string, exporter: PrometheusReader, security: Security, renderer: ResultRenderer): Middleware {
+/** Answers one scrape: the exporter's own handler in one process, the workers' sum under `vela start`. */
+export type Scrape = (ctx: Context) => Promise<void>;
+
+/** GET (or HEAD) `path`: what `scrape` answers, once `security` lets the request through. */
+export function metricsEndpoint(path: string, scrape: Scrape, security: Security, renderer: ResultRenderer): Middleware {
   const source = { controller: MetricsEndpoint, handlerName: 'scrape' };
   const info = { ...source, path };
   const secured = securityMiddleware(security, renderer, source);
@@ -65,16 +68,18 @@ export function metricsEndpoint(path: string, exporter: PrometheusReader, securi
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       throw new HttpError(405, `The metrics endpoint ${path} answers GET and HEAD, not ${ctx.method}.`, { headers: { Allow: 'GET, HEAD' } });
     }
-    return secured(ctx, () => scrape(ctx, exporter));
+    return secured(ctx, () => scrape(ctx));
   };
 }
 
 /** The exporter writes the response itself; Koa stands aside, and the request ends when it has. */
-function scrape(ctx: Context, exporter: PrometheusReader): Promise<void> {
-  ctx.status = 200;
-  ctx.respond = false;
-  return new Promise((resolve) => {
-    ctx.res.once('finish', resolve).once('close', resolve);
-    exporter.getMetricsRequestHandler(ctx.req, ctx.res);
-  });
+export function exporterScrape(exporter: PrometheusReader): Scrape {
+  return (ctx) => {
+    ctx.status = 200;
+    ctx.respond = false;
+    return new Promise((resolve) => {
+      ctx.res.once('finish', resolve).once('close', resolve);
+      exporter.getMetricsRequestHandler(ctx.req, ctx.res);
+    });
+  };
 }

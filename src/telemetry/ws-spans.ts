@@ -11,7 +11,7 @@ import type { Connection } from '../ws/connection.js';
 import type { GatewayDefinition } from '../ws/gateway-table.js';
 import type { Job } from '../ws/mailbox-job.js';
 import { WsError } from '../ws/ws-error.js';
-import { extractFrom, otel, recordFailure, runIn, tracingOn, velaTracer, withSpan } from './tracer.js';
+import { activeContext, extractFrom, otel, recordFailure, runIn, tracingOn, velaTracer, withSpan } from './tracer.js';
 
 type Inbound = Extract<Job, { kind: 'message' | 'request' }>;
 
@@ -26,12 +26,23 @@ export function runJob<T extends { readonly connection: Connection }>(
   job: Job,
   step: (this: T, job: Job) => void | Promise<void>,
 ): void | Promise<void> {
+  if (job.kind === 'info' && job.context) return runIn(job.context, step, owner, job);
   if ((job.kind !== 'message' && job.kind !== 'request') || !tracingOn()) return step.call(owner, job);
   const parent = extractFrom(job.frame);
   const span = (job.span = velaTracer().startSpan(spanName(definition, job), { kind: otel().SpanKind.CONSUMER, attributes: attributesOf(definition, job, owner.connection) }, parent));
   const pending = runIn(withSpan(parent, span), step, owner, job);
   if (!pending) return span.end();
   return pending.then(() => span.end());
+}
+
+/**
+ * A job about to wait behind a busy mailbox. An @OnInfo keeps the context it was posted in (the
+ * deliver span of its broadcast, the request that sent it) rather than running in that of whatever
+ * frees the mailbox later. Without an SDK the job is returned untouched and the API is not loaded.
+ */
+export function queued(job: Job): Job {
+  if (job.kind === 'info' && tracingOn()) job.context = activeContext();
+  return job;
 }
 
 /**

@@ -15,7 +15,7 @@ import { WsError } from './ws-error.js';
 import { resolveByFallback } from './gateway-fallback.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
 import { jobLabel, type Callable, type Job } from './mailbox-job.js';
-import { jobFailed, runJob } from '../telemetry/ws-spans.js';
+import { jobFailed, queued, runJob } from '../telemetry/ws-spans.js';
 import type { Hub, LocalConnection } from '../pubsub/hub.js';
 import type { PubSubMessage } from '../pubsub/message.js';
 import { positionMarker, Resumption, type JoinResult } from './recovery.js';
@@ -249,7 +249,7 @@ export class GatewayProcess extends SocketWriter<GatewayRuntime> implements Conn
 
   /** Runs `job` now if the mailbox is free (no queue touched), else queues it behind the running one. */
   #post(job: Job): void {
-    if (this.#busy) (this.#queue ??= []).push(job);
+    if (this.#busy) (this.#queue ??= []).push(queued(job));
     else this.#run(job);
   }
 

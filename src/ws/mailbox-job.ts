@@ -1,6 +1,6 @@
 // What a connection's mailbox runs (gateway-process.ts), one job at a time, and how a job is named
 // in log lines: the gateway and the handler it ran.
-import type { Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
 import type { CloseReason } from './connection.js';
 import type { EventFrame } from './frames.js';
 import { infoHandlerFor, type GatewayDefinition } from './gateway-table.js';
@@ -21,7 +21,8 @@ export type Job =
   | { kind: 'init' }
   | ({ kind: 'message'; handler: string; payload: string | Buffer | unknown } & Inbound)
   | ({ kind: 'request'; handler: string | undefined; event: string; payload: unknown; ref: string; answer?: string } & Inbound)
-  | { kind: 'info'; message: unknown }
+  /** `context`: the one it was posted in, kept while it waits behind a busy mailbox (ws-spans.ts's queued). */
+  | { kind: 'info'; message: unknown; context?: Context }
   | { kind: 'terminate'; reason: CloseReason };
 
 /** `Gateway.handler` for a log line: the method the job ran (or would have), else its kind. */

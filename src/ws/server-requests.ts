@@ -4,6 +4,8 @@
 // Made on a connection's first request, so an idle socket holds nothing of it.
 import { ClientAnswer, FrameEncodingError } from './frames.js';
 import { isErrorCode, WsError } from './ws-error.js';
+import { tracingOn } from '../telemetry/tracer.js';
+import { traceServerRequest } from '../telemetry/request-spans.js';
 
 export interface RequestOptions {
   /** How long to wait for the client's answer, in ms; then the request rejects with code 'timeout'. Default 10 000. */
@@ -25,12 +27,18 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** The connection requests go out on: its id names the request's span. */
+interface Asker {
+  readonly id: string;
+  send(frame: string): boolean;
+}
+
 export class ServerRequests {
-  readonly #connection: { send(frame: string): boolean };
+  readonly #connection: Asker;
   readonly #pending = new Map<string, Pending>();
   #sent = 0;
 
-  constructor(connection: { send(frame: string): boolean }) {
+  constructor(connection: Asker) {
     this.#connection = connection;
   }
 
@@ -49,7 +57,7 @@ export class ServerRequests {
     } catch (error) {
       return Promise.reject(new FrameEncodingError(error));
     }
-    return new Promise((resolve, reject) => {
+    const answer = new Promise<unknown>((resolve, reject) => {
       if (!this.#connection.send(frame)) return reject(new WsError('closed', 'the connection closed before the request was sent'));
       const timer = setTimeout(() => {
         this.#pending.delete(ref);
@@ -58,6 +66,7 @@ export class ServerRequests {
       timer.unref();
       this.#pending.set(ref, { resolve, reject, timer });
     });
+    return tracingOn() ? traceServerRequest(event, ref, this.#connection.id, answer) : answer;
   }
 
   /** Settles the request `answer` is for; false when none waits for it (answered already, timed out, or never sent). */

@@ -72,10 +72,11 @@ export class Workers {
     this.url = url;
   }
 
-  static async start(workers: number): Promise<Workers> {
-    const command = new CliProcess(SOURCE_CLI, ['start', 'test/cluster/fixtures/app.mjs', '--workers', String(workers)], {
+  /** `entry`: another app than fixtures/app.mjs (from the repository's root); `env`: more variables for it. */
+  static async start(workers: number, { entry = 'test/cluster/fixtures/app.mjs', env = {} }: { entry?: string; env?: Record<string, string> } = {}): Promise<Workers> {
+    const command = new CliProcess(SOURCE_CLI, ['start', entry, '--workers', String(workers)], {
       cwd: root,
-      env: { PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+      env: { PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
     });
     commands.add(command);
     const [, url] = await command.next(/vela start: \d+ workers? listening on (http:\S+)/, 30_000);
