@@ -61,7 +61,7 @@ export async function signedInOnPost(profile: () => Promise<BrowserContext>, app
 }
 
 /** Signs in on the blog's form, from `back` (the page it returns to), and waits until the nav names the user. */
-export async function signIn(page: Page, app: TestApp, name: string, password: string, back = '/'): Promise<void> {
+export async function signIn(page: Page, app: Pick<TestApp, 'url'>, name: string, password: string, back = '/'): Promise<void> {
   await page.goto(`${app.url}/login?return=${encodeURIComponent(back)}`);
   await page.fill('input[name="name"]', name);
   await page.fill('input[name="password"]', password);
@@ -70,7 +70,7 @@ export async function signIn(page: Page, app: TestApp, name: string, password: s
 }
 
 /** A tab in `context` (its cookies: signed in or not) on post `id`, once its socket is open and its list loaded. */
-export async function openPost(context: BrowserContext, app: TestApp, id = 1): Promise<BlogPage> {
+export async function openPost(context: BrowserContext, app: Pick<TestApp, 'url'>, id = 1): Promise<BlogPage> {
   const page = watch(await context.newPage());
   await page.goto(`${app.url}/posts/${id}`);
   await livePost(page);
