@@ -12,7 +12,7 @@
 // { cmd: 'mem' } → memory after global.gc() (run with --expose-gc). Not a benchmark on its own.
 import { createServer } from 'node:http';
 import { setImmediate as tick } from 'node:timers/promises';
-import { benchApp, listen, velaDependency } from './harness.mjs';
+import { VELA_DEFLATE, benchApp, listen, velaDependency } from './harness.mjs';
 
 const kind = process.argv[2];
 // The parent owns this process: when it goes (even by SIGKILL) the IPC channel closes and so do we.
@@ -21,9 +21,6 @@ process.on('SIGTERM', () => process.exit(0));
 
 let upgrades = 0;
 let server;
-
-// What src/ws/compression.ts makes of `compression: true`: the raw peer compresses exactly alike.
-const DEFLATE = { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true, zlibDeflateOptions: { level: 6, memLevel: 8 } };
 
 if (kind === 'vela' || kind === 'vela-event' || kind === 'vela-deflate') {
   // bench/apps/echo.vela.ts; Vela's default gateway options (heartbeat 30 s, maxPayload 1 MiB, public).
@@ -40,7 +37,7 @@ if (kind === 'vela' || kind === 'vela-event' || kind === 'vela-deflate') {
   const koa = new Koa();
   server = createServer(koa.callback());
   // The same ws settings Vela's GatewayServer uses.
-  const perMessageDeflate = kind === 'raw-deflate' ? DEFLATE : false;
+  const perMessageDeflate = kind === 'raw-deflate' ? VELA_DEFLATE : false;
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate, maxPayload: 1024 * 1024, clientTracking: false });
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => {});
