@@ -38,10 +38,10 @@ export interface CompressionOptions {
    * socket's zlib streams once used and only resets them between messages.
    */
   contextTakeover?: boolean;
+  // No `concurrencyLimit`: ws runs zlib jobs in ONE queue for the whole process, sized by the first
+  // permessage-deflate socket it makes (10 at once by default). A per-gateway number would be
+  // ignored for every gateway but one, so Vela leaves ws's 10.
 }
-// No `concurrencyLimit`: ws queues zlib jobs in ONE queue for the whole process, sized by the first
-// permessage-deflate socket it makes (10 at once with ws's default). A per-gateway number would be
-// ignored for every gateway but one, so Vela leaves ws's 10.
 
 /** Defaults kept here, where they are documented. */
 const DEFAULTS = { threshold: 1024, level: 6, memLevel: 8, contextTakeover: false } as const;
