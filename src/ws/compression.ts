@@ -1,6 +1,6 @@
 // permessage-deflate (RFC 7692) for one gateway: `@WebSocket(path, { compression })` validated at
 // bootstrap and turned into ws's perMessageDeflate settings. Off unless asked: each socket that has
-// compressed or inflated a message keeps its zlib streams (~300 KiB at zlib's defaults) until it
+// compressed or inflated a message keeps its zlib streams (~250 KiB of RSS at the defaults) until it
 // closes, and compression's CPU is paid per socket per message, broadcasts included.
 import type { PerMessageDeflateOptions } from 'ws';
 import { ConfigError, describeValue } from '../app/errors.js';
