@@ -430,6 +430,14 @@ export async function benchApp(name) {
  */
 export const velaDependency = createRequire(`${root}package.json`);
 
+/** ws's perMessageDeflate as src/ws/compression.ts makes it of `compression: true`: raw peers compress exactly alike. */
+export const VELA_DEFLATE = Object.freeze({
+  threshold: 1024,
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  zlibDeflateOptions: Object.freeze({ level: 6, memLevel: 8 }),
+});
+
 /** Listens on 127.0.0.1, port 0; resolves with the server once it is listening. */
 export function listen(server) {
   return new Promise((resolve, reject) => {

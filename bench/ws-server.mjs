@@ -5,12 +5,14 @@
 //                                        Vela parses {"event","data"} JSON frames and dispatches on the event name
 //   node bench/ws-server.mjs raw-event   the raw server with a hand-written handler doing the same: JSON.parse, check the
 //                                        shape, look the event up in a Map, call it, JSON.stringify its answer, send
+//   node bench/ws-server.mjs vela-deflate  the echo gateway with compression: true (bench/compression.mjs)
+//   node bench/ws-server.mjs raw-deflate   the raw echo server with ws's perMessageDeflate set as Vela sets it for compression: true
 // Both listen on 127.0.0.1, port 0, and print `port=N` on stdout. The parent talks to them over IPC only
 // (so measuring never goes through the server under test): { cmd: 'cpu' } → process.cpuUsage(),
 // { cmd: 'mem' } → memory after global.gc() (run with --expose-gc). Not a benchmark on its own.
 import { createServer } from 'node:http';
 import { setImmediate as tick } from 'node:timers/promises';
-import { benchApp, listen, velaDependency } from './harness.mjs';
+import { VELA_DEFLATE, benchApp, listen, velaDependency } from './harness.mjs';
 
 const kind = process.argv[2];
 // The parent owns this process: when it goes (even by SIGKILL) the IPC channel closes and so do we.
@@ -20,21 +22,23 @@ process.on('SIGTERM', () => process.exit(0));
 let upgrades = 0;
 let server;
 
-if (kind === 'vela' || kind === 'vela-event') {
+if (kind === 'vela' || kind === 'vela-event' || kind === 'vela-deflate') {
   // bench/apps/echo.vela.ts; Vela's default gateway options (heartbeat 30 s, maxPayload 1 MiB, public).
   const { bootstrap } = await import('vela');
-  const { EchoModule, EventModule } = await benchApp('echo.vela');
+  const { EchoModule, EventModule, DeflateModule } = await benchApp('echo.vela');
   // BENCH_VELA_OPTIONS: extra bootstrap options as JSON, e.g. '{"sessions":false}' (bench/ws-heap.mjs).
   const extra = process.env.BENCH_VELA_OPTIONS ? JSON.parse(process.env.BENCH_VELA_OPTIONS) : {};
-  const app = await bootstrap(kind === 'vela' ? EchoModule : EventModule, { port: 0, host: '127.0.0.1', ...extra });
+  const module = { vela: EchoModule, 'vela-event': EventModule, 'vela-deflate': DeflateModule }[kind];
+  const app = await bootstrap(module, { port: 0, host: '127.0.0.1', ...extra });
   server = app.server;
-} else if (kind === 'raw' || kind === 'raw-event') {
+} else if (kind === 'raw' || kind === 'raw-event' || kind === 'raw-deflate') {
   const Koa = velaDependency('koa');
   const { WebSocketServer } = velaDependency('ws');
   const koa = new Koa();
   server = createServer(koa.callback());
   // The same ws settings Vela's GatewayServer uses.
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024, clientTracking: false });
+  const perMessageDeflate = kind === 'raw-deflate' ? VELA_DEFLATE : false;
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate, maxPayload: 1024 * 1024, clientTracking: false });
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => {});
     if (req.url !== '/ws') {
@@ -43,7 +47,7 @@ if (kind === 'vela' || kind === 'vela-event') {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => {});
-      if (kind === 'raw') ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      if (kind !== 'raw-event') ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
       else ws.on('message', (data, isBinary) => onEvent(ws, data, isBinary));
     });
   });
@@ -64,7 +68,7 @@ if (kind === 'vela' || kind === 'vela-event') {
   };
   await listen(server);
 } else {
-  console.error('usage: node bench/ws-server.mjs vela|raw|vela-event|raw-event');
+  console.error('usage: node bench/ws-server.mjs vela|raw|vela-event|raw-event|vela-deflate|raw-deflate');
   process.exit(2);
 }
 

@@ -71,6 +71,7 @@ export type { StaticRoute } from './files/static-routes.js';
 // WebSocket gateways.
 export { WebSocket, OnMessage, OnInfo } from './ws/decorators.js';
 export type { WebSocketOptions, EventOptions, EventDecorator } from './ws/decorators.js';
+export type { CompressionOptions } from './ws/compression.js';
 export { Connection } from './ws/connection.js';
 export type { CloseReason, ConnectionRequest } from './ws/connection.js';
 export { reply, stop, HEARTBEAT_PING, HEARTBEAT_PONG } from './ws/frames.js';

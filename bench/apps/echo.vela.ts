@@ -19,6 +19,14 @@ export class EventGateway {
   }
 }
 
+@WebSocket('/ws', { compression: true })
+export class DeflateGateway {
+  @OnMessage()
+  echo(text: string) {
+    return reply(text);
+  }
+}
+
 /** `vela`: text frames echoed as they came. */
 @Module({ gateways: [EchoGateway] })
 export class EchoModule {}
@@ -26,3 +34,7 @@ export class EchoModule {}
 /** `vela-event`: JSON event frames, parsed and dispatched by Vela. */
 @Module({ gateways: [EventGateway] })
 export class EventModule {}
+
+/** `vela-deflate`: the echo with permessage-deflate at Vela's defaults (bench/compression.mjs). */
+@Module({ gateways: [DeflateGateway] })
+export class DeflateModule {}

@@ -5,6 +5,7 @@ import type { Class } from '../di/token.js';
 import { metadata } from '../app/metadata.js';
 import type { Security } from '../http/security.js';
 import type { Infer, Schema } from '../validation/schema.js';
+import type { CompressionOptions } from './compression.js';
 import type { Connection } from './connection.js';
 
 export interface WebSocketOptions {
@@ -20,8 +21,24 @@ export interface WebSocketOptions {
    * checked by `security`).
    */
   origins?: string[] | '*';
-  /** Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
+  /**
+   * Largest message accepted, in bytes (all its fragments, and with compression its inflated size);
+   * a larger one closes the socket with 1009. Default 1 MiB.
+   */
   maxPayload?: number;
+  /**
+   * Most fragments (frames) one message may arrive in; more closes the socket with 1008. Each
+   * fragment is a buffer the server holds until the message is whole, so this bounds the objects a
+   * client can make the server keep below `maxPayload`. Default 16 384 (ws's), a whole number ≥ 1.
+   */
+  maxFragments?: number;
+  /**
+   * permessage-deflate. Default false. `true` compresses messages of 1 KiB or more, each on its own
+   * (no context takeover), at zlib's defaults; an object changes those (see CompressionOptions).
+   * Cost: a socket that has compressed or inflated a message keeps ~250 KiB of zlib state until it
+   * closes, and every frame (each broadcast too) is compressed per socket.
+   */
+  compression?: boolean | CompressionOptions;
   /** Ping interval in ms; a peer that misses a pong by the next ping is dropped. Default 30 000; 0 turns it off. */
   heartbeat?: number;
   /**

@@ -27,12 +27,14 @@ export class GatewayServer {
         runtime.meter.ended(process.openedAt);
       },
     };
-    const { maxPayload, heartbeat } = runtime.definition;
+    const { maxPayload, maxFragments, compression, heartbeat } = runtime.definition;
     this.#wss = new WebSocketServer({
       noServer: true,
+      // ws checks it against the inflated size too, so a compression bomb is refused with 1009.
       maxPayload,
-      // Compression costs memory per socket and opens compression-ratio attacks; off unless asked.
-      perMessageDeflate: false,
+      maxFragments,
+      // Compression costs memory per socket and CPU per send; off unless the gateway asks (compression.ts).
+      perMessageDeflate: compression,
       // We track our own processes; ws's set would be a second reference to every socket.
       clientTracking: false,
       WebSocket: GatewaySocket,

@@ -12,6 +12,8 @@ import type { Security } from '../http/security.js';
 import { fallbackFor } from '../http/fallback.js';
 import { requireMiddleware, requireSecurity } from '../http/pipeline-options.js';
 import { pathShape } from '../http/route-table.js';
+import type { PerMessageDeflateOptions } from 'ws';
+import { compressionOf } from './compression.js';
 import type { RateLimit, WebSocketOptions } from './decorators.js';
 import { EventInputs } from './event-input.js';
 import { requireSchema } from '../validation/validate.js';
@@ -31,6 +33,9 @@ export interface GatewayDefinition {
   /** Origins accepted besides the gateway's own (see checkOrigin in upgrade.ts), or '*': any. */
   origins: ReadonlySet<string> | '*';
   maxPayload: number;
+  maxFragments: number;
+  /** ws's perMessageDeflate setting (compression.ts); false: off. */
+  compression: PerMessageDeflateOptions | false;
   heartbeat: number;
   idleTimeout: number;
   maxBufferedBytes: number;
@@ -161,6 +166,8 @@ function compile(gateway: unknown, source: GatewaySource): GatewayDefinition {
     // Unset: the gateway's own origin only.
     origins: options.origins === undefined ? new Set() : allowedOrigins(options.origins, `${cls.name}: @WebSocket origins`),
     maxPayload: positive(options.maxPayload, MiB, cls, 'maxPayload'),
+    maxFragments: maxFragmentsOf(options.maxFragments, cls),
+    compression: compressionOf(options.compression, cls),
     heartbeat: positive(options.heartbeat, 30_000, cls, 'heartbeat'),
     idleTimeout: positive(options.idleTimeout, 0, cls, 'idleTimeout'),
     ...slowConsumerOf(options, cls),
@@ -205,6 +212,21 @@ function rejectStrayHandlers(cls: Class, module: Class): void {
 function positive(value: number | undefined, fallback: number, cls: Class, name: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${cls.name}: @WebSocket ${name} must be a number ≥ 0, got ${value}.`);
+  return value;
+}
+
+/**
+ * ws's own limit (its default 16 384). Not 0, which ws reads as no limit: a message of 1-byte
+ * fragments under a 1 MiB maxPayload would be a million buffers held at once.
+ */
+function maxFragmentsOf(value: unknown, cls: Class): number {
+  if (value === undefined) return 16_384;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(
+      `${cls.name}: @WebSocket maxFragments must be a whole number ≥ 1, got ${describeValue(value)}; ` +
+        `it is how many frames one message may arrive in (default 16 384), e.g. maxFragments: 65_536.`,
+    );
+  }
   return value;
 }
 

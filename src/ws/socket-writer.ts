@@ -67,10 +67,14 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
   /** The tick of the last frame written, and of the last cork; -1 before the first. */
   #writtenIn = -1;
   #corkedIn = -1;
+  /** Whether permessage-deflate was negotiated: then every frame goes through ws's Sender, in its queue. */
+  readonly #deflates: boolean;
 
   protected constructor(ws: WebSocket, runtime: R) {
     this.ws = ws;
     this.runtime = runtime;
+    // Settled by the handshake, before the socket is handed over.
+    this.#deflates = ws.extensions !== '';
     this.openedAt = runtime.meter.opened();
   }
 
@@ -142,11 +146,12 @@ export abstract class SocketWriter<R extends WriterRuntime = WriterRuntime> {
     if (this.#drainTimer && this.ws.bufferedAmount <= this.runtime.definition.maxBufferedBytes) this.#drained();
     this.#coalesce();
     // A frame built once for a broadcast goes to the socket as it is, in one write: ws's send would
-    // frame it again for every socket and write header and payload apart. Safe because ws's Sender
-    // holds nothing back with compression off (GatewayServer's setting): its frames and ours reach
-    // the socket in call order.
-    const socket = socketOf(this.ws);
-    if (wire && socket) socket.write(wire);
+    // frame it again for every socket and write header and payload apart. Only where ws's Sender
+    // holds nothing back, i.e. no permessage-deflate on this socket: while it deflates it queues the
+    // frames sent after, and ours would overtake them. A compressed socket gets the same encoded
+    // bytes through ws.send, which deflates them for this socket (see compression.ts for the cost).
+    const socket = wire && !this.#deflates ? socketOf(this.ws) : undefined;
+    if (socket) socket.write(wire!);
     else this.ws.send(data, binary ? BINARY : TEXT);
     if (this.ws.bufferedAmount > this.runtime.definition.maxBufferedBytes) this.#overLimit();
     return true;

@@ -214,6 +214,8 @@ export function frame(opcode: number, payload: Buffer | string = Buffer.alloc(0)
 export interface ServerFrame {
   opcode: number;
   payload: Buffer;
+  /** RSV1 set: the message is compressed (permessage-deflate). Absent otherwise. */
+  compressed?: true;
 }
 
 /**
@@ -331,5 +333,7 @@ function parseServerFrame(buffer: Buffer): { frame: ServerFrame; size: number } 
   if (buffer.length < offset) return undefined;
   const length = short < 126 ? short : short === 126 ? buffer.readUInt16BE(2) : Number(buffer.readBigUInt64BE(2));
   if (buffer.length < offset + length) return undefined;
-  return { frame: { opcode: buffer[0]! & 0x0f, payload: Buffer.from(buffer.subarray(offset, offset + length)) }, size: offset + length };
+  const frame: ServerFrame = { opcode: buffer[0]! & 0x0f, payload: Buffer.from(buffer.subarray(offset, offset + length)) };
+  if (buffer[0]! & 0x40) frame.compressed = true;
+  return { frame, size: offset + length };
 }
