@@ -1,7 +1,8 @@
 // permessage-deflate (RFC 7692) for one gateway: `@WebSocket(path, { compression })` validated at
 // bootstrap and turned into ws's perMessageDeflate settings. Off unless asked: each socket that has
-// compressed or inflated a message keeps its zlib streams (~250 KiB of RSS at the defaults) until it
-// closes, and compression's CPU is paid per socket per message, broadcasts included.
+// compressed or inflated a message keeps its zlib streams (~240 KiB of RSS at the defaults,
+// BENCHMARKS §13) until it closes, and compression's CPU is paid per socket per message, broadcasts
+// included.
 import type { PerMessageDeflateOptions } from 'ws';
 import { ConfigError, describeValue } from '../app/errors.js';
 import type { Class } from '../di/token.js';

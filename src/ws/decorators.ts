@@ -35,7 +35,7 @@ export interface WebSocketOptions {
   /**
    * permessage-deflate. Default false. `true` compresses messages of 1 KiB or more, each on its own
    * (no context takeover), at zlib's defaults; an object changes those (see CompressionOptions).
-   * Cost: a socket that has compressed or inflated a message keeps ~250 KiB of zlib state until it
+   * Cost: a socket that has compressed or inflated a message keeps ~240 KiB of zlib state until it
    * closes, and every frame (each broadcast too) is compressed per socket.
    */
   compression?: boolean | CompressionOptions;
